@@ -1,0 +1,71 @@
+"""The ``chimera`` command: the Typer app, its subcommands and the one error boundary."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from chimera import __version__
+from chimera.errors import ChimeraError
+
+app = typer.Typer(
+    name="chimera",
+    help="Benchmark-analysis agent and benchmark harness for locally hosted LLMs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"chimera {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Benchmark-analysis agent and benchmark harness for locally hosted LLMs."""
+
+
+# Each command module adds its command(s) to ``app`` when imported.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"chimera.cli.{name}")
+
+
+def main() -> None:
+    """Console entry point: run the app; any ChimeraError becomes one line on stderr."""
+    _register()
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        app(standalone_mode=False)
+    except ChimeraError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click's usage errors and aborts
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            err.print("aborted")
+            sys.exit(130)
+        raise
