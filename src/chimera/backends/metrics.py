@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -44,8 +45,9 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac
 
 
-def compute_metrics(clock: StreamClock, server: ServerTimings,
-                    done_reason: str | None) -> CallMetrics:
+def compute_metrics(
+    clock: StreamClock, server: ServerTimings, done_reason: str | None
+) -> CallMetrics:
     """Combine client and server measurements into CallMetrics.
 
     Server figures win where present; where absent, what the stream allows is derived and
@@ -59,7 +61,7 @@ def compute_metrics(clock: StreamClock, server: ServerTimings,
     if clock.end_ns is not None:
         m.e2e_ms = (clock.end_ns - clock.start_ns) / NS_PER_MS
     if len(times) >= 2:
-        gaps = sorted((b - a) / NS_PER_MS for a, b in zip(times, times[1:], strict=False))
+        gaps = sorted((b - a) / NS_PER_MS for a, b in itertools.pairwise(times))
         m.itl_ms_mean = sum(gaps) / len(gaps)
         m.itl_ms_p50 = percentile(gaps, 50)
         m.itl_ms_p99 = percentile(gaps, 99)

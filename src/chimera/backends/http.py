@@ -1,0 +1,244 @@
+"""HTTP plumbing shared by the HTTP backends: one httpx client each, error mapping, line streams.
+
+Lines are split from raw bytes here (httpx's line decoder is several times slower) and the
+first-token and idle timeouts are enforced with one rescheduled ``asyncio.timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, NoReturn
+
+import httpx
+import orjson
+
+from chimera.backends.base import EndpointSettings
+from chimera.errors import (
+    BackendError,
+    ConnectTimeoutError,
+    FirstTokenTimeoutError,
+    IdleTimeoutError,
+    MalformedResponseError,
+    ServerHTTPError,
+    ServerUnreachableError,
+    StreamCutError,
+)
+
+
+def normalize_url(raw: str, default_port: int) -> str:
+    """``host``, ``host:port`` or a full URL -> ``scheme://host:port`` without a trailing slash.
+
+    ``0.0.0.0`` (how servers are told to listen everywhere) is dialled as 127.0.0.1.
+    """
+    raw = raw.strip().rstrip("/")
+    if "://" not in raw:
+        raw = "http://" + raw
+    url = httpx.URL(raw)
+    host = url.host or "127.0.0.1"
+    if host == "0.0.0.0":
+        host = "127.0.0.1"
+    port = url.port or (
+        default_port if url.scheme == "http" and ":" not in raw.split("://")[1] else None
+    )
+    path = url.path.rstrip("/")
+    netloc = f"[{host}]" if ":" in host else host
+    if port:
+        netloc += f":{port}"
+    return f"{url.scheme}://{netloc}{path}"
+
+
+def server_message(response: httpx.Response) -> str:
+    """The error text a server put in its body (Ollama and OpenAI shapes), else the raw body."""
+    body = response.content[:2000]
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body.decode("utf-8", "replace").strip() or response.reason_phrase
+    if isinstance(data, dict):
+        err = data.get("error", data.get("detail", data.get("message")))
+        if isinstance(err, dict):
+            err = err.get("message", err)
+        if err is not None:
+            return str(err)
+    return body.decode("utf-8", "replace")
+
+
+class HttpClient:
+    """An httpx.AsyncClient for one endpoint, with Chimera's timeouts and error mapping."""
+
+    def __init__(
+        self,
+        settings: EndpointSettings,
+        base_url: str,
+        headers: dict[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.base_url = base_url
+        limits = httpx.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_connections,
+        )
+        # Read timeouts are enforced per stream (first token, idle); httpx guards connect/write.
+        timeout = httpx.Timeout(
+            connect=settings.connect_timeout_s, read=None, write=settings.idle_timeout_s, pool=None
+        )
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers=headers,
+            timeout=timeout,
+            limits=limits,
+            transport=transport,
+            trust_env=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def fail(self, exc: Exception) -> NoReturn:
+        """Map an httpx exception to Chimera's tree and raise it."""
+        if isinstance(exc, BackendError):
+            raise exc
+        if isinstance(exc, httpx.ConnectTimeout):
+            raise ConnectTimeoutError(
+                self.base_url,
+                self.settings.connect_timeout_s,
+                "the connect timeout (connect_timeout_s)",
+            ) from None
+        if isinstance(exc, httpx.ConnectError):
+            raise ServerUnreachableError(self.base_url, _short(exc)) from None
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+            raise StreamCutError(self.base_url, _short(exc)) from None
+        if isinstance(exc, httpx.HTTPError):
+            raise ServerUnreachableError(self.base_url, _short(exc)) from None
+        raise exc
+
+    async def request_json(
+        self, method: str, path: str, body: Any = None, *, timeout_s: float | None = None
+    ) -> Any:
+        """One non-streaming request; returns the decoded JSON body or raises a mapped error."""
+        try:
+            async with asyncio.timeout(timeout_s or self.settings.first_token_timeout_s):
+                content = None if body is None else orjson.dumps(body)
+                resp = await self._client.request(
+                    method,
+                    path,
+                    content=content,
+                    headers={"Content-Type": "application/json"} if content else None,
+                )
+        except TimeoutError:
+            raise FirstTokenTimeoutError(
+                self.base_url + path,
+                timeout_s or self.settings.first_token_timeout_s,
+                "the first-token timeout (first_token_timeout_s)",
+            ) from None
+        except httpx.HTTPError as exc:
+            self.fail(exc)
+        if resp.status_code >= 400:
+            raise ServerHTTPError(self.base_url + path, resp.status_code, server_message(resp))
+        try:
+            return orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
+            raise MalformedResponseError(
+                self.base_url + path, "the body is not JSON", resp.content[:200]
+            ) from None
+
+    @asynccontextmanager
+    async def stream(
+        self, path: str, body: Any, on_status: Callable[[httpx.Response], None]
+    ) -> AsyncIterator[LineStream]:
+        """POST ``body`` and yield a LineStream over the response; ``on_status`` vets errors."""
+        request = self._client.build_request(
+            "POST", path, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
+        )
+        lines = LineStream(self, path)
+        try:
+            async with asyncio.timeout_at(lines.first_token_deadline):
+                response = await self._client.send(request, stream=True)
+        except TimeoutError:
+            lines.raise_timeout()
+        except httpx.HTTPError as exc:
+            self.fail(exc)
+        try:
+            if response.status_code >= 400:
+                await response.aread()
+                on_status(response)
+                raise ServerHTTPError(
+                    self.base_url + path, response.status_code, server_message(response)
+                )
+            lines.response = response
+            yield lines
+        except httpx.HTTPError as exc:
+            self.fail(exc)
+        finally:
+            await response.aclose()
+
+
+class LineStream:
+    """Non-empty lines of a streaming response, with first-token and idle deadlines.
+
+    The deadline covers only the wait for the next bytes, never the consumer's own work.
+    """
+
+    def __init__(self, client: HttpClient, path: str) -> None:
+        self.client = client
+        self.url = client.base_url + path
+        loop = asyncio.get_running_loop()
+        self.first_token_deadline = loop.time() + client.settings.first_token_timeout_s
+        self.response: httpx.Response | None = None
+        self.got_token = False
+
+    def token_seen(self) -> None:
+        """From now on the idle timeout applies instead of the first-token timeout."""
+        self.got_token = True
+
+    def raise_timeout(self) -> NoReturn:
+        s = self.client.settings
+        if self.got_token:
+            raise IdleTimeoutError(
+                self.url, s.idle_timeout_s, "the idle timeout (idle_timeout_s)"
+            ) from None
+        raise FirstTokenTimeoutError(
+            self.url, s.first_token_timeout_s, "the first-token timeout (first_token_timeout_s)"
+        ) from None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        assert self.response is not None
+        raw = self.response.aiter_raw().__aiter__()
+        loop = asyncio.get_running_loop()
+        idle = self.client.settings.idle_timeout_s
+        buf = b""
+        while True:
+            when = loop.time() + idle if self.got_token else self.first_token_deadline
+            try:
+                async with asyncio.timeout_at(when):
+                    data = await anext(raw)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                self.raise_timeout()
+            except httpx.HTTPError as exc:
+                self.client.fail(exc)
+            buf += data
+            if b"\n" not in buf:
+                continue
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    yield line
+        if buf.strip():
+            yield buf
+
+
+def decode_line(url: str, line: bytes) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        raise MalformedResponseError(url, "a stream line is not JSON", line) from None
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]

@@ -1,0 +1,216 @@
+"""Ollama's native API: /api/generate and /api/chat as NDJSON streams, with server timings."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from chimera.backends.base import (
+    CallResult,
+    EndpointSettings,
+    GenerationRequest,
+    ModelInfo,
+    ServerInfo,
+    StreamEvent,
+    TextChunk,
+)
+from chimera.backends.http import HttpClient, decode_line, normalize_url, server_message
+from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
+from chimera.errors import BackendError, ModelNotFoundError, StreamCutError, StreamError
+
+DEFAULT_PORT = 11434
+
+
+def default_url() -> str:
+    """``OLLAMA_HOST`` as Ollama's own client reads it, else http://127.0.0.1:11434."""
+    return normalize_url(os.environ.get("OLLAMA_HOST") or "127.0.0.1", DEFAULT_PORT)
+
+
+def request_body(request: GenerationRequest) -> dict[str, Any]:
+    """The JSON body for /api/chat or /api/generate; unset options are left out."""
+    body: dict[str, Any] = {"model": request.model, "stream": True}
+    if request.messages is not None:
+        body["messages"] = [m.model_dump() for m in request.messages]
+    else:
+        body["prompt"] = request.prompt
+        if request.system is not None:
+            body["system"] = request.system
+    options = request.options.set_options()
+    if options:
+        body["options"] = options
+    if request.keep_alive is not None:
+        body["keep_alive"] = request.keep_alive
+    return body
+
+
+def server_timings(final: dict[str, Any]) -> ServerTimings:
+    """Timings (ns) and counts from Ollama's final chunk; absent fields stay None."""
+
+    def n(key: str) -> int | None:
+        v = final.get(key)
+        return int(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+    return ServerTimings(
+        load_ns=n("load_duration"),
+        prompt_eval_ns=n("prompt_eval_duration"),
+        eval_ns=n("eval_duration"),
+        total_ns=n("total_duration"),
+        prompt_tokens=n("prompt_eval_count"),
+        output_tokens=n("eval_count"),
+    )
+
+
+def _model_info(entry: dict[str, Any]) -> ModelInfo:
+    details = entry.get("details") or {}
+    return ModelInfo(
+        name=str(entry.get("name") or entry.get("model") or "?"),
+        size_bytes=entry.get("size"),
+        size_vram_bytes=entry.get("size_vram"),
+        parameter_size=details.get("parameter_size"),
+        quantization=details.get("quantization_level"),
+        family=details.get("family"),
+        expires_at=entry.get("expires_at"),
+    )
+
+
+class OllamaBackend:
+    """Streams from an Ollama server's native API."""
+
+    kind: ClassVar[str] = "ollama"
+
+    def __init__(
+        self, settings: EndpointSettings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        base = normalize_url(settings.url, DEFAULT_PORT) if settings.url else default_url()
+        self._http = HttpClient(settings, base, transport=transport)
+
+    @property
+    def url(self) -> str:
+        return self._http.base_url
+
+    async def __aenter__(self) -> OllamaBackend:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def installed_models(self) -> list[str]:
+        data = await self._http.request_json("GET", "/api/tags", timeout_s=10)
+        return [m.name for m in (_model_info(e) for e in data.get("models") or [])]
+
+    async def _missing_model(self, model: str) -> ModelNotFoundError:
+        try:
+            available: list[str] | None = await self.installed_models()
+        except BackendError:
+            available = None
+        return ModelNotFoundError(model, self.url, available)
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+        path = "/api/chat" if request.is_chat else "/api/generate"
+        body = request_body(request)
+        started_at = datetime.now(UTC)
+        missing = False
+
+        def on_status(response: httpx.Response) -> None:
+            nonlocal missing
+            missing = response.status_code == 404 and "not found" in server_message(response)
+
+        clock = StreamClock(time.perf_counter_ns())
+        parts: list[str] = []
+        chunk_ns = clock.chunk_ns
+        try:
+            async with self._http.stream(path, body, on_status) as lines:
+                url = lines.url
+                async for line in lines:
+                    obj = decode_line(url, line)
+                    if "error" in obj:
+                        raise StreamError(url, str(obj["error"]))
+                    if request.is_chat:
+                        text = (obj.get("message") or {}).get("content") or ""
+                    else:
+                        text = obj.get("response") or ""
+                    if text:
+                        t = time.perf_counter_ns()
+                        if not chunk_ns:
+                            lines.token_seen()
+                        chunk_ns.append(t)
+                        parts.append(text)
+                        yield TextChunk(text, t)
+                    if obj.get("done"):
+                        clock.end_ns = time.perf_counter_ns()
+                        yield self._result(request, path, obj, clock, parts, started_at)
+                        return
+        except BackendError as exc:
+            if missing:
+                raise await self._missing_model(request.model) from None
+            raise exc from None
+        raise StreamCutError(self.url + path, "no final chunk with done=true")
+
+    def _result(
+        self,
+        request: GenerationRequest,
+        path: str,
+        final: dict[str, Any],
+        clock: StreamClock,
+        parts: list[str],
+        started_at: datetime,
+    ) -> CallResult:
+        done_reason = final.get("done_reason")
+        return CallResult(
+            backend=self.kind,
+            url=self.url,
+            model=request.model,
+            endpoint=path,
+            text="".join(parts),
+            done_reason=done_reason,
+            metrics=compute_metrics(clock, server_timings(final), done_reason),
+            started_at=started_at,
+            options=request.options.set_options(),
+        )
+
+    async def load(self, model: str, keep_alive: str | float | None = None) -> CallResult:
+        """Load ``model`` with an empty prompt; Ollama reports the load time alone."""
+        body: dict[str, Any] = {"model": model, "prompt": "", "stream": False}
+        if keep_alive is not None:
+            body["keep_alive"] = keep_alive
+        started_at = datetime.now(UTC)
+        clock = StreamClock(time.perf_counter_ns())
+        try:
+            final = await self._http.request_json("POST", "/api/generate", body)
+        except BackendError as exc:
+            if getattr(exc, "status", None) == 404:
+                raise await self._missing_model(model) from None
+            raise
+        clock.end_ns = time.perf_counter_ns()
+        done_reason = final.get("done_reason")
+        return CallResult(
+            backend=self.kind,
+            url=self.url,
+            model=model,
+            endpoint="/api/generate",
+            text="",
+            done_reason=done_reason,
+            metrics=compute_metrics(clock, server_timings(final), done_reason),
+            started_at=started_at,
+        )
+
+    async def server_info(self) -> ServerInfo:
+        version = await self._http.request_json("GET", "/api/version", timeout_s=10)
+        tags = await self._http.request_json("GET", "/api/tags", timeout_s=10)
+        ps = await self._http.request_json("GET", "/api/ps", timeout_s=10)
+        return ServerInfo(
+            url=self.url,
+            kind=self.kind,
+            version=version.get("version"),
+            models=[_model_info(e) for e in tags.get("models") or []],
+            loaded=[_model_info(e) for e in ps.get("models") or []],
+        )

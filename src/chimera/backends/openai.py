@@ -1,0 +1,272 @@
+"""OpenAI-compatible servers (vLLM, llama.cpp, LM Studio, TGI): chat and completions over SSE."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from chimera.backends.base import (
+    CallResult,
+    EndpointSettings,
+    GenerationRequest,
+    ModelInfo,
+    ServerInfo,
+    StreamEvent,
+    TextChunk,
+    generate,
+)
+from chimera.backends.http import HttpClient, decode_line, normalize_url, server_message
+from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
+from chimera.errors import (
+    BackendError,
+    ConfigError,
+    ModelNotFoundError,
+    ServerHTTPError,
+    StreamCutError,
+    StreamError,
+)
+from chimera.options import InferenceOptions
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+
+# Options fixed when the server starts; the OpenAI API has no field for them.
+LOAD_TIME_OPTIONS = (
+    "num_ctx",
+    "num_gpu",
+    "num_batch",
+    "num_thread",
+    "main_gpu",
+    "low_vram",
+    "use_mmap",
+    "use_mlock",
+    "numa",
+    "num_keep",
+)
+# Ollama option name -> request field; the last group are extensions vLLM and llama.cpp accept.
+FIELD_NAMES = {
+    "num_predict": "max_tokens",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "seed": "seed",
+    "stop": "stop",
+    "presence_penalty": "presence_penalty",
+    "frequency_penalty": "frequency_penalty",
+    "top_k": "top_k",
+    "min_p": "min_p",
+    "typical_p": "typical_p",
+    "repeat_penalty": "repeat_penalty",
+    "repeat_last_n": "repeat_last_n",
+    "mirostat": "mirostat",
+    "mirostat_tau": "mirostat_tau",
+    "mirostat_eta": "mirostat_eta",
+    "tfs_z": "tfs_z",
+    "penalize_newline": "penalize_nl",
+}
+
+
+def default_url() -> str:
+    return normalize_url(os.environ.get("OPENAI_BASE_URL") or DEFAULT_URL, 8000)
+
+
+def request_body(request: GenerationRequest) -> dict[str, Any]:
+    """The JSON body for /v1/chat/completions or /v1/completions."""
+    options = request.options.set_options()
+    fixed = [name for name in LOAD_TIME_OPTIONS if name in options]
+    if fixed:
+        raise ConfigError(
+            f"{', '.join(fixed)} cannot be set through the OpenAI-compatible API; set "
+            "them where the server is started (e.g. llama-server --ctx-size, vLLM "
+            "--max-model-len), or use the ollama or llamacpp backend to sweep them"
+        )
+    body: dict[str, Any] = {
+        "model": request.model,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if request.messages is not None:
+        body["messages"] = [m.model_dump() for m in request.messages]
+    else:
+        prompt = request.prompt or ""
+        body["prompt"] = f"{request.system}\n\n{prompt}" if request.system else prompt
+    for name, value in options.items():
+        body[FIELD_NAMES[name]] = value
+    if body.get("max_tokens", 0) < 0:  # Ollama's -1/-2 mean unbounded: leave it to the server
+        del body["max_tokens"]
+    return body
+
+
+def server_timings(usage: dict[str, Any] | None, timings: dict[str, Any] | None) -> ServerTimings:
+    """Counts from ``usage``; durations from llama.cpp's ``timings`` block (ms) when present."""
+    st = ServerTimings()
+    if usage:
+        st.prompt_tokens = _int(usage.get("prompt_tokens"))
+        st.output_tokens = _int(usage.get("completion_tokens"))
+    if timings:
+        prompt_ms = timings.get("prompt_ms")
+        predicted_ms = timings.get("predicted_ms")
+        if isinstance(prompt_ms, int | float):
+            st.prompt_eval_ns = round(prompt_ms * 1e6)
+        if isinstance(predicted_ms, int | float):
+            st.eval_ns = round(predicted_ms * 1e6)
+        if st.prompt_tokens is None:
+            st.prompt_tokens = _int(timings.get("prompt_n"))
+        if st.output_tokens is None:
+            st.output_tokens = _int(timings.get("predicted_n"))
+    return st
+
+
+def _int(v: Any) -> int | None:
+    return int(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+class OpenAIBackend:
+    """Streams from an OpenAI-compatible server."""
+
+    kind: ClassVar[str] = "openai"
+
+    def __init__(
+        self, settings: EndpointSettings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        base = normalize_url(settings.url, 80) if settings.url else default_url()
+        if base.endswith("/v1"):
+            base = base[:-3]
+        key_env = settings.api_key_env or DEFAULT_KEY_ENV
+        key = os.environ.get(key_env)
+        if settings.api_key_env and not key:
+            raise ConfigError(f"the API key variable {key_env} named for {base} is not set")
+        # The key lives only in this header; it is never logged, stored or written.
+        headers = {"Authorization": f"Bearer {key}"} if key else None
+        self._http = HttpClient(settings, base, headers=headers, transport=transport)
+
+    @property
+    def url(self) -> str:
+        return self._http.base_url
+
+    async def __aenter__(self) -> OpenAIBackend:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def installed_models(self) -> list[str]:
+        data = await self._http.request_json("GET", "/v1/models", timeout_s=10)
+        return [str(m.get("id")) for m in data.get("data") or []]
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+        path = "/v1/chat/completions" if request.is_chat else "/v1/completions"
+        body = request_body(request)
+        started_at = datetime.now(UTC)
+        status = 0
+
+        def on_status(response: httpx.Response) -> None:
+            nonlocal status
+            status = response.status_code
+            if status == 401:
+                raise ServerHTTPError(
+                    self.url + path,
+                    status,
+                    server_message(response) + " — set the API key in the environment "
+                    f"variable {self.settings.api_key_env or DEFAULT_KEY_ENV}",
+                )
+
+        clock = StreamClock(time.perf_counter_ns())
+        chunk_ns = clock.chunk_ns
+        parts: list[str] = []
+        finish: str | None = None
+        usage: dict[str, Any] | None = None
+        timings: dict[str, Any] | None = None
+        done = False
+        try:
+            async with self._http.stream(path, body, on_status) as lines:
+                url = lines.url
+                async for line in lines:
+                    if not line.startswith(b"data:"):
+                        continue  # SSE comments, event names and retry hints
+                    payload = line[5:].strip()
+                    if payload == b"[DONE]":
+                        done = True
+                        break
+                    obj = decode_line(url, payload)
+                    if "error" in obj:
+                        err = obj["error"]
+                        raise StreamError(
+                            url, str(err.get("message", err) if isinstance(err, dict) else err)
+                        )
+                    for choice in obj.get("choices") or ():
+                        text = (
+                            (choice.get("delta") or {}).get("content")
+                            if request.is_chat
+                            else choice.get("text")
+                        )
+                        if text:
+                            t = time.perf_counter_ns()
+                            if not chunk_ns:
+                                lines.token_seen()
+                            chunk_ns.append(t)
+                            parts.append(text)
+                            yield TextChunk(text, t)
+                        if choice.get("finish_reason"):
+                            finish = choice["finish_reason"]
+                    if obj.get("usage"):
+                        usage = obj["usage"]
+                    if obj.get("timings"):
+                        timings = obj["timings"]
+        except BackendError as exc:
+            if status == 404:
+                raise await self._missing_model(request.model) from None
+            raise exc from None
+        if not done and finish is None:
+            raise StreamCutError(self.url + path, "no finish_reason and no [DONE]")
+        clock.end_ns = time.perf_counter_ns()
+        yield CallResult(
+            backend=self.kind,
+            url=self.url,
+            model=request.model,
+            endpoint=path,
+            text="".join(parts),
+            done_reason=finish,
+            metrics=compute_metrics(clock, server_timings(usage, timings), finish),
+            started_at=started_at,
+            options=request.options.set_options(),
+        )
+
+    async def _missing_model(self, model: str) -> ModelNotFoundError:
+        try:
+            available: list[str] | None = await self.installed_models()
+        except BackendError:
+            available = None
+        return ModelNotFoundError(
+            model,
+            self.url,
+            available,
+            hint="OpenAI-compatible servers serve the model they were started with; "
+            "pass one of the names below as --model.",
+        )
+
+    async def load(self, model: str, keep_alive: str | float | None = None) -> CallResult:
+        """A one-token warm-up call; these servers load models at start and report no load time."""
+        request = GenerationRequest(
+            model=model, prompt="Hi", options=InferenceOptions(num_predict=1)
+        )
+        return await generate(self, request)
+
+    async def server_info(self) -> ServerInfo:
+        data = await self._http.request_json("GET", "/v1/models", timeout_s=10)
+        models = [ModelInfo(name=str(m.get("id"))) for m in data.get("data") or []]
+        version = None
+        try:  # vLLM answers /version; others may not
+            v = await self._http.request_json("GET", "/version", timeout_s=5)
+            version = v.get("version") if isinstance(v, dict) else None
+        except BackendError:
+            pass
+        return ServerInfo(url=self.url, kind=self.kind, version=version, models=models, loaded=None)
