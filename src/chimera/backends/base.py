@@ -41,6 +41,9 @@ class GenerationRequest(BaseModel):
     keep_alive: str | float | None = Field(
         None, description="how long the server keeps the model loaded (Ollama); None = default"
     )
+    purpose: str | None = Field(
+        None, description="what the call is for (e.g. analysis, report); never sent to a server"
+    )
 
     @model_validator(mode="after")
     def _one_input(self) -> GenerationRequest:
@@ -195,6 +198,7 @@ _REGISTRY: dict[str, str] = {
     "ollama": "chimera.backends.ollama:OllamaBackend",
     "openai": "chimera.backends.openai:OpenAIBackend",
     "llamacpp": "chimera.backends.llamacpp:LlamaCppBackend",
+    "offline": "chimera.backends.offline:OfflineBackend",
 }
 
 

@@ -1,0 +1,81 @@
+"""Append-only, named schema migrations, applied in order when a store opens.
+
+Never edit or reorder a migration that has shipped: add a new one at the end.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "001_initial",
+        """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,            -- uuid4 hex
+    kind TEXT NOT NULL,             -- run | multiagent | sweep | ingest | ...
+    label TEXT,
+    status TEXT NOT NULL,           -- running | ok | failed | interrupted
+    started_at TEXT NOT NULL,       -- ISO 8601, UTC
+    finished_at TEXT,
+    error TEXT,
+    command TEXT,                   -- argv, secrets never included
+    settings_json TEXT,
+    system_json TEXT,
+    output_dir TEXT
+);
+CREATE TABLE agents (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    agent_id TEXT NOT NULL,         -- e.g. insight, collector
+    label TEXT,
+    persona TEXT,
+    model TEXT,
+    backend TEXT,
+    url TEXT,
+    options_json TEXT,
+    status TEXT NOT NULL,
+    error TEXT,
+    report_path TEXT,
+    started_at TEXT,
+    finished_at TEXT,
+    total_s REAL, ingest_s REAL, analysis_s REAL, report_s REAL,
+    grounded_ratio REAL,
+    quality_score REAL,
+    quality_json TEXT
+);
+CREATE TABLE calls (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    agent_row INTEGER REFERENCES agents(id),
+    stage TEXT,                     -- analysis | report | load | probe | ...
+    backend TEXT, url TEXT, model TEXT, endpoint TEXT,
+    options_json TEXT,
+    prompt TEXT,
+    response TEXT,
+    status TEXT NOT NULL,           -- ok | failed
+    error TEXT,
+    started_at TEXT,
+    ttft_ms REAL, e2e_ms REAL, itl_ms_mean REAL, itl_ms_p50 REAL, itl_ms_p99 REAL,
+    load_ms REAL, prompt_eval_ms REAL, eval_ms REAL, server_total_ms REAL,
+    prompt_tokens INTEGER, output_tokens INTEGER,
+    decode_tokens_per_s REAL, prefill_tokens_per_s REAL,
+    done_reason TEXT,
+    estimated_json TEXT
+);
+CREATE TABLE facts (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    source TEXT, locator TEXT, model TEXT, config_json TEXT,
+    metric TEXT, value REAL, unit TEXT, original_key TEXT
+);
+CREATE TABLE findings (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    kind TEXT, severity TEXT, files_json TEXT, evidence TEXT
+);
+CREATE INDEX calls_run ON calls(run_id);
+CREATE INDEX agents_run ON agents(run_id);
+CREATE INDEX facts_run ON facts(run_id);
+CREATE INDEX findings_run ON findings(run_id);
+""",
+    ),
+)
