@@ -1,0 +1,64 @@
+"""Settings of one test server: protocol, models, modelled timings, slots and faults."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Protocol = Literal["ollama", "openai"]
+FaultKind = Literal[
+    "none", "refuse", "http_404", "http_500", "error_line", "cut", "stall", "malformed"
+]
+FAULT_KINDS: tuple[FaultKind, ...] = (
+    "none",
+    "refuse",
+    "http_404",
+    "http_500",
+    "error_line",
+    "cut",
+    "stall",
+    "malformed",
+)
+
+
+class TestServerConfig(BaseModel):
+    """How a test server behaves. Every delay is modelled and reported back exactly.
+
+    Timeline of one generation request: wait for a free slot (``slots``), load the model if it
+    is cold (``load_ms``), evaluate the prompt (``prefill_ms``), send the first token, send each
+    later token ``token_interval_ms`` after the previous one, then the final chunk.
+    """
+
+    # A pydantic model named Test*: keep pytest from trying to collect it as a test class.
+    __test__: ClassVar[bool] = False
+
+    model_config = ConfigDict(extra="forbid")
+
+    protocol: Protocol = "ollama"
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535, description="0 = let the OS pick a free port")
+    models: list[str] = Field(default_factory=lambda: ["tiny:latest"], min_length=1)
+    version: str = Field("0.12.6", description="what GET /api/version reports (ollama)")
+    responses: list[str] = Field(
+        default_factory=list,
+        description="canned answers served in order, cycling; empty = 'tok1 tok2 ...'",
+    )
+    default_tokens: int = Field(32, ge=0, description="tokens generated when responses is empty")
+    load_ms: float = Field(0.0, ge=0, description="first use of a model since start or unload")
+    prefill_ms: float = Field(0.0, ge=0, description="delay before the first token")
+    token_interval_ms: float = Field(0.0, ge=0, description="gap between consecutive tokens")
+    slots: int = Field(0, ge=0, description="parallel generations; 0 = unlimited, N = FIFO queue")
+    fast: bool = Field(False, description="no sleeps; each response body is built and sent at once")
+    fault: FaultKind = "none"
+    fault_after_tokens: int = Field(3, ge=0, description="tokens sent before a mid-stream fault")
+    fault_from_request: int = Field(
+        1, ge=1, description="the fault hits the Nth generation request and every later one"
+    )
+    stall_s: float = Field(3600.0, ge=0, description="how long the 'stall' fault stays silent")
+    api_key: str | None = Field(
+        None, repr=False, description="openai: require 'Authorization: Bearer <key>'"
+    )
+    usage_in_stream: bool = Field(True, description="openai: honour stream_options.include_usage")
+    llamacpp_timings: bool = Field(False, description="openai: add llama-server's timings block")
+    record_requests: bool = Field(True, description="keep every request in TestServer.requests")

@@ -1,0 +1,231 @@
+"""The mutable state of one running test server: records, slots, loaded models, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from chimera.testing.config import FaultKind, TestServerConfig
+from chimera.testing.modelling import (
+    CONTEXT_LENGTH,
+    DEFAULT_KEEP_ALIVE_S,
+    NS_PER_MS,
+    default_text,
+    split_tokens,
+)
+
+REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
+REDACTED = "<redacted>"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as the server received it; credentials in headers are redacted."""
+
+    path: str
+    body: dict[str, object] | None
+    headers: dict[str, str]
+    method: str = "POST"
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    kind: FaultKind
+    after_tokens: int
+
+
+class SlotPool:
+    """At most ``slots`` holders at once (0 = unlimited); the others wait first in, first out."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self._free = slots
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> int:
+        """Take a slot; returns the nanoseconds spent waiting (exactly 0 when none was needed)."""
+        if self.slots == 0 or (self._free > 0 and not self._waiters):
+            self._free -= 1
+            return 0
+        started = time.perf_counter_ns()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot while being cancelled: pass it on
+            else:
+                self._waiters.remove(waiter)
+            raise
+        return time.perf_counter_ns() - started
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+
+@dataclass(slots=True)
+class LoadedModel:
+    name: str
+    keep_alive_s: float
+    expires_loop_time: float
+    expires_epoch: float
+    users: int = 0
+    size_vram: bool = True
+    context_length: int = CONTEXT_LENGTH
+
+
+@dataclass(slots=True)
+class ModelTable:
+    """Which models are loaded, as Ollama's scheduler sees it; loads are shared by waiters."""
+
+    loaded: dict[str, LoadedModel] = field(default_factory=dict)
+    loading: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+
+    def is_warm(self, name: str, now: float) -> bool:
+        model = self.loaded.get(name)
+        return model is not None and (model.users > 0 or model.expires_loop_time > now)
+
+    def live(self) -> list[LoadedModel]:
+        now = asyncio.get_running_loop().time()
+        return [m for m in self.loaded.values() if m.users > 0 or m.expires_loop_time > now]
+
+    async def acquire(
+        self, name: str, load_ms: float, *, wait: bool, options: dict[str, object] | None = None
+    ) -> int:
+        """Make ``name`` loaded and count one user; returns the load time to report, in ns.
+
+        The request that starts a load reports ``load_ms`` exactly; one that joins a load in
+        progress reports how long it waited for it; a warm model reports 0. ``options`` of the
+        loading request set what /api/ps shows (num_ctx, num_gpu=0 means nothing in VRAM).
+        """
+        loop = asyncio.get_running_loop()
+        if self.is_warm(name, loop.time()):
+            self._use(name)
+            return 0
+        task = self.loading.get(name)
+        if task is not None:
+            started = time.perf_counter_ns()
+            await asyncio.shield(task)
+            self._use(name)
+            return time.perf_counter_ns() - started
+        if wait and load_ms > 0:
+            task = loop.create_task(asyncio.sleep(load_ms / 1000))
+            self.loading[name] = task
+            task.add_done_callback(lambda _t: self.loading.pop(name, None))
+            await asyncio.shield(task)
+        model = self._use(name)
+        opts = options or {}
+        num_ctx, num_gpu = opts.get("num_ctx"), opts.get("num_gpu")
+        model.context_length = (
+            num_ctx if isinstance(num_ctx, int) and num_ctx > 0 else CONTEXT_LENGTH
+        )
+        model.size_vram = num_gpu != 0
+        return round(load_ms * NS_PER_MS)
+
+    def _use(self, name: str) -> LoadedModel:
+        model = self.loaded.get(name) or self._touch(name, DEFAULT_KEEP_ALIVE_S)
+        model.users += 1
+        return model
+
+    def release(self, name: str, keep_alive_s: float | None) -> None:
+        """One user finished; the keep-alive timer starts now (0 unloads at once)."""
+        model = self.loaded.get(name)
+        if model is None:
+            return
+        model.users = max(0, model.users - 1)
+        keep = DEFAULT_KEEP_ALIVE_S if keep_alive_s is None else keep_alive_s
+        if keep == 0 and model.users == 0:
+            del self.loaded[name]
+        else:
+            self._touch(name, keep)
+
+    def unload(self, name: str) -> None:
+        self.loaded.pop(name, None)
+
+    def _touch(self, name: str, keep_alive_s: float) -> LoadedModel:
+        loop_now = asyncio.get_running_loop().time()
+        model = self.loaded.get(name)
+        if model is None:
+            model = LoadedModel(name, keep_alive_s, 0.0, 0.0)
+            self.loaded[name] = model
+        model.keep_alive_s = keep_alive_s
+        model.expires_loop_time = loop_now + keep_alive_s
+        model.expires_epoch = time.time() + keep_alive_s
+        return model
+
+    def cancel_loads(self) -> None:
+        for task in self.loading.values():
+            task.cancel()
+        self.loading.clear()
+
+
+class ServerState:
+    """Everything a running server changes: shared by its connections, one event loop."""
+
+    def __init__(self, config: TestServerConfig) -> None:
+        self.config = config
+        self.requests: list[RecordedRequest] = []
+        self.slots = SlotPool(config.slots)
+        self.models = ModelTable()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.generation_requests = 0
+        self.response_index = 0
+        self._fault = Fault(config.fault, config.fault_after_tokens)
+        self._fault_from = config.fault_from_request
+        self._fault_base = 0
+        self._pieces: dict[str, list[str]] = {}
+
+    def record(
+        self, method: str, path: str, body: dict[str, object] | None, headers: dict[str, str]
+    ) -> None:
+        if not self.config.record_requests:
+            return
+        shown = {k: (REDACTED if k in REDACTED_HEADERS else v) for k, v in headers.items()}
+        self.requests.append(RecordedRequest(path, body, shown, method))
+
+    def set_fault(self, kind: FaultKind, after_tokens: int, from_request: int) -> None:
+        """Change the fault; ``from_request`` counts generation requests from this call on."""
+        if from_request < 1 or after_tokens < 0:
+            raise ValueError("from_request must be >= 1 and after_tokens >= 0")
+        self._fault = Fault(kind, after_tokens)
+        self._fault_from = from_request
+        self._fault_base = self.generation_requests
+
+    def next_generation(self) -> Fault:
+        """Count one generation request and return the fault it gets ('none' if not its turn)."""
+        self.generation_requests += 1
+        if self.generation_requests - self._fault_base >= self._fault_from:
+            return self._fault
+        return Fault("none", 0)
+
+    def next_answer(self) -> list[str]:
+        """The token pieces of the next answer: canned texts in turn, else 'tok1 ... tokN'.
+
+        Split once per text and shared: callers must not modify the list.
+        """
+        responses = self.config.responses
+        if responses:
+            text = responses[self.response_index % len(responses)]
+            self.response_index += 1
+        else:
+            text = default_text(self.config.default_tokens)
+        pieces = self._pieces.get(text)
+        if pieces is None:
+            pieces = self._pieces[text] = split_tokens(text)
+        return pieces
+
+    def enter(self) -> None:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        self.in_flight -= 1
