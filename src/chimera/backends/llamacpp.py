@@ -58,6 +58,8 @@ MAKE_HINT = "make a test model with `chimera model tiny PATH`"
 # 128k tokens for current models, far more KV cache than a benchmark wants by surprise.
 DEFAULT_N_CTX = 2048
 GGUF_MAGIC = b"GGUF"
+# One model load at a time in this process (see _construct).
+_CONSTRUCT_LOCK = threading.Lock()
 
 # Options fixed when the model is loaded -> Llama() arguments. A new value reloads the model.
 LOAD_PARAMS = {
@@ -191,9 +193,13 @@ def _import_llama_cpp() -> Any:
 def _construct(path: Path, load: dict[str, Any]) -> tuple[Any, int]:
     """Load the model (in a worker thread); return it and the wall time it took, ns."""
     llama_cpp = _import_llama_cpp()
-    t0 = time.perf_counter_ns()
     try:
-        llm = llama_cpp.Llama(str(path), verbose=False, **load)
+        # verbose=False makes llama-cpp-python point the process's stdout and stderr at
+        # /dev/null while it loads; two loads at once could restore them in the wrong order.
+        with _CONSTRUCT_LOCK:
+            t0 = time.perf_counter_ns()
+            llm = llama_cpp.Llama(str(path), verbose=False, **load)
+            load_ns = time.perf_counter_ns() - t0
     except ValueError as exc:
         raise InputFileError(
             str(path),
@@ -201,7 +207,7 @@ def _construct(path: Path, load: dict[str, Any]) -> tuple[Any, int]:
             f"architecture llama-cpp-python {llama_cpp.__version__} does not know. "
             f"Give another GGUF file, or {MAKE_HINT}",
         ) from None
-    return llm, time.perf_counter_ns() - t0
+    return llm, load_ns
 
 
 def _prompt_tokens(llm: Any, request: GenerationRequest) -> tuple[list[int], tuple[str, ...]]:
@@ -257,7 +263,8 @@ def _generate(
 
     t0 = time.perf_counter_ns()
     tokens, chat_stop = _prompt_tokens(llm, request)
-    n_ctx = llm.n_ctx()
+    # llama.cpp pads the context it allocates (to 256); the Python side holds what was asked.
+    n_ctx = min(llm.n_ctx(), len(llm.input_ids))
     if len(tokens) >= n_ctx:
         raise ConfigError(
             f"the prompt is {len(tokens)} tokens but the context (num_ctx) holds {n_ctx}; "
@@ -299,8 +306,14 @@ def _generate(
         tail = text.flush()
         if tail:
             emit(TextChunk(tail, time.perf_counter_ns()))
+    llama_cpp.llama_synchronize(llm.ctx)  # perf counters are updated when work completes
     p = llama_cpp.llama_perf_context(llm.ctx)
-    perf = (float(p.t_p_eval_ms), float(p.t_eval_ms), int(p.n_p_eval), int(p.n_eval))
+    # llama.cpp reports each count as at least 1 (to spare callers a division by zero), so a
+    # phase that never ran shows as 1 token in 0 ms: its time says whether it happened.
+    t_p_eval_ms, t_eval_ms = float(p.t_p_eval_ms), float(p.t_eval_ms)
+    n_p_eval = int(p.n_p_eval) if t_p_eval_ms > 0 else 0
+    n_eval = int(p.n_eval) if t_eval_ms > 0 else 0
+    perf = (t_p_eval_ms, t_eval_ms, n_p_eval, n_eval)
     return _Outcome(n_out, reason, len(tokens), perf, time.perf_counter_ns() - t0)
 
 
@@ -429,9 +442,9 @@ class LlamaCppBackend:
         t_p_eval_ms, t_eval_ms, n_p_eval, n_eval = outcome.perf
         # The engine's own rates: tokens it decoded over the time it spent decoding them
         # (the last sampled token is never decoded, so n_eval is output_tokens - 1).
-        if n_eval > 0 and t_eval_ms > 0:
+        if n_eval > 0:
             metrics.decode_tokens_per_s = n_eval / (t_eval_ms / 1000.0)
-        if n_p_eval > 0 and t_p_eval_ms > 0:
+        if n_p_eval > 0:
             metrics.prefill_tokens_per_s = n_p_eval / (t_p_eval_ms / 1000.0)
         yield CallResult(
             backend=self.kind,

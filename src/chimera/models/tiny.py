@@ -138,15 +138,17 @@ def write_spec(path: str | os.PathLike[str], spec: TinyModelSpec) -> Path:
         raise ConfigError(f"cannot write {target}: directory {target.parent} does not exist")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     vocab = build_vocab(spec.vocab, spec.seed)
+    writer = gguf.GGUFWriter(tmp, "llama")
     try:
-        writer = gguf.GGUFWriter(tmp, "llama")
-        _add_metadata(writer, spec, vocab)
-        for name, array in _tensors(spec, vocab):
-            writer.add_tensor(name, array)
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
+        try:
+            _add_metadata(writer, spec, vocab)
+            for name, array in _tensors(spec, vocab):
+                writer.add_tensor(name, array)
+            writer.write_header_to_file()
+            writer.write_kv_data_to_file()
+            writer.write_tensors_to_file()
+        finally:
+            writer.close()
         tmp.replace(target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
