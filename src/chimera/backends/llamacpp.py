@@ -8,8 +8,8 @@ server, in a worker thread so the event loop stays free.
 Generation is driven token by token through ``Llama.generate`` rather than
 ``create_completion(stream=True)``: that gives one chunk per token, stamped when the token
 is ready, and an exact output-token count, which the library's stream does not report.
-Chat messages go through the model's own chat template (``tokenizer.chat_template``) or,
-without one, llama-cpp-python's fallback ``llama-2`` format, as ``llama_cpp.server`` does.
+Chat messages are formatted exactly as llama-cpp-python's own chat handler (and so
+``llama_cpp.server``) formats them: the model's chat template, or the ``llama-2`` fallback.
 Each call evaluates its whole prompt (no prefix reuse), so ``prompt_eval_ms`` is comparable
 between calls. Timings come from llama.cpp's perf counters, reset before every call.
 """
@@ -216,25 +216,39 @@ def _prompt_tokens(llm: Any, request: GenerationRequest) -> tuple[list[int], tup
         prompt = request.prompt or ""
         text = f"{request.system}\n\n{prompt}" if request.system else prompt
         return list(llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)), ()
-    from llama_cpp import llama_chat_format as chat_format
-
     messages: Any = [m.model_dump() for m in request.messages]
-    template = llm.metadata.get("tokenizer.chat_template")
-    if template:
-        vocab = _vocab(llm)
-        formatter = chat_format.Jinja2ChatFormatter(
-            template=template,
-            eos_token=_token_text(vocab, llm.token_eos()),
-            bos_token=_token_text(vocab, llm.token_bos()),
-        )
-        formatted = formatter(messages=messages)
-    else:
-        formatted = chat_format.format_llama2(messages=messages)
+    formatted = _chat_formatter(llm)(messages=messages)
     tokens = llm.tokenize(
         formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
     )
     stop = formatted.stop or ()
     return list(tokens), (stop,) if isinstance(stop, str) else tuple(stop)
+
+
+def _chat_formatter(llm: Any) -> Any:
+    """The formatter llama-cpp-python's own chat handler would use for this model.
+
+    ``Llama`` picks ``chat_format`` at load: a built-in format when the model's template is
+    one it knows, ``chat_template.default`` for another template, ``llama-2`` without one.
+    """
+    from llama_cpp import llama_chat_format as cf
+
+    builtin = {
+        "chatml": cf.format_chatml,
+        "mistral-instruct": cf.format_mistral_instruct,
+        "llama-3": cf.format_llama3,
+        "llama-2": cf.format_llama2,
+    }
+    template = llm.metadata.get("tokenizer.chat_template")
+    if llm.chat_format in builtin or not template:
+        return builtin.get(llm.chat_format, cf.format_llama2)
+    vocab = _vocab(llm)
+    return cf.Jinja2ChatFormatter(
+        template=template,
+        eos_token=_token_text(vocab, llm.token_eos()),
+        bos_token=_token_text(vocab, llm.token_bos()),
+        stop_token_ids=[llm.token_eos()],
+    )
 
 
 def _vocab(llm: Any) -> Any:
