@@ -72,15 +72,19 @@ class ServerUnreachableError(BackendError):
 class ModelNotFoundError(BackendError):
     """The server does not have the requested model."""
 
-    def __init__(self, model: str, url: str, available: list[str] | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, model: str, url: str, available: list[str] | None = None, hint: str | None = None
+    ) -> None:
         self.model = model
         self.available = list(available or [])
         msg = f"model {model!r} is not available on {url}. "
         msg += hint if hint is not None else f"Pull it with `ollama pull {model}`."
         if available is not None:
-            msg += (" Installed: " + ", ".join(self.available) + ".") if self.available \
+            msg += (
+                (" Installed: " + ", ".join(self.available) + ".")
+                if self.available
                 else " No models are installed."
+            )
         super().__init__(msg, url=url)
 
 

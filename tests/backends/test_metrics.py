@@ -30,8 +30,14 @@ def test_client_side_figures_from_timestamps() -> None:
 
 
 def test_server_timings_win_and_rates_follow_ollama_definitions() -> None:
-    server = ServerTimings(load_ns=5 * MS, prompt_eval_ns=100 * MS, eval_ns=2000 * MS,
-                           total_ns=2200 * MS, prompt_tokens=50, output_tokens=100)
+    server = ServerTimings(
+        load_ns=5 * MS,
+        prompt_eval_ns=100 * MS,
+        eval_ns=2000 * MS,
+        total_ns=2200 * MS,
+        prompt_tokens=50,
+        output_tokens=100,
+    )
     m = compute_metrics(clock(0, [120, 140], 2300), server, "length")
     assert (m.load_ms, m.prompt_eval_ms, m.eval_ms, m.server_total_ms) == (5, 100, 2000, 2200)
     assert m.decode_tokens_per_s == 50.0  # eval_count / eval_duration
