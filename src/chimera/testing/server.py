@@ -216,9 +216,11 @@ class ServerThread:
 
     def _call(self, fn: Callable[[TestServer], Any]) -> Any:
         """Run ``fn(server)`` on the server's loop and return its result."""
-        if self._server is None or self._loop is None:
-            raise RuntimeError("the server thread is not started; use `with ServerThread()`")
         server = self._server
+        if server is None or self._loop is None:
+            raise RuntimeError("the server thread is not started; use `with ServerThread()`")
+        if self._thread is None:  # stopped: its loop is gone, read what it left
+            return fn(server)
 
         async def call() -> Any:
             return fn(server)

@@ -115,7 +115,8 @@ class ModelTable:
             started = time.perf_counter_ns()
             await asyncio.shield(task)
             self._use(name)
-            return time.perf_counter_ns() - started
+            # timer lateness must not make a joiner's share exceed the modelled load
+            return min(time.perf_counter_ns() - started, round(load_ms * NS_PER_MS))
         if wait and load_ms > 0:
             task = loop.create_task(asyncio.sleep(load_ms / 1000))
             self.loading[name] = task
