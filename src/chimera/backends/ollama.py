@@ -192,6 +192,11 @@ class OllamaBackend:
             raise
         clock.end_ns = time.perf_counter_ns()
         done_reason = final.get("done_reason")
+        metrics = compute_metrics(clock, server_timings(final), done_reason)
+        if metrics.load_ms is None:
+            # Ollama answers a load request with no timings: the call's duration is the load.
+            metrics.load_ms = metrics.e2e_ms
+            metrics.estimated.append("load_ms")
         return CallResult(
             backend=self.kind,
             url=self.url,
@@ -199,7 +204,7 @@ class OllamaBackend:
             endpoint="/api/generate",
             text="",
             done_reason=done_reason,
-            metrics=compute_metrics(clock, server_timings(final), done_reason),
+            metrics=metrics,
             started_at=started_at,
         )
 
