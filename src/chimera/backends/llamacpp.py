@@ -331,7 +331,7 @@ def _generate(
     return _Outcome(n_out, reason, len(tokens), perf, time.perf_counter_ns() - t0)
 
 
-def timings(outcome: _Outcome, load_ns: int | None) -> ServerTimings:
+def _timings(outcome: _Outcome, load_ns: int | None) -> ServerTimings:
     """The engine's figures for one call; a phase that did not run stays None."""
     t_p_eval_ms, t_eval_ms, n_p_eval, n_eval = outcome.perf
     return ServerTimings(
@@ -358,6 +358,13 @@ class LlamaCppBackend:
         self._where = Path(raw).expanduser() if raw else None
         self._models: dict[Path, _Loaded] = {}
         self._load_lock = asyncio.Lock()
+        self._llama_cpp: Any = None
+
+    async def _engine(self) -> Any:
+        """The llama_cpp module, imported off the event loop (it loads a shared library)."""
+        if self._llama_cpp is None:
+            self._llama_cpp = await asyncio.to_thread(_import_llama_cpp)
+        return self._llama_cpp
 
     @property
     def url(self) -> str:
@@ -414,6 +421,7 @@ class LlamaCppBackend:
             return entry, load_ns
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+        await self._engine()  # a one-time import, not part of any call's time
         started_at = datetime.now(UTC)
         clock = StreamClock(time.perf_counter_ns())
         plan = plan_call(request.options)
@@ -452,7 +460,7 @@ class LlamaCppBackend:
                     cancel.set()
                     await asyncio.wait([job])
         clock.end_ns = time.perf_counter_ns()
-        metrics = compute_metrics(clock, timings(outcome, load_ns), outcome.done_reason)
+        metrics = compute_metrics(clock, _timings(outcome, load_ns), outcome.done_reason)
         t_p_eval_ms, t_eval_ms, n_p_eval, n_eval = outcome.perf
         # The engine's own rates: tokens it decoded over the time it spent decoding them
         # (the last sampled token is never decoded, so n_eval is output_tokens - 1).
@@ -478,6 +486,7 @@ class LlamaCppBackend:
         ``keep_alive`` is accepted for the protocol's sake: a model stays loaded until
         ``aclose``.
         """
+        await self._engine()
         started_at = datetime.now(UTC)
         clock = StreamClock(time.perf_counter_ns())
         path = self.resolve(model)
@@ -499,7 +508,7 @@ class LlamaCppBackend:
 
     async def server_info(self) -> ServerInfo:
         """The GGUF files under the endpoint's url (if given) and the models loaded now."""
-        llama_cpp = await asyncio.to_thread(_import_llama_cpp)
+        llama_cpp = await self._engine()
         files: list[Path] = []
         if self._where is not None and self._where.is_dir():
             files = sorted(self._where.glob("*.gguf"))
