@@ -159,14 +159,18 @@ async def test_faults_map_to_their_own_errors(fault: str, error: type, text: str
 
 
 async def test_first_token_and_idle_timeouts() -> None:
-    async with TestServer(TestServerConfig(prefill_ms=2000)) as srv:
-        async with backend_for(srv.url, first_token_timeout_s=0.2) as b:
-            with pytest.raises(FirstTokenTimeoutError, match="first_token_timeout_s"):
-                await generate(b, GenerationRequest(model="tiny:latest", prompt="x"))
-    async with TestServer(TestServerConfig(fault="stall", fault_after_tokens=2)) as srv:
-        async with backend_for(srv.url, idle_timeout_s=0.2) as b:
-            with pytest.raises(IdleTimeoutError, match="idle_timeout_s"):
-                await generate(b, GenerationRequest(model="tiny:latest", prompt="x"))
+    async with (
+        TestServer(TestServerConfig(prefill_ms=2000)) as srv,
+        backend_for(srv.url, first_token_timeout_s=0.2) as b,
+    ):
+        with pytest.raises(FirstTokenTimeoutError, match="first_token_timeout_s"):
+            await generate(b, GenerationRequest(model="tiny:latest", prompt="x"))
+    async with (
+        TestServer(TestServerConfig(fault="stall", fault_after_tokens=2)) as srv,
+        backend_for(srv.url, idle_timeout_s=0.2) as b,
+    ):
+        with pytest.raises(IdleTimeoutError, match="idle_timeout_s"):
+            await generate(b, GenerationRequest(model="tiny:latest", prompt="x"))
 
 
 async def test_fault_from_second_request_lets_the_first_succeed() -> None:

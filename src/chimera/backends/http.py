@@ -7,6 +7,7 @@ first-token and idle timeouts are enforced with one rescheduled ``asyncio.timeou
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, NoReturn
@@ -154,6 +155,7 @@ class HttpClient:
             "POST", path, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
         )
         lines = LineStream(self, path)
+        request.extensions["trace"] = lines.trace
         try:
             async with asyncio.timeout_at(lines.first_token_deadline):
                 response = await self._client.send(request, stream=True)
@@ -189,6 +191,13 @@ class LineStream:
         self.first_token_deadline = loop.time() + client.settings.first_token_timeout_s
         self.response: httpx.Response | None = None
         self.got_token = False
+        self.sent_ns: int | None = None
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: stamp the moment the request starts going out on the wire,
+        after any wait for a pooled connection or a TCP connect."""
+        if self.sent_ns is None and event.endswith("send_request_headers.started"):
+            self.sent_ns = time.perf_counter_ns()
 
     def token_seen(self) -> None:
         """From now on the idle timeout applies instead of the first-token timeout."""

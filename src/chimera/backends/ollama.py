@@ -130,6 +130,8 @@ class OllamaBackend:
         try:
             async with self._http.stream(path, body, on_status) as lines:
                 url = lines.url
+                if lines.sent_ns is not None:  # the clock starts when the request is sent
+                    clock.start_ns = lines.sent_ns
                 async for line in lines:
                     obj = decode_line(url, line)
                     if "error" in obj:

@@ -189,6 +189,8 @@ class OpenAIBackend:
         try:
             async with self._http.stream(path, body, on_status) as lines:
                 url = lines.url
+                if lines.sent_ns is not None:  # the clock starts when the request is sent
+                    clock.start_ns = lines.sent_ns
                 async for line in lines:
                     if not line.startswith(b"data:"):
                         continue  # SSE comments, event names and retry hints
