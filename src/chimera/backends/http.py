@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from time import perf_counter_ns
 from typing import Any, NoReturn
 
 import httpx
@@ -192,6 +193,7 @@ class LineStream:
         self.response: httpx.Response | None = None
         self.got_token = False
         self.sent_ns: int | None = None
+        self.read_ns = 0
 
     async def trace(self, event: str, info: dict[str, Any]) -> None:
         """httpcore's trace hook: stamp the moment the request starts going out on the wire,
@@ -224,6 +226,8 @@ class LineStream:
             try:
                 async with asyncio.timeout_at(when):
                     data = await anext(raw)
+                # Tokens count as arrived when their bytes were read, before any parsing.
+                self.read_ns = perf_counter_ns()
             except StopAsyncIteration:
                 break
             except TimeoutError:

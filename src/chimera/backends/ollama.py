@@ -141,7 +141,7 @@ class OllamaBackend:
                     else:
                         text = obj.get("response") or ""
                     if text:
-                        t = time.perf_counter_ns()
+                        t = lines.read_ns
                         if not chunk_ns:
                             lines.token_seen()
                         chunk_ns.append(t)

@@ -211,7 +211,7 @@ class OpenAIBackend:
                             else choice.get("text")
                         )
                         if text:
-                            t = time.perf_counter_ns()
+                            t = lines.read_ns
                             if not chunk_ns:
                                 lines.token_seen()
                             chunk_ns.append(t)
