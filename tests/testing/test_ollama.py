@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -225,3 +226,18 @@ async def test_bad_requests_get_ollama_error_bodies(
     assert "invalid JSON" in bad_json.json()["error"]
     bad_options = await http.post("/api/generate", json={"model": "tiny", "options": [1]})
     assert bad_options.status_code == 400
+
+
+async def test_an_expired_keep_alive_makes_the_model_cold(
+    chimera_server: Start, clients: Clients
+) -> None:
+    srv = await chimera_server(load_ms=10)
+    client = clients.ollama(srv)
+    await client.generate(model="tiny", prompt="x", keep_alive=0.1)
+    assert (await client.generate(model="tiny", prompt="x", keep_alive=0.1)).load_duration == 0
+    await asyncio.sleep(0.2)
+    assert srv.loaded_models == []
+    cold = await client.generate(model="tiny", prompt="x", options={"num_gpu": 0})
+    assert cold.load_duration == 10 * MS
+    loaded = (await client.ps()).models
+    assert loaded[0].size_vram == 0  # num_gpu 0: nothing offloaded

@@ -8,6 +8,7 @@ are absolute on the loop clock (start + k * interval), so a loaded server does n
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -68,22 +69,6 @@ class Generation:
     options: dict[str, object]
 
 
-async def _sleep_until(loop: asyncio.AbstractEventLoop, deadline: float) -> None:
-    if deadline <= loop.time():
-        return
-    waiter = loop.create_future()
-    handle = loop.call_at(deadline, _wake, waiter)
-    try:
-        await waiter
-    finally:
-        handle.cancel()
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
-
-
 def refuse_or_fail(conn: Connection, fault: Fault, enc: Encoder, model: str) -> bool:
     """Apply a fault that replaces the whole response; True if one did."""
     if fault.kind == "refuse":
@@ -122,10 +107,12 @@ async def run_generation(
             prompt_eval_count=gen.prompt_tokens,
             eval_count=len(gen.pieces),
         )
+        # the prefill starts when the request arrived, or when its wait (slot, load) ended
+        origin = time.monotonic() if queue_ns or load_ns else conn.request_received
         if gen.stream:
-            await _stream(conn, state, gen, enc, head, timings)
+            await _stream(conn, state, gen, enc, head, timings, origin)
         else:
-            await _whole(conn, state, gen, enc, timings)
+            await _whole(conn, state, gen, enc, timings, origin)
     finally:
         state.leave()
         state.slots.release()
@@ -146,6 +133,7 @@ async def _stream(
     enc: Encoder,
     head: bytes,
     timings: Timings,
+    origin: float,
 ) -> None:
     cfg = state.config
     stop_at = _fault_point(gen)
@@ -157,12 +145,11 @@ async def _stream(
         conn.write(b"".join([lead, *[chunk(enc.token(p)) for p in gen.pieces[:count]]]))
         lead = b""
     else:
-        loop = asyncio.get_running_loop()
         interval = cfg.token_interval_ms / 1000
-        first = loop.time() + cfg.prefill_ms / 1000
+        first = origin + cfg.prefill_ms / 1000
         for i in range(count):
             if interval > 0 or i == 0:
-                await _sleep_until(loop, first + i * interval)
+                await state.pacer.sleep_until(first + i * interval)
             elif i % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)
             conn.write(lead + chunk(enc.token(gen.pieces[i])))
@@ -170,7 +157,7 @@ async def _stream(
             await conn.drain()
         if count == 0 or stop_at is not None:
             # the fault (or the final chunk of an empty answer) comes when a next token would
-            await _sleep_until(loop, first + count * interval)
+            await state.pacer.sleep_until(first + count * interval)
     if stop_at is None:
         closing = b"".join(chunk(e) for e in enc.final(timings, gen.done_reason))
         conn.write(lead + closing + LAST_CHUNK)
@@ -199,16 +186,20 @@ async def _stream_fault(
 
 
 async def _whole(
-    conn: Connection, state: ServerState, gen: Generation, enc: Encoder, timings: Timings
+    conn: Connection,
+    state: ServerState,
+    gen: Generation,
+    enc: Encoder,
+    timings: Timings,
+    origin: float,
 ) -> None:
     cfg = state.config
     stop_at = _fault_point(gen)
     if not cfg.fast:
         # the body is ready when the last token (or the fault) would have been sent
-        loop = asyncio.get_running_loop()
         tokens = len(gen.pieces) if stop_at is None else stop_at
         delay_s = (cfg.prefill_ms + cfg.token_interval_ms * max(tokens - 1, 0)) / 1000
-        await _sleep_until(loop, loop.time() + delay_s)
+        await state.pacer.sleep_until(origin + delay_s)
     kind = gen.fault.kind if stop_at is not None else "none"
     if kind == "none":
         body = enc.whole("".join(gen.pieces), timings, gen.done_reason)

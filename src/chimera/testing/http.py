@@ -126,6 +126,10 @@ class Connection(asyncio.Protocol):
         self._keep_alive = True
         self.transport: asyncio.Transport | None = None
         self.task: asyncio.Task[None] | None = None
+        self._data_at = 0.0
+        # time.monotonic() when the request being handled had fully arrived: the origin of its
+        # modelled timeline, so the time spent parsing a burst of requests does not delay them
+        self.request_received = 0.0
 
     # --- asyncio.Protocol -------------------------------------------------------------------
 
@@ -136,6 +140,7 @@ class Connection(asyncio.Protocol):
         self.task = asyncio.get_running_loop().create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
+        self._data_at = time.monotonic()
         self._buf += data
         self._wake_reader()
 
@@ -276,6 +281,7 @@ class Connection(asyncio.Protocol):
             await self._wait_data()
         body = bytes(self._buf[:length])
         del self._buf[:length]
+        self.request_received = self._data_at
         return HttpRequest(method, target, version, headers, body)
 
     async def _serve(self) -> None:
@@ -298,7 +304,7 @@ class Connection(asyncio.Protocol):
                     self._busy = False
                 if not self._keep_alive:
                     break
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, ConnectionError):
             pass  # client gone or server stopping: nothing left to answer
         except Exception:  # a bug in a handler must not kill the server; show it
             log.exception("test server: handler failed")

@@ -15,6 +15,7 @@ from chimera.testing.modelling import (
     default_text,
     split_tokens,
 )
+from chimera.testing.pacing import Pacer
 
 REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
 REDACTED = "<redacted>"
@@ -75,7 +76,7 @@ class SlotPool:
 class LoadedModel:
     name: str
     keep_alive_s: float
-    expires_loop_time: float
+    expires_monotonic: float
     expires_epoch: float
     users: int = 0
     size_vram: bool = True
@@ -89,13 +90,14 @@ class ModelTable:
     loaded: dict[str, LoadedModel] = field(default_factory=dict)
     loading: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
-    def is_warm(self, name: str, now: float) -> bool:
+    def is_warm(self, name: str) -> bool:
+        now = time.monotonic()
         model = self.loaded.get(name)
-        return model is not None and (model.users > 0 or model.expires_loop_time > now)
+        return model is not None and (model.users > 0 or model.expires_monotonic > now)
 
     def live(self) -> list[LoadedModel]:
-        now = asyncio.get_running_loop().time()
-        return [m for m in self.loaded.values() if m.users > 0 or m.expires_loop_time > now]
+        now = time.monotonic()
+        return [m for m in self.loaded.values() if m.users > 0 or m.expires_monotonic > now]
 
     async def acquire(
         self, name: str, load_ms: float, *, wait: bool, options: dict[str, object] | None = None
@@ -106,8 +108,7 @@ class ModelTable:
         progress reports how long it waited for it; a warm model reports 0. ``options`` of the
         loading request set what /api/ps shows (num_ctx, num_gpu=0 means nothing in VRAM).
         """
-        loop = asyncio.get_running_loop()
-        if self.is_warm(name, loop.time()):
+        if self.is_warm(name):
             self._use(name)
             return 0
         task = self.loading.get(name)
@@ -118,9 +119,9 @@ class ModelTable:
             # timer lateness must not make a joiner's share exceed the modelled load
             return min(time.perf_counter_ns() - started, round(load_ms * NS_PER_MS))
         if wait and load_ms > 0:
-            task = loop.create_task(asyncio.sleep(load_ms / 1000))
+            task = asyncio.get_running_loop().create_task(asyncio.sleep(load_ms / 1000))
             self.loading[name] = task
-            task.add_done_callback(lambda _t: self.loading.pop(name, None))
+            task.add_done_callback(lambda t: self._loaded(name, t))
             await asyncio.shield(task)
         model = self._use(name)
         opts = options or {}
@@ -130,6 +131,13 @@ class ModelTable:
         )
         model.size_vram = num_gpu != 0
         return round(load_ms * NS_PER_MS)
+
+    def _loaded(self, name: str, task: asyncio.Task[None]) -> None:
+        # Loaded as soon as the load ends, so a request arriving before the waiters resume
+        # finds the model warm instead of starting a second load.
+        self.loading.pop(name, None)
+        if not task.cancelled():
+            self._touch(name, DEFAULT_KEEP_ALIVE_S)
 
     def _use(self, name: str) -> LoadedModel:
         model = self.loaded.get(name) or self._touch(name, DEFAULT_KEEP_ALIVE_S)
@@ -152,13 +160,12 @@ class ModelTable:
         self.loaded.pop(name, None)
 
     def _touch(self, name: str, keep_alive_s: float) -> LoadedModel:
-        loop_now = asyncio.get_running_loop().time()
         model = self.loaded.get(name)
         if model is None:
             model = LoadedModel(name, keep_alive_s, 0.0, 0.0)
             self.loaded[name] = model
         model.keep_alive_s = keep_alive_s
-        model.expires_loop_time = loop_now + keep_alive_s
+        model.expires_monotonic = time.monotonic() + keep_alive_s
         model.expires_epoch = time.time() + keep_alive_s
         return model
 
@@ -184,6 +191,7 @@ class ServerState:
         self._fault_from = config.fault_from_request
         self._fault_base = 0
         self._pieces: dict[str, list[str]] = {}
+        self.pacer = Pacer()
 
     def record(
         self, method: str, path: str, body: dict[str, object] | None, headers: dict[str, str]
