@@ -124,3 +124,24 @@ async def test_load_then_prefill_then_tokens(chimera_server: Start, clients: Cli
     warm = await _timed_stream(http, "/api/generate", {"model": "tiny", "prompt": "x"})
     assert 190 <= cold["stamps"][0] <= 280
     assert 90 <= warm["stamps"][0] <= 180
+
+
+async def test_a_reader_leaving_a_big_fast_body_frees_the_slot(
+    chimera_server: Start, clients: Clients, caplog: pytest.LogCaptureFixture
+) -> None:
+    srv = await chimera_server(fast=True, slots=1, default_tokens=200_000)
+    body = b'{"model": "tiny", "prompt": "x"}'
+    head = b"POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+    reader, writer = await asyncio.open_connection(srv.host, srv.port)
+    writer.write(head + body)
+    assert b"200 OK" in await reader.read(1000)  # then stop reading: the server is blocked
+    await asyncio.sleep(0.1)
+    assert srv.in_flight == 1
+    writer.close()
+    await writer.wait_closed()
+    r = await clients.http(srv, timeout=5).post(
+        "/api/generate", json={"model": "tiny", "prompt": "x", "stream": False}
+    )
+    assert r.status_code == 200 and r.json()["eval_count"] == 200_000
+    assert srv.in_flight == 0
+    assert not [rec for rec in caplog.records if rec.levelname == "ERROR"]

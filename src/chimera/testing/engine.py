@@ -2,7 +2,8 @@
 
 A protocol module describes the request as a ``Generation`` and supplies an ``Encoder`` that
 turns events into its wire format; this module decides when each byte is written. Deadlines
-are absolute on the loop clock (start + k * interval), so a loaded server does not drift.
+are absolute on time.monotonic() from the request's arrival (start + k * interval), so a
+loaded server does not drift.
 """
 
 from __future__ import annotations
@@ -99,24 +100,39 @@ async def run_generation(
         load_ns = await state.models.acquire(
             gen.model, cfg.load_ms, wait=not cfg.fast, options=gen.options
         )
-        timings = Timings.model(
-            queue_ns=queue_ns,
-            load_ns=load_ns,
-            prefill_ms=cfg.prefill_ms,
-            token_interval_ms=cfg.token_interval_ms,
-            prompt_eval_count=gen.prompt_tokens,
-            eval_count=len(gen.pieces),
-        )
-        # the prefill starts when the request arrived, or when its wait (slot, load) ended
-        origin = time.monotonic() if queue_ns or load_ns else conn.request_received
-        if gen.stream:
-            await _stream(conn, state, gen, enc, head, timings, origin)
-        else:
-            await _whole(conn, state, gen, enc, timings, origin)
+        try:
+            await _generate(conn, state, gen, enc, head, queue_ns, load_ns)
+        finally:
+            state.models.release(gen.model, gen.keep_alive_s)
     finally:
         state.leave()
         state.slots.release()
-        state.models.release(gen.model, gen.keep_alive_s)
+
+
+async def _generate(
+    conn: Connection,
+    state: ServerState,
+    gen: Generation,
+    enc: Encoder,
+    head: bytes,
+    queue_ns: int,
+    load_ns: int,
+) -> None:
+    cfg = state.config
+    timings = Timings.model(
+        queue_ns=queue_ns,
+        load_ns=load_ns,
+        prefill_ms=cfg.prefill_ms,
+        token_interval_ms=cfg.token_interval_ms,
+        prompt_eval_count=gen.prompt_tokens,
+        eval_count=len(gen.pieces),
+    )
+    # the prefill starts when the request arrived, or when its wait (slot, load) ended
+    origin = time.monotonic() if queue_ns or load_ns else conn.request_received
+    if gen.stream:
+        await _stream(conn, state, gen, enc, head, timings, origin)
+    else:
+        await _whole(conn, state, gen, enc, timings, origin)
 
 
 def _fault_point(gen: Generation) -> int | None:

@@ -157,7 +157,7 @@ class Connection(asyncio.Protocol):
         self._registry.discard(self)
         self._wake_reader()
         if self._drain_waiter is not None and not self._drain_waiter.done():
-            self._drain_waiter.set_exception(ConnectionResetError("connection lost"))
+            self._drain_waiter.set_result(None)  # drain() then raises
         if self._busy and self.task is not None:
             self.task.cancel()
 
@@ -170,10 +170,6 @@ class Connection(asyncio.Protocol):
             self._drain_waiter.set_result(None)
 
     # --- writing, for handlers --------------------------------------------------------------
-
-    @property
-    def lost(self) -> bool:
-        return self._lost
 
     def write(self, data: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -189,6 +185,8 @@ class Connection(asyncio.Protocol):
             await self._drain_waiter
         finally:
             self._drain_waiter = None
+        if self._lost:
+            raise ConnectionResetError("connection lost")
 
     def head(
         self,

@@ -238,7 +238,9 @@ class OpenAIApp:
             status, content_type, payload = _not_found(requested)
             conn.respond(status, content_type, payload)
             return
-        limit = body.get("max_completion_tokens", body.get("max_tokens"))
+        limit = body.get("max_completion_tokens")
+        if limit is None:
+            limit = body.get("max_tokens")
         pieces, done_reason = m.truncate(
             state.next_answer(), limit if isinstance(limit, int) else None
         )

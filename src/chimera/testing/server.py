@@ -244,6 +244,14 @@ class ServerThread:
         return int(self._call(lambda s: s.max_in_flight))
 
     @property
+    def in_flight(self) -> int:
+        return int(self._call(lambda s: s.in_flight))
+
+    @property
+    def host(self) -> str:
+        return self.config.host
+
+    @property
     def generation_requests(self) -> int:
         return int(self._call(lambda s: s.generation_requests))
 
