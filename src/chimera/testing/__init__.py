@@ -14,7 +14,8 @@ malformed line) can be switched on from the start or at any time.
             ...  # point the client at srv.url; srv.requests holds what it sent
 
 ``ServerThread`` is the same server in a background thread for sync code and subprocesses;
-``python -m chimera.testing --protocol openai --port 8000`` runs one from the shell. See
+``python -m chimera.testing --protocol openai --port 8000`` runs one from the shell, and
+``python -m chimera.testing.throughput`` measures how fast its fast mode streams. See
 docs/testing.md for every setting and the exact wire behaviour of each fault.
 """
 
