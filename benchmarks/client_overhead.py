@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chimera.backends.base import EndpointSettings, GenerationRequest, TextChunk
+from chimera.backends.base import EndpointSettings, GenerationRequest, TextChunk, generate
 from chimera.backends.ollama import OllamaBackend
 from chimera.errors import ChimeraError
 from chimera.options import InferenceOptions
@@ -85,16 +85,19 @@ async def capacity(url: str, concurrency: int, seconds: float, tokens: int) -> C
     area = 0.0  # integral of in-flight requests over time
     last = time.perf_counter()
 
+    stop_at = float("inf")
+
     def tick(delta: int) -> None:
+        # in-flight requests integrated over the measurement window only (not the drain tail)
         nonlocal in_flight, area, last
-        now = time.perf_counter()
-        area += in_flight * (now - last)
+        now = min(time.perf_counter(), stop_at)
+        area += in_flight * max(0.0, now - last)
         last = now
         in_flight += delta
 
     async with OllamaBackend(settings) as backend:
-        # warm the connection pool so connection set-up is not counted
-        await asyncio.gather(*(backend.load("tiny:latest") for _ in range(concurrency)))
+        # one overlapping round of streams opens the pool's connections before the clock runs
+        await asyncio.gather(*(generate(backend, request) for _ in range(concurrency)))
         start = time.perf_counter()
         last = start
         stop_at = start + seconds
@@ -123,7 +126,7 @@ async def capacity(url: str, concurrency: int, seconds: float, tokens: int) -> C
         n_tokens,
         round(n_tokens / wall),
         round(done / wall, 1),
-        round(area / wall, 2),
+        round(area / seconds, 2),
     )
 
 

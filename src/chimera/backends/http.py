@@ -17,6 +17,7 @@ import httpx
 import orjson
 
 from chimera.backends.base import EndpointSettings
+from chimera.backends.wire import StampedStream, stamping_transport
 from chimera.errors import (
     BackendError,
     ConnectTimeoutError,
@@ -87,6 +88,8 @@ class HttpClient:
         timeout = httpx.Timeout(
             connect=settings.connect_timeout_s, read=None, write=settings.idle_timeout_s, pool=None
         )
+        if transport is None:
+            transport = stamping_transport(base_url, limits)
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers=headers,
@@ -218,6 +221,8 @@ class LineStream:
     async def __aiter__(self) -> AsyncIterator[bytes]:
         assert self.response is not None
         raw = self.response.aiter_raw().__aiter__()
+        ext = self.response.extensions.get("network_stream")
+        wire = ext if isinstance(ext, StampedStream) else None
         loop = asyncio.get_running_loop()
         idle = self.client.settings.idle_timeout_s
         buf = b""
@@ -226,8 +231,9 @@ class LineStream:
             try:
                 async with asyncio.timeout_at(when):
                     data = await anext(raw)
-                # Tokens count as arrived when their bytes were read, before any parsing.
-                self.read_ns = perf_counter_ns()
+                # A token arrived when its bytes came off the socket (or, failing that, when
+                # they were read), not when this client got round to parsing them.
+                self.read_ns = wire.last_arrival_ns if wire else perf_counter_ns()
             except StopAsyncIteration:
                 break
             except TimeoutError:
