@@ -22,7 +22,8 @@ SEED_REPORT = (
 # gemma3 style: bold numbered headings, the titles the old tool turned into items
 # ("Key Performance Findings**", "Recommendations for Optimization**").
 GEMMA = """\
-Okay, here's a structured analysis of the provided benchmark data, designed to give you actionable insights.
+Okay, here's a structured analysis of the provided benchmark data, designed to give you \
+actionable insights.
 
 **Structured Analysis: Benchmark Data Review**
 
@@ -419,7 +420,10 @@ def test_numbered_list_of_short_items_stays_a_list() -> None:
     assert parsed.recommendations == ["Quantize to Q4", "Raise num_gpu", "Warm the cache"]
     assert list(parsed.sections) == ["Recommendations"]
     # Items that mention section words are still items while their numbering runs on.
-    text = "## Recommendations\n1. Improve Data Quality\n2. Recommend Q4 Quantization\n3. Report Weekly\n"
+    text = (
+        "## Recommendations\n"
+        "1. Improve Data Quality\n2. Recommend Q4 Quantization\n3. Report Weekly\n"
+    )
     assert parse_analysis(text).recommendations == [
         "Improve Data Quality",
         "Recommend Q4 Quantization",

@@ -167,6 +167,7 @@ _FAMILY = (
 _MASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("control-token", CONTROL_TOKEN),
     ("url", re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+")),
+    ("date", re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}/\d{1,2}/\d{1,2}\b")),
     (
         "path",
         re.compile(
@@ -192,7 +193,6 @@ _MASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "date",
         re.compile(r"\b(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:[-_T]?\d{4,6})?\b"),
     ),
-    ("date", re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}/\d{1,2}/\d{1,2}\b")),
     (
         "date",
         re.compile(
@@ -272,12 +272,20 @@ _COMPOUND = re.compile(r"-([A-Za-z]+)")  # "10-second", "128-token"
 _RANGE_JOIN = re.compile(r"\s*(?:-|–|—|to)\s*")
 _RANGE_AHEAD = re.compile(r"\s*(?:-|–|—|to)\s*\.?\d")
 _SMALL_INT = 10
+_DATA_BEFORE = re.compile(r"[:=][\s*_`]*$")
 _YEAR_CONTEXT = re.compile(r"\b(?:ctx|context|window|length|size|batch|max|limit|num_\w+)\b", re.I)
 _COUNT_NOUN = re.compile(
     r"\s+(?:tokens?|files?|rows?|requests?|runs?|samples?|items?|records?|entries|prompts?"
     r"|words?|characters?|calls?|steps?|iterations?)\b",
     re.I,
 )
+_IMPERATIVE = re.compile(
+    r"(?i:raise|set|increase|reduce|lower|decrease|keep|try|use|cap|limit|switch|move|bump"
+    r"|change|adjust|tune|consider|enable|target|aim|allocate|double|halve|pin|restrict"
+    r"|experiment|test|benchmark|start|run|configure|update|upgrade|downgrade)\b"
+)
+_TARGET_BEFORE = re.compile(r"(?:\b(?:to|at|by|around|about|under|below|above|over)|=)\s*$")
+_LABEL = re.compile(r"^[^:]{1,40}:\s+(?=\S)")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z*_\"'(\[`])")
 _LEADING_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 
@@ -383,7 +391,12 @@ def _claims_in_line(line: str, work: str, number: int, ignored: Counter[str]) ->
         negative = negative and not work[start - 2 : start - 1].isalnum()
         if negative:
             start, read.value = start - 1, -read.value
-        small = read.plain_int and abs(read.value) <= _SMALL_INT
+        # "JSON: 8" and "temp=1" state data; "3 recommendations" counts words in prose.
+        small = (
+            read.plain_int
+            and abs(read.value) <= _SMALL_INT
+            and not _DATA_BEFORE.search(work[:start])
+        )
         if in_range and found and read.unit is not None and found[-1].unit is None:
             first = found[-1]
             raw = f"{first.raw} {read.unit}"
@@ -400,6 +413,9 @@ def _claims_in_line(line: str, work: str, number: int, ignored: Counter[str]) ->
             and _looks_like_year(work, start, read.end)
         ):
             ignored["date"] += 1
+            continue
+        elif _is_proposal(line, start):
+            ignored["proposal"] += 1
             continue
         claim = NumberClaim(
             value=read.value,
@@ -442,13 +458,23 @@ def _looks_like_year(work: str, start: int, end: int) -> bool:
     return not _YEAR_CONTEXT.search(" ".join(before.split()[-2:]))
 
 
-def _sentence(line: str, pos: int) -> str:
+def _sentence_span(line: str, pos: int) -> tuple[int, int]:
     bounds = [0, *(m.end() for m in _SENTENCE_BREAK.finditer(line)), len(line) + 1]
-    for a, b in itertools.pairwise(bounds):
-        if a <= pos < b:
-            text = _LEADING_MARKER.sub("", CONTROL_TOKEN.sub("", line[a:b]))
-            return strip_markdown(text.strip().strip("|").replace("|", " | "))
-    return strip_markdown(line)
+    return next((a, b) for a, b in itertools.pairwise(bounds) if a <= pos < b)
+
+
+def _sentence(line: str, pos: int) -> str:
+    a, b = _sentence_span(line, pos)
+    text = _LEADING_MARKER.sub("", CONTROL_TOKEN.sub("", line[a:b]))
+    return strip_markdown(text.strip().strip("|").replace("|", " | "))
+
+
+def _is_proposal(line: str, pos: int) -> bool:
+    """A value an imperative sentence proposes ("Raise num_ctx to 4096", "Keep temperature
+    at 0.7"): advice, not a statement about the data."""
+    head = strip_markdown(_LEADING_MARKER.sub("", line[_sentence_span(line, pos)[0] : pos]))
+    head = _LABEL.sub("", head, count=1)  # "Increase Context: Raise num_ctx to"
+    return bool(_IMPERATIVE.match(head) and _TARGET_BEFORE.search(head))
 
 
 # --- checking ------------------------------------------------------------------------------
@@ -462,6 +488,7 @@ class _Fact:
     label: str
     value: float  # in the fact's own unit
     unit: _Unit
+    words: frozenset[str]  # of the label, statistic names left out: see _related
 
     @property
     def base(self) -> float:
@@ -489,7 +516,7 @@ class _Derived:
 def check_numbers(text: str, known: Sequence[KnownNumber]) -> FactCheck:
     """Check every claim in ``text`` against ``known``; see docs/factcheck.md for the rules."""
     claims, ignored = _scan(text)
-    facts = [_Fact(k.label, float(k.value), _unit(k.unit)) for k in known]
+    facts = [_Fact(k.label, float(k.value), _unit(k.unit), _label_words(k.label)) for k in known]
     percents, multipliers = _percent_candidates(facts), _multiplier_candidates(facts)
     checked = [_check(claim, facts, percents, multipliers) for claim in claims]
     grounded = sum(c.status == "grounded" for c in checked)
@@ -568,7 +595,7 @@ def _is_count(fact: _Fact) -> bool:
 
 def _percent_candidates(facts: list[_Fact]) -> _Derived:
     """What a percentage may be: a ratio x100, a share of a total, a change between two
-    facts in the same unit. Stored as absolute values; claims compare by magnitude."""
+    related facts in the same unit. Stored as absolute values; claims compare by magnitude."""
     entries: list[tuple[float, How, str]] = []
     for fact in facts:
         if fact.unit.kind == "fraction" or (fact.unit.kind == "none" and 0 < abs(fact.value) < 1):
@@ -590,15 +617,32 @@ def _percent_candidates(facts: list[_Fact]) -> _Derived:
         for b in facts:
             if a is b or a.unit.kind != b.unit.kind or a.base == 0:
                 continue
-            if a.unit.kind in ("none", "percent", "fraction"):
+            if a.unit.kind in ("none", "percent", "fraction") or not _related(a, b):
                 continue  # bare numbers share no unit; a change of a percentage is ambiguous
             change = abs(b.base - a.base) / abs(a.base) * 100
             entries.append((change, "derived", f"change from {a.label} to {b.label}"))
     return _Derived.of(entries)
 
 
+_STAT_WORDS = frozenset(
+    {"mean", "median", "avg", "average", "min", "max", "std", "stdev", "p50", "p90", "p95"}
+    | {"p99", "total", "the", "of", "and", "per", "in", "for", "run", "call", "value"}
+)
+
+
+def _label_words(label: str) -> frozenset[str]:
+    return frozenset(w for w in re.split(r"[^a-z0-9]+", label.lower()) if len(w) > 1) - _STAT_WORDS
+
+
+def _related(a: _Fact, b: _Fact) -> bool:
+    """Whether two facts measure the same thing (their labels share a word besides statistic
+    names): "baseline TTFT" and "tuned TTFT" do, "TTFT p50" and "load p50" do not. Pairs of
+    unrelated facts would otherwise ground almost any percentage by coincidence."""
+    return not a.words.isdisjoint(b.words)
+
+
 def _multiplier_candidates(facts: list[_Fact]) -> _Derived:
-    """What "2.5x" may be: the ratio of two facts in the same unit."""
+    """What "2.5x" may be: the ratio of two related facts in the same unit."""
     entries: list[tuple[float, How, str]] = [
         (b.base / a.base, "derived", f"{b.label} / {a.label}")
         for a in facts
@@ -607,5 +651,6 @@ def _multiplier_candidates(facts: list[_Fact]) -> _Derived:
         and a.unit.kind == b.unit.kind
         and a.unit.kind not in ("none", "percent", "fraction")
         and a.base != 0
+        and _related(a, b)
     ]
     return _Derived.of(entries)

@@ -136,11 +136,8 @@ def _norm(line: str) -> str:
 
 
 def _substantial(norm: str, min_chars: int) -> bool:
-    return (
-        len(norm) >= min_chars
-        and len(norm.split()) >= _MIN_REPEATED_WORDS
-        and any(c.isalpha() for c in norm)
-    )
+    words = [w for w in norm.split() if any(c.isalpha() for c in w)]
+    return len(norm) >= min_chars and len(words) >= _MIN_REPEATED_WORDS
 
 
 def _repetition(lines: list[str]) -> list[JunkFinding]:
