@@ -1,0 +1,56 @@
+"""The stamping network backend: timestamps from the socket, keep-alive, closed connections."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from chimera.backends.base import EndpointSettings, GenerationRequest, generate
+from chimera.backends.ollama import OllamaBackend
+from chimera.backends.wire import StampedStream, stamping_transport
+from chimera.testing import TestServer, TestServerConfig
+
+
+async def test_plain_http_streams_go_through_stamped_connections() -> None:
+    limits = httpx.Limits(max_connections=4)
+    transport = stamping_transport("http://127.0.0.1:1", limits)
+    assert transport is not None
+    assert stamping_transport("https://example.invalid", limits) is None
+    async with TestServer(TestServerConfig()) as srv, httpx.AsyncClient(transport=transport) as c:
+        before = time.perf_counter_ns()
+        async with c.stream(
+            "POST", srv.url + "/api/generate", json={"model": "tiny:latest", "prompt": "x"}
+        ) as resp:
+            wire = resp.extensions["network_stream"]
+            assert isinstance(wire, StampedStream)
+            body = await resp.aread()
+        assert before < wire.last_arrival_ns <= time.perf_counter_ns()
+        assert body.count(b"\n") == 33  # 32 tokens and the final chunk
+
+
+async def test_keep_alive_reuses_and_survives_a_server_restart() -> None:
+    srv = TestServer(TestServerConfig())
+    await srv.start()
+    port = srv.port
+    req = GenerationRequest(model="tiny:latest", prompt="x")
+    async with OllamaBackend(EndpointSettings(url=srv.url)) as backend:
+        for _ in range(5):
+            assert (await generate(backend, req)).metrics.output_tokens == 32
+        await srv.stop()
+        # the pooled connection is now closed by the peer: the next call must open a new one
+        again = TestServer(TestServerConfig(port=port))
+        await again.start()
+        try:
+            assert (await generate(backend, req)).metrics.output_tokens == 32
+        finally:
+            await again.stop()
+
+
+async def test_large_fast_stream_is_read_whole() -> None:
+    cfg = TestServerConfig(fast=True, default_tokens=50_000)
+    async with TestServer(cfg) as srv, OllamaBackend(EndpointSettings(url=srv.url)) as b:
+        result = await generate(b, GenerationRequest(model="tiny:latest", prompt="x"))
+    assert result.metrics.output_tokens == 50_000 == result.metrics.chunks
+    assert result.metrics.itl_ms_p50 == pytest.approx(0, abs=1)
