@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from chimera.cli.app import main
-
-
-def run(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    monkeypatch.setattr("sys.argv", ["chimera", *args])
-    try:
-        main()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+Cli = Callable[..., int]
 
 
 def test_writes_the_tiny_preset_and_says_what(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli: Cli, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     path = tmp_path / "m.gguf"
-    assert run(monkeypatch, "model", "tiny", str(path)) == 0
+    assert cli("model", "tiny", str(path)) == 0
     out = capsys.readouterr().out
     size = path.stat().st_size
     assert f"wrote {path}" in out and f"{size:,} bytes" in out
@@ -32,11 +24,11 @@ def test_writes_the_tiny_preset_and_says_what(
 
 
 def test_flags_override_the_preset_and_json_reports_them(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli: Cli, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     path = tmp_path / "m.gguf"
     args = ["model", "tiny", str(path), "--size", "small", "--layers", "1", "--vocab", "400"]
-    assert run(monkeypatch, *args, "--seed", "9", "--json") == 0
+    assert cli(*args, "--seed", "9", "--json") == 0
     info = json.loads(capsys.readouterr().out)
     assert info["path"] == str(path.resolve())
     assert info["bytes"] == path.stat().st_size
@@ -46,11 +38,11 @@ def test_flags_override_the_preset_and_json_reports_them(
 
 
 def test_bad_values_are_one_line_errors(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli: Cli, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    assert run(monkeypatch, "model", "tiny", str(tmp_path / "m.gguf"), "--size", "huge") == 2
+    assert cli("model", "tiny", str(tmp_path / "m.gguf"), "--size", "huge") == 2
     err = capsys.readouterr().err
     assert err.strip() == "error: unknown model size 'huge'; known sizes: tiny, small"
-    assert run(monkeypatch, "model", "tiny", str(tmp_path / "m.gguf"), "--heads", "3") == 2
+    assert cli("model", "tiny", str(tmp_path / "m.gguf"), "--heads", "3") == 2
     assert "heads=3: must divide hidden=64" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
