@@ -270,6 +270,7 @@ def test_small_integers_in_data_form_are_claims() -> None:
         ("reports/gemma3/gemma3_1b-it-qat_baseline.csv", "path"),
         ("https://example.com/run/42", "url"),
         ("tokens_p99 and p50 and Q4_K_M", "identifier"),
+        ("16-bit weights and 25-shot prompts", "identifier"),
         ("3 recommendations for 7 files", "small-count"),
         ("leaked <unused1933> token", "control-token"),
     ],

@@ -268,6 +268,7 @@ _SCALES = {"k": 1e3, "K": 1e3, "M": 1e6, "thousand": 1e3, "million": 1e6, "billi
 _MULTIPLIER = re.compile(r"[x×](?![A-Za-z0-9])")
 _MODEL_SIZE = re.compile(r"[bBm](?![A-Za-z0-9])")  # 7B, 1b, 270m: model sizes, not amounts
 _ATTACHED = re.compile(r"[A-Za-z_]|\.[A-Za-z]")  # gemma3b, x86_64, report1.json
+_DESCRIPTORS = frozenset({"bit", "bits", "way", "shot"})
 _COMPOUND = re.compile(r"-([A-Za-z]+)")  # "10-second", "128-token"
 _RANGE_JOIN = re.compile(r"\s*(?:-|–|—|to)\s*")
 _RANGE_AHEAD = re.compile(r"\s*(?:-|–|—|to)\s*\.?\d")
@@ -366,7 +367,9 @@ def _read(work: str, m: re.Match[str]) -> _Read | str:
         return "model"
     elif _ATTACHED.match(work, end):
         return "identifier"
-    elif (c := _COMPOUND.match(work, end)) and c.group(1) in _ALIASES:
+    elif (c := _COMPOUND.match(work, end)) and c.group(1).lower() in _DESCRIPTORS:
+        return "identifier"  # 16-bit weights, 5-shot prompts
+    elif c and c.group(1) in _ALIASES:
         unit, end = _ALIASES[c.group(1)], c.end()
     plain = "." not in digits and "," not in digits and unit is None and precision == 1.0
     return _Read(value, precision, unit, end, plain and not sc and not exp)

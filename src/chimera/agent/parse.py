@@ -36,7 +36,10 @@ _SUMMARY_TITLES = frozenset(
     {"executive summary", "summary", "overview", "tl dr", "tldr", "abstract", "executive overview"}
 )
 _FINDINGS = re.compile(r"\b(?:findings?|observations?|insights?|takeaways?)\b")
-_RECOMMENDATIONS = re.compile(r"\b(?:recommend\w*|next steps?|action items?|action plan)\b")
+_RECOMMENDATIONS = re.compile(
+    r"\b(?:recommend\w*|next steps?|action items?|action plan|suggest\w*|what to do"
+    r"|areas? for improvement|optimi[sz]ation (?:opportunities|strategies|steps))\b"
+)
 _RISKS = re.compile(r"\brisks?\b")
 _ANALYSIS_TITLES = frozenset(
     {"performance analysis", "analysis", "detailed analysis", "results", "performance results"}
