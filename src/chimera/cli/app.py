@@ -37,7 +37,7 @@ def _root(
 
 
 # Each command module adds its command(s) to ``app`` when imported.
-COMMAND_MODULES: tuple[str, ...] = ("probe", "model")
+COMMAND_MODULES: tuple[str, ...] = ("probe", "model", "ingest")
 
 
 def _register() -> None:

@@ -1,0 +1,472 @@
+"""The normalized table: one Fact per number found, with its model, configuration and unit."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import orjson
+
+from chimera.ingest.fields import CONFIG_KEYS, FLOAT_CONFIG, INT_CONFIG, Classifier, metric_unit
+from chimera.ingest.records import Hint, RawRecord
+from chimera.ingest.values import Number, config_value, convert, float_decimals, parse_number
+
+Config = tuple[tuple[str, str], ...]
+_ORDER = {k: i for i, k in enumerate(CONFIG_KEYS)}
+
+ERROR_TEXT = re.compile(
+    r"^\s*(error|exception|traceback|fatal)\b|^==error==|failed to connect|connection attempts "
+    r"failed|connection refused|\[winerror|\btimed out\b|could not connect|is not installed|"
+    r"out of memory|cuda error|no inference data",
+    re.IGNORECASE,
+)
+_PROMPTISH = re.compile(
+    r"prompt|question|query|instruction|input|test_name|description", re.IGNORECASE
+)
+_NULLISH = frozenset({"", "none", "null", "nan", "0", "false", "ok", "n/a", "-", "no error"})
+_FAILED_STATUS = frozenset(
+    {
+        "failed",
+        "failure",
+        "error",
+        "errored",
+        "timeout",
+        "timed out",
+        "timed_out",
+        "crashed",
+        "aborted",
+        "cancelled",
+        "canceled",
+        "oom",
+    }
+)
+_FALSY = frozenset({"false", "no", "0", "fail", "failed", "n", "f"})
+_TRUTHY = frozenset({"true", "yes", "1", "ok", "pass", "passed", "y", "t"})
+_COUNTS = frozenset({"runs_ok", "runs_total"})
+# a real call never measures 0 for these (0 s to compile or load can be real: nothing to do)
+_NEVER_ZERO = frozenset({"tokens_per_s", "latency_ms", "ttft_s", "eval_s"})
+
+
+@dataclass(slots=True)
+class Fact:
+    """One number: where it was found, what it measures, for which model and configuration."""
+
+    source: str  # display path of the file
+    locator: str  # 'row 3', '$.models[0].mean_ttft_s', 'table 2 row 4', 'line 12'
+    origin: str  # data (CSV/JSON), table (Markdown table), prose (a labelled number in text)
+    family: str  # source family, e.g. 'param_tuning.csv'
+    model: str | None
+    model_from: str  # field, tag, header, label, heading, doc, path, dir, path-guess, none
+    config: Config  # (key, canonical value) in CONFIG_KEYS order
+    metric: str  # canonical metric, or the normalized key when not recognized
+    aggregate: str | None  # None for an observation; mean, median, p95, ... for a summary figure
+    value: float  # in ``unit``; NaN when the row failed and the cell was empty or NaN
+    unit: str
+    original_key: str
+    recognized: bool
+    failed: bool
+    failure: str | None
+    failure_kind: str | None  # error, success_false, status, error_text, error_text_success,
+    #                            zeros, zero_rate, nan
+    decimals: int  # digits shown after the decimal point in the source
+    record: int  # index of the row/object within its file (facts of one row share it)
+    hints: tuple[Hint, ...] = ()
+
+    @property
+    def config_label(self) -> str:
+        return config_label(self.config)
+
+    def row(self) -> dict[str, object]:
+        """The exported columns (CSV and JSON), in order."""
+        return {
+            "source": self.source,
+            "locator": self.locator,
+            "origin": self.origin,
+            "family": self.family,
+            "model": self.model or "",
+            "model_from": self.model_from,
+            "config": self.config_label,
+            "metric": self.metric,
+            "aggregate": self.aggregate or "",
+            "value": "" if math.isnan(self.value) else self.value,
+            "unit": self.unit,
+            "original_key": self.original_key,
+            "recognized": self.recognized,
+            "failed": self.failed,
+            "failure": self.failure or "",
+        }
+
+
+def config_label(config: Config) -> str:
+    return ", ".join(f"{k}={v}" for k, v in config) if config else "-"
+
+
+@dataclass(slots=True)
+class _Row:
+    model: object = None
+    tag: str | None = None
+    label: str | None = None
+    failure: str | None = None
+    failure_kind: str | None = None
+    success: bool | None = None
+    error_text: str | None = None
+
+
+class FactBuilder:
+    """Turns one file's records into facts (pure: values in, facts out)."""
+
+    def __init__(self, classifier: Classifier, failure_patterns: Iterable[str] = ()) -> None:
+        self.cls = classifier
+        extra = [p for p in failure_patterns if p]
+        self.error_text = (
+            re.compile("|".join([ERROR_TEXT.pattern, *extra]), re.IGNORECASE)
+            if extra
+            else ERROR_TEXT
+        )
+        self.models: set[str] = set()  # explicit model names seen in data files
+
+    def build(
+        self, records: list[RawRecord], source: str, family: str, path_hints: tuple[Hint, ...]
+    ) -> list[Fact]:
+        out: list[Fact] = []
+        for idx, rec in enumerate(records):
+            self._record(rec, idx, source, family, path_hints, out)
+        return out
+
+    def _record(
+        self,
+        rec: RawRecord,
+        idx: int,
+        source: str,
+        family: str,
+        path_hints: tuple[Hint, ...],
+        out: list[Fact],
+    ) -> None:
+        row = _Row()
+        config: dict[str, str] = {}
+        metrics: list[tuple[str, object]] = []
+        for key, raw in rec.values.items():
+            if key == "__column__":
+                continue
+            self._field(key, raw, row, config, metrics, own=True)
+        for key, raw in reversed(rec.context):
+            self._field(key, raw, row, config, None, own=False)
+        if not config and row.label:
+            config["config"] = row.label
+        cfg: Config = tuple(sorted(config.items(), key=lambda kv: (_ORDER.get(kv[0], 99), kv[0])))
+        if row.failure is None and row.error_text is not None:
+            row.failure = row.error_text
+            row.failure_kind = "error_text_success" if row.success else "error_text"
+        model: str | None = None
+        model_from = "none"
+        hints = rec.hints + path_hints
+        if isinstance(row.model, str) and row.model.strip():
+            model, model_from, hints = row.model.strip(), "field", ()
+            if rec.origin == "data":
+                self.models.add(model)
+        elif row.tag or "quantization" in config:
+            hints = (("tag", row.tag or config["quantization"]), *hints)
+        facts: list[Fact] = []
+        for key, raw in metrics:
+            info = self.cls.classify(key)
+            num = _number(raw)
+            if info.role == "other":
+                if (
+                    rec.origin != "data"
+                    or not isinstance(num, Number)
+                    or not math.isfinite(num.value)
+                    or _epochish(info.name, num.value)
+                ):
+                    continue
+                facts.append(
+                    Fact(
+                        source,
+                        f"{rec.locator}.{key}"
+                        if rec.locator.startswith(("$", "line ")) and rec.origin == "data"
+                        else rec.locator,
+                        rec.origin,
+                        family,
+                        model,
+                        model_from,
+                        cfg,
+                        info.name,
+                        None,
+                        num.value,
+                        num.unit or info.unit or "",
+                        key,
+                        False,
+                        False,
+                        None,
+                        None,
+                        num.decimals,
+                        idx,
+                        hints,
+                    )
+                )
+                continue
+            target = metric_unit(info.name)
+            locator = (
+                f"{rec.locator}.{key}"
+                if rec.origin == "data" and rec.locator.startswith(("$", "line "))
+                else rec.locator
+            )
+            if num is None:
+                continue
+            if num == "missing":
+                if row.failure is None:
+                    continue
+                facts.append(
+                    Fact(
+                        source,
+                        locator,
+                        rec.origin,
+                        family,
+                        model,
+                        model_from,
+                        cfg,
+                        info.name,
+                        info.aggregate,
+                        math.nan,
+                        target,
+                        key,
+                        True,
+                        True,
+                        row.failure,
+                        row.failure_kind,
+                        0,
+                        idx,
+                        hints,
+                    )
+                )
+                continue
+            assert isinstance(num, Number)
+            unit = num.unit or info.unit
+            value = convert(num.value, unit, target)
+            if value is None or (target in ("s", "ms") and _epochish(info.name, num.value)):
+                continue
+            # decimals as they would be shown in the target unit (0.5 ms shown = 0.0005 s)
+            scale = convert(1.0, unit, target) or 1.0
+            decimals = (
+                num.decimals - math.floor(math.log10(scale) + 1e-9)
+                if scale != 1.0
+                else num.decimals
+            )
+            facts.append(
+                Fact(
+                    source,
+                    locator,
+                    rec.origin,
+                    family,
+                    model,
+                    model_from,
+                    cfg,
+                    info.name,
+                    info.aggregate,
+                    value,
+                    target,
+                    key,
+                    True,
+                    False,
+                    None,
+                    None,
+                    decimals,
+                    idx,
+                    hints,
+                )
+            )
+        self._failures(facts, row)
+        if not facts and row.failure is not None:
+            # a failed run with no numbers at all still counts as a run that failed
+            facts.append(
+                Fact(
+                    source,
+                    rec.locator,
+                    rec.origin,
+                    family,
+                    model,
+                    model_from,
+                    cfg,
+                    "failed_run",
+                    None,
+                    math.nan,
+                    "",
+                    "",
+                    False,
+                    True,
+                    row.failure,
+                    row.failure_kind,
+                    0,
+                    idx,
+                    hints,
+                )
+            )
+        out.extend(facts)
+
+    def _field(
+        self,
+        key: str,
+        raw: object,
+        row: _Row,
+        config: dict[str, str],
+        metrics: list[tuple[str, object]] | None,
+        *,
+        own: bool,
+    ) -> None:
+        child = key.startswith("@")  # '@compilation.success': a status field of a child object
+        info = self.cls.classify(key.rsplit(".", 1)[-1] if child else key)
+        role = info.role
+        if child and role not in ("failure", "success", "status"):
+            return
+        if role in ("metric", "other") and own and metrics is not None:
+            metrics.append((key, raw))
+        if role == "model":
+            if row.model is None:
+                row.model = _model_from(raw, self.cls, config)
+        elif role == "tag":
+            if row.tag is None and isinstance(raw, str) and raw.strip():
+                row.tag = raw.strip()
+        elif role == "config":
+            if info.name not in config:
+                v = _config(info.name, raw)
+                if v is not None:
+                    config[info.name] = v
+        elif role == "options":
+            for k, ov in _options(raw).items():
+                ci = self.cls.classify(str(k))
+                if ci.role == "config" and ci.name not in config:
+                    cv = _config(ci.name, ov)
+                    if cv is not None:
+                        config[ci.name] = cv
+        elif role == "label":
+            if row.label is None and isinstance(raw, str | int | float) and str(raw).strip():
+                row.label = str(raw).strip()
+        elif role == "failure":
+            if row.failure is None and raw is not None and str(raw).strip().lower() not in _NULLISH:
+                row.failure, row.failure_kind = f"{key.lstrip('@')}: {_short(str(raw))}", "error"
+        elif role == "success":
+            flag = _flag(raw)
+            if flag is False and row.failure is None:
+                row.failure, row.failure_kind = f"{key.lstrip('@')}={raw}", "success_false"
+            elif flag is True and row.success is None:
+                row.success = True
+        elif role == "status":
+            if (
+                isinstance(raw, str)
+                and raw.strip().lower() in _FAILED_STATUS
+                and row.failure is None
+            ):
+                row.failure, row.failure_kind = f"{key.lstrip('@')}={raw}", "status"
+        elif (
+            own
+            and isinstance(raw, str)
+            and row.error_text is None
+            and role != "ignore"
+            and not _PROMPTISH.search(key)
+            and self.error_text.search(raw)
+            and parse_number(raw) is None
+        ):
+            row.error_text = f"error text in {key}: {_short(raw)}"
+
+    def _failures(self, facts: list[Fact], row: _Row) -> None:
+        if not facts:
+            return
+        measured = [
+            f for f in facts if f.recognized and f.metric not in _COUNTS and not math.isnan(f.value)
+        ]
+        if row.failure is None and len(measured) >= 2 and all(f.value == 0 for f in measured):
+            row.failure, row.failure_kind = "all measurements are 0", "zeros"
+        if row.failure is None:
+            zero = next((f for f in measured if f.value == 0 and f.metric in _NEVER_ZERO), None)
+            if zero is not None:
+                row.failure, row.failure_kind = f"{zero.original_key} is 0", "zero_rate"
+        for f in facts:
+            if row.failure is not None:
+                f.failed, f.failure, f.failure_kind = True, row.failure, row.failure_kind
+            elif not math.isfinite(f.value):
+                f.failed, f.failure, f.failure_kind = True, "value is NaN/inf", "nan"
+
+
+def _number(raw: object) -> Number | str | None:
+    if raw is None:
+        return "missing"
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return Number(float(raw), 0)
+    if isinstance(raw, float):
+        return Number(raw, float_decimals(raw))
+    if isinstance(raw, str):
+        if not raw.strip():
+            return "missing"
+        return parse_number(raw)
+    return None
+
+
+def _epochish(name: str, value: float) -> bool:
+    return "time" in name and 9e8 < value < 4.2e9
+
+
+def _short(text: str, limit: int = 100) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[: limit - 1] + "…"
+
+
+def _flag(raw: object) -> bool | None:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _FALSY:
+        return False
+    if text in _TRUTHY:
+        return True
+    return None
+
+
+def _config(name: str, raw: object) -> str | None:
+    if isinstance(raw, dict | list):
+        return None
+    v = config_value(raw)
+    if v is None:
+        return None
+    if name in INT_CONFIG or name in FLOAT_CONFIG:
+        try:
+            f = float(v)
+        except ValueError:
+            return None  # a 'Context' column of labels is not num_ctx
+        if name in INT_CONFIG and not f.is_integer():
+            return None
+    return v
+
+
+def _options(raw: object) -> dict[str, object]:
+    if isinstance(raw, dict):
+        return {str(k): v for k, v in raw.items()}
+    if isinstance(raw, str) and raw.strip().startswith("{"):
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return {}
+        return {str(k): v for k, v in doc.items()} if isinstance(doc, dict) else {}
+    return {}
+
+
+def _model_from(raw: object, cls: Classifier, config: dict[str, str]) -> object:
+    """A model field's name; a model object ({name, device, ...}) also gives configuration."""
+    if isinstance(raw, str):
+        return raw.strip() or None
+    if isinstance(raw, dict):
+        name = None
+        for k, v in raw.items():
+            low = str(k).lower()
+            if low in ("name", "id", "model", "tag") and isinstance(v, str) and name is None:
+                name = v.strip() or None
+            else:
+                ci = cls.classify(str(k))
+                if ci.role == "config" and ci.name not in config:
+                    cv = _config(ci.name, v)
+                    if cv is not None:
+                        config[ci.name] = cv
+        return name
+    return None

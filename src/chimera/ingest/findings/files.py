@@ -1,0 +1,266 @@
+"""File-level findings: copies, the same numbers in two files, encodings, malformed content,
+error messages saved as data, and schema drift within a family of files."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from chimera.ingest.facts import ERROR_TEXT, Fact
+from chimera.ingest.findings import FileView, Finding, shown
+from chimera.ingest.records import DATA_FORMATS, Skipped
+
+_MAX_FILES_PER_KEY = 12
+
+
+def duplicates(files: Sequence[FileView], skipped: Sequence[Skipped]) -> list[Finding]:
+    """Byte-identical copies (facts are read once) and copies differing only in timestamps."""
+    by_hash: dict[str, list[str]] = defaultdict(list)
+    for f in files:
+        by_hash[f.artifact.sha256].append(f.path)
+    for s in skipped:
+        if s.sha256:
+            by_hash[s.sha256].append(s.path)
+    out: list[Finding] = []
+    groups = [sorted(paths) for paths in by_hash.values() if len(paths) > 1]
+    if groups:
+        groups.sort()
+        n_files = sum(len(g) for g in groups)
+        out.append(
+            Finding(
+                kind="duplicate_file",
+                severity="warning",
+                title=f"{len(groups)} set(s) of byte-identical files ({n_files} files): the same "
+                f"results stored twice; counted once here, twice by a naive analysis",
+                files=[p for g in groups for p in g],
+                evidence=shown([" = ".join(g) for g in groups]),
+            )
+        )
+    by_content: dict[str, list[FileView]] = defaultdict(list)
+    for f in files:
+        if f.content_key and f.artifact.duplicate_of is None:
+            by_content[f.content_key].append(f)
+    near = [sorted(v.path for v in views) for views in by_content.values() if len(views) > 1]
+    if near:
+        near.sort()
+        out.append(
+            Finding(
+                kind="duplicate_content",
+                severity="info",
+                title=f"{len(near)} set(s) of files identical except for timestamps or whitespace",
+                files=[p for g in near for p in g],
+                evidence=shown([" ~ ".join(g) for g in near]),
+            )
+        )
+    return out
+
+
+def _sig(v: float) -> str:
+    return f"{v:.3g}"
+
+
+def _usable(f: Fact) -> bool:
+    return f.recognized and not f.failed and f.origin != "prose" and math.isfinite(f.value)
+
+
+def same_data(files: Sequence[FileView]) -> list[Finding]:
+    """Pairs of files whose numbers (same metric, equal to the shown precision) mostly match."""
+    views = [f for f in files if f.artifact.duplicate_of is None]
+    keysets: list[set[tuple[str, str | None, str]]] = []
+    index: dict[tuple[str, str | None, str], list[int]] = defaultdict(list)
+    for i, v in enumerate(views):
+        keys = {
+            (f.metric, f.aggregate, _sig(f.value))
+            for f in v.facts
+            if _usable(f) and f.value != 0 and len(_sig(f.value).strip("-0.")) >= 2
+        }
+        keysets.append(keys)
+        for k in keys:
+            bucket = index[k]
+            if len(bucket) <= _MAX_FILES_PER_KEY:
+                bucket.append(i)
+    pairs: Counter[tuple[int, int]] = Counter()
+    for bucket in index.values():
+        if 1 < len(bucket) <= _MAX_FILES_PER_KEY:
+            for a in range(len(bucket)):
+                for b in range(a + 1, len(bucket)):
+                    pairs[(bucket[a], bucket[b])] += 1
+    lines: list[str] = []
+    involved: set[str] = set()
+    for (a, b), common in sorted(pairs.items()):
+        if common < 4:
+            continue
+        small, big = (
+            (views[a], views[b]) if len(keysets[a]) <= len(keysets[b]) else (views[b], views[a])
+        )
+        matched, total = _match(small.facts, big.facts)
+        if total >= 4 and matched >= 0.8 * total:
+            fmt = (
+                f"{small.artifact.format.upper()} vs {big.artifact.format.upper()}"
+                if small.artifact.format != big.artifact.format
+                else "same format"
+            )
+            lines.append(f"{small.path} ~ {big.path}: {matched} of {total} values match ({fmt})")
+            involved.update((small.path, big.path))
+    if not lines:
+        return []
+    return [
+        Finding(
+            kind="same_data",
+            severity="info",
+            title=f"{len(lines)} pair(s) of files hold the same numbers in different files or "
+            f"formats: analyse one of each pair",
+            files=sorted(involved),
+            evidence=shown(lines, 8),
+        )
+    ]
+
+
+def _match(small: Sequence[Fact], big: Sequence[Fact]) -> tuple[int, int]:
+    table: dict[tuple[str, str | None], list[tuple[float, int]]] = defaultdict(list)
+    for f in big:
+        if _usable(f):
+            table[(f.metric, f.aggregate)].append((f.value, f.decimals))
+    for values in table.values():
+        values.sort()
+    matched = total = 0
+    for f in small:
+        if not _usable(f):
+            continue
+        total += 1
+        cands = table.get((f.metric, f.aggregate))
+        if not cands:
+            continue
+        tol_small = 0.5 * 10.0 ** -min(f.decimals, 12)
+        lo = bisect.bisect_left(cands, (f.value - tol_small * 1.001 - 1e-9,))
+        for value, dec in cands[lo : lo + 6]:
+            tol = 0.5 * 10.0 ** -min(f.decimals, dec, 12) * 1.001 + 1e-12 * abs(value)
+            if abs(value - f.value) <= tol:
+                matched += 1
+                break
+    return matched, total
+
+
+_SEVERE_ODDITY = ("not valid UTF-8", "mangled byte-order mark", "C1 control", "U+FFFD")
+
+
+def encodings(files: Sequence[FileView]) -> list[Finding]:
+    """Files that needed a fallback or carry signs of an earlier wrong decoding."""
+    lines: list[str] = []
+    paths: list[str] = []
+    severe = False
+    for f in files:
+        if not f.oddities:
+            continue
+        paths.append(f.path)
+        lines.extend(f"{f.path}: {o}" for o in f.oddities)
+        severe = severe or any(k in o for o in f.oddities for k in _SEVERE_ODDITY)
+    if not lines:
+        return []
+    return [
+        Finding(
+            kind="encoding",
+            severity="warning" if severe else "info",
+            title=f"encoding oddities in {len(paths)} file(s): text that another tool may misread",
+            files=paths,
+            evidence=shown(lines, 8),
+        )
+    ]
+
+
+def reader_notes(files: Sequence[FileView]) -> list[Finding]:
+    """Ragged or malformed rows, and files only partly read."""
+    out: list[Finding] = []
+    for kind, severity, title in (
+        ("malformed_rows", "warning", "file(s) with malformed rows (read as far as possible)"),
+        ("truncated", "info", "file(s) only partly read (limits in the settings)"),
+    ):
+        hits = [(f.path, d) for f in files for k, d in f.notes if k == kind]
+        if hits:
+            out.append(
+                Finding(
+                    kind=kind,
+                    severity=severity,
+                    title=f"{len({p for p, _ in hits})} {title}",
+                    files=sorted({p for p, _ in hits}),
+                    evidence=shown([f"{p}: {d}" for p, d in hits]),
+                )
+            )
+    return out
+
+
+def error_artifacts(files: Sequence[FileView]) -> list[Finding]:
+    """Data files that hold a tool's error message instead of data."""
+    lines = []
+    for f in files:
+        if (
+            f.artifact.format in DATA_FORMATS
+            and not f.facts
+            and ERROR_TEXT.search(f.first_line.strip())
+        ):
+            lines.append(f"{f.path}: {f.first_line.strip()[:100]!r}")
+    if not lines:
+        return []
+    return [
+        Finding(
+            kind="error_artifact",
+            severity="warning",
+            title=f"{len(lines)} data file(s) contain an error message, not data",
+            files=[ln.split(": ", 1)[0] for ln in lines],
+            evidence=shown(lines),
+        )
+    ]
+
+
+_STATUS_KEYS = ("error", "success", "status", "exception", "traceback")
+
+
+def schema_drift(files: Sequence[FileView]) -> list[Finding]:
+    """Within a family of files, the columns/keys that some files have and most do not."""
+    fams: dict[str, list[FileView]] = defaultdict(list)
+    for f in files:
+        if f.artifact.duplicate_of is None and f.schema and f.artifact.format in DATA_FORMATS:
+            fams[f.artifact.family].append(f)
+    out: list[Finding] = []
+    for family, views in sorted(fams.items()):
+        if len(views) < 2:
+            continue
+        sets = {
+            v.path: frozenset(
+                k for k in v.schema if not any(s in k.rsplit(".", 1)[-1] for s in _STATUS_KEYS)
+            )
+            for v in views
+        }
+        common = Counter(sets.values()).most_common()
+        if len(common) < 2:
+            continue
+        majority = common[0][0]
+        lines = []
+        odd: list[str] = []
+        for path, keys in sorted(sets.items()):
+            if keys == majority:
+                continue
+            odd.append(path)
+            extra = sorted(keys - majority)
+            missing = sorted(majority - keys)
+            parts = []
+            if extra:
+                parts.append("has " + ", ".join(extra[:6]) + (" ..." if len(extra) > 6 else ""))
+            if missing:
+                parts.append(
+                    "lacks " + ", ".join(missing[:6]) + (" ..." if len(missing) > 6 else "")
+                )
+            lines.append(f"{path}: {'; '.join(parts)}")
+        out.append(
+            Finding(
+                kind="schema_drift",
+                severity="info",
+                title=f"schema drift in family {family}: {len(odd)} of {len(views)} files differ "
+                f"from the most common layout",
+                files=sorted(v.path for v in views),
+                evidence=shown(lines),
+            )
+        )
+    return out

@@ -1,0 +1,166 @@
+"""Read one candidate file: size cap, bytes, decoding, type sniffing, then the format's reader."""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chimera.ingest.decode import BinaryContent, decode, split_lines
+from chimera.ingest.readers.csvfile import read_csv
+from chimera.ingest.readers.jsonfile import JSONProblem, read_json, read_jsonl
+from chimera.ingest.readers.markdown import read_markdown
+from chimera.ingest.readers.prose import read_text
+from chimera.ingest.records import Format, Parsed, Skipped
+from chimera.ingest.settings import IngestSettings
+from chimera.ingest.walk import Candidate
+
+_MD_HINT = re.compile(r"^\s{0,3}#{1,6}\s|^\s*\|?\s*:?-{3,}:?\s*\|", re.MULTILINE)
+# ISO dates/times and epoch seconds: what differs between re-generated copies of a report
+_VOLATILE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T _]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?|"
+    r"\b1[5-9]\d{8}(?:\.\d+)?\b|\s+"
+)
+_NEAR_DUP_MAX = 2 * 2**20
+_MENTION = re.compile(r"[\w.-]+\.(?:csv|tsv|json|jsonl|ndjson)\b", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class FileRead:
+    """A file's parse and what is needed to describe it."""
+
+    format: Format
+    encoding: str
+    sha256: str
+    content_key: str  # hash of the text without timestamps/whitespace ('' when not computed)
+    oddities: tuple[str, ...]
+    parsed: Parsed
+    long_lines: int = 0
+    mentions: frozenset[str] = frozenset()  # data-file names a report refers to (lower case)
+
+
+def sniff(text: str) -> Format | None:
+    """The format of text with an unknown extension, or None for plain prose."""
+    head = text.lstrip()[:4096]
+    if head.startswith(("{", "[")):
+        rows = [ln for ln in split_lines(head) if ln.strip()][:5]
+        if len(rows) > 1 and all(
+            r.lstrip().startswith("{") and r.rstrip().endswith("}") for r in rows[:-1]
+        ):
+            return "jsonl"
+        return "json"
+    if _MD_HINT.search(head):
+        return "markdown"
+    rows = [ln for ln in split_lines(head) if ln.strip()][:3]
+    for delim, fmt in (("\t", "tsv"), (",", "csv")):
+        counts = {r.count(delim) for r in rows}
+        if len(rows) > 1 and len(counts) == 1 and 0 not in counts:
+            return fmt  # type: ignore[return-value]
+    return None
+
+
+def read_file(
+    c: Candidate, settings: IngestSettings, is_config_key: Callable[[str], bool]
+) -> FileRead | Skipped:
+    """Read and parse ``c``; every failure becomes a Skipped with its reason."""
+    if c.size > settings.max_file_bytes:
+        return Skipped(
+            path=c.display,
+            reason="over_size_cap",
+            bytes=c.size,
+            detail=f"{c.size:,} bytes is over the {settings.max_file_bytes:,}-byte "
+            f"cap (raise max_file_bytes to read it)",
+        )
+    try:
+        with c.path.open("rb") as fh:
+            data = fh.read(settings.max_file_bytes + 1)
+    except FileNotFoundError:
+        return Skipped(
+            path=c.display,
+            reason="vanished",
+            bytes=c.size,
+            detail="file disappeared during the scan",
+        )
+    except OSError as exc:
+        return Skipped(
+            path=c.display,
+            reason="unreadable",
+            bytes=c.size,
+            detail=f"cannot be read ({exc.strerror or exc})",
+        )
+    if len(data) > settings.max_file_bytes:
+        return Skipped(
+            path=c.display,
+            reason="over_size_cap",
+            bytes=len(data),
+            detail=f"grew past the {settings.max_file_bytes:,}-byte cap while read",
+        )
+    if not data.strip():
+        return Skipped(
+            path=c.display,
+            reason="empty",
+            bytes=len(data),
+            detail="empty file" if not data else "only whitespace",
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        dec = decode(data)
+    except BinaryContent as exc:
+        what = f"{posixpath.splitext(c.display)[1] or 'extension-less'} name" if c.format else ""
+        return Skipped(
+            path=c.display,
+            reason="binary",
+            bytes=len(data),
+            sha256=digest,
+            detail=f"{exc}" + (f" under a {what}" if what else ""),
+        )
+    text = dec.text
+    fmt = c.format or sniff(text)
+    if fmt is None:
+        ext = posixpath.splitext(c.display)[1]
+        if ext:
+            return Skipped(
+                path=c.display,
+                reason="unsupported_type",
+                bytes=len(data),
+                detail=f"unknown extension {ext}; the content is not CSV, JSON or Markdown",
+            )
+        fmt = "text"
+    try:
+        parsed, long_lines = _parse(fmt, text, settings, is_config_key)
+    except JSONProblem as exc:
+        return Skipped(
+            path=c.display,
+            reason=exc.reason,
+            bytes=len(data),
+            detail=exc.detail,
+        )
+    content_key = ""
+    if len(text) <= _NEAR_DUP_MAX:
+        content_key = hashlib.sha256(_VOLATILE.sub(" ", text).encode()).hexdigest()
+    mentions: frozenset[str] = frozenset()
+    if fmt in ("markdown", "text"):
+        mentions = frozenset(m.lower() for m in _MENTION.findall(text[:_NEAR_DUP_MAX]))
+    return FileRead(
+        fmt, dec.encoding, digest, content_key, dec.oddities, parsed, long_lines, mentions
+    )
+
+
+def _parse(
+    fmt: Format, text: str, settings: IngestSettings, is_config_key: Callable[[str], bool]
+) -> tuple[Parsed, int]:
+    limit = settings.max_records_per_file
+    if fmt in ("csv", "tsv"):
+        return read_csv(text, tsv=fmt == "tsv", max_records=limit), 0
+    if fmt == "json":
+        return read_json(text, max_depth=settings.max_json_depth, max_records=limit), 0
+    lines = split_lines(text)
+    if fmt == "jsonl":
+        return read_jsonl(text, lines, max_depth=settings.max_json_depth, max_records=limit), 0
+    if fmt == "markdown":
+        return read_markdown(lines, is_config_key, settings.max_line_chars, limit)
+    records, long_lines = read_text(lines, is_config_key, settings.max_line_chars)
+    parsed = Parsed(records=records[:limit], first_line=lines[0][:200] if lines else "")
+    return parsed, long_lines

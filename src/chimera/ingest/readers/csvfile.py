@@ -1,0 +1,83 @@
+"""CSV and TSV: a header row, then one record per row; ragged rows are read and reported."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+
+from chimera.ingest.records import Parsed, RawRecord
+
+_DELIMS = (",", ";", "\t", "|")
+
+
+def _delimiter(first_line: str) -> str:
+    """The delimiter used most in the header line outside quotes (',' when none)."""
+    counts = dict.fromkeys(_DELIMS, 0)
+    quoted = False
+    for ch in first_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(_DELIMS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _unique(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, name in enumerate(header):
+        name = name.strip() or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        out.append(name)
+    return out
+
+
+def read_csv(text: str, *, tsv: bool, max_records: int) -> Parsed:
+    """Parse CSV/TSV text (any line ends) into records keyed by the header's names."""
+    parsed = Parsed()
+    first_nl = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=len(text))
+    parsed.first_line = text[:first_nl][:200]
+    delimiter = "\t" if tsv else _delimiter(text[:first_nl])
+    # A 50 MB single-line cell is legal CSV; the size cap bounds it, not csv's 128 KiB default.
+    if csv.field_size_limit() < sys.maxsize // 2:
+        csv.field_size_limit(sys.maxsize // 2)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    ragged: list[int] = []
+    row_no = 0
+    try:
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = _unique(row)
+                parsed.schema = tuple(h.lower() for h in header)
+                continue
+            row_no += 1
+            if len(parsed.records) >= max_records:
+                parsed.notes.append(("truncated", f"only the first {max_records} rows were read"))
+                break
+            if len(row) != len(header):
+                ragged.append(row_no)
+            values: dict[str, object] = {}
+            for name, cell in zip(header, row, strict=False):
+                values[name] = cell
+            parsed.records.append(RawRecord(f"row {row_no}", values))
+    except csv.Error as exc:
+        parsed.notes.append(("malformed_rows", f"CSV error after row {row_no}: {exc}"))
+    if ragged and header is not None:
+        shown = ", ".join(str(r) for r in ragged[:8]) + (" ..." if len(ragged) > 8 else "")
+        parsed.notes.append(
+            (
+                "malformed_rows",
+                f"{len(ragged)} row(s) do not have the header's {len(header)} fields "
+                f"(rows {shown}); missing fields were left empty, extra ones ignored",
+            )
+        )
+    return parsed

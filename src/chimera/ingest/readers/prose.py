@@ -1,0 +1,102 @@
+"""Claims in prose: 'Label: 12.3 unit' and 'key=12.3' pairs in Markdown and text lines."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from chimera.ingest.records import Hint, RawRecord
+
+_NUM = r"[~≈]?[-+]?\d[\d,]*(?:\.\d+)?"
+_UNIT = (
+    r"(?:tok(?:en)?s?\s*/\s*s(?:ec(?:ond)?)?|tokens?\s+per\s+sec(?:ond)?|t/s|seconds?|"
+    r"secs?|ms|s|ns|us|µs|%|tokens)"
+)
+_VALUE = rf"(?P<value>{_NUM}(?:\s*{_UNIT})?)(?![\w/])"
+# 'Label: value' at the start of a line or bullet segment
+_COLON = re.compile(rf"^\s*\**(?P<label>[A-Za-z][^:=|*\n]{{0,60}}?)\**\s*:\s*\**\s*{_VALUE}")
+_EQUALS = re.compile(rf"(?<![\w.])`?(?P<label>[A-Za-z_][\w.]{{0,40}})`?\s*=\s*`?{_VALUE}")
+_WORD_VALUE = re.compile(
+    r"(?<![\w.])`?(?P<label>[A-Za-z_][\w.]{0,40})`?\s*=\s*`?(?P<value>"
+    r"[A-Za-z0-9_.:+-]+)"
+)
+_BULLET_SPLIT = re.compile(r"(?:^|\s)[-*•]\s+")
+_SUBJECT = re.compile(r"^\s*`?(?P<subject>[\w.:+-]+)`?\s*:\s*(?:$|[-*]|\w+=)")
+_MODEL_LINE = re.compile(
+    r"^\s*[-*]?\s*\**(?:model|model name)\**\s*:\**\s*`?(?P<model>[\w.:/+-]+)`?", re.IGNORECASE
+)
+
+
+@dataclass(slots=True)
+class ProseState:
+    """What earlier lines established: the document's model and the section's configuration."""
+
+    doc_model: str | None = None
+    config: dict[str, str] = field(default_factory=dict)
+
+    def context(self) -> tuple[tuple[str, object], ...]:
+        return tuple(self.config.items())
+
+
+def scan_line(
+    line: str,
+    lineno: int,
+    state: ProseState,
+    hints: tuple[Hint, ...],
+    is_config_key: object,
+    out: list[RawRecord],
+) -> None:
+    """Append a record for every labelled number on ``line``; remember config and model lines.
+
+    ``is_config_key`` is a callable telling whether a label names a configuration key.
+    """
+    check = is_config_key if callable(is_config_key) else (lambda _k: False)
+    m = _MODEL_LINE.match(line)
+    if m is not None:
+        state.doc_model = m.group("model")
+    for m in _WORD_VALUE.finditer(line):
+        if check(m.group("label")):
+            state.config[m.group("label")] = m.group("value").rstrip(",.")
+    for seg in _BULLET_SPLIT.split(line):
+        if not seg.strip():
+            continue
+        seg_hints = hints
+        s = _SUBJECT.match(seg)
+        if s is not None and not check(s.group("subject")):
+            seg_hints = (("label", s.group("subject")), *hints)
+        if state.doc_model:
+            seg_hints = (*seg_hints, ("doc", state.doc_model))
+        found: dict[str, str] = {}
+        c = _COLON.match(seg)
+        if c is not None:
+            label = c.group("label").strip()
+            if check(label):
+                state.config[label] = c.group("value")
+            else:
+                found[label] = c.group("value")
+        for m in _EQUALS.finditer(seg):
+            label = m.group("label").strip()
+            if label not in found and not check(label):
+                found[label] = m.group("value")
+        for label, value in found.items():
+            out.append(
+                RawRecord(f"line {lineno}", {label: value}, state.context(), seg_hints, "prose")
+            )
+
+
+def read_text(
+    lines: list[str], is_config_key: object, max_line_chars: int
+) -> tuple[list[RawRecord], int]:
+    """Records for the labelled numbers of a plain-text file; also the count of lines too long
+    to scan."""
+    state = ProseState()
+    out: list[RawRecord] = []
+    long_lines = 0
+    for n, line in enumerate(lines, 1):
+        if len(line) > max_line_chars:
+            long_lines += 1
+            continue
+        if not line.strip():
+            continue
+        scan_line(line, n, state, (), is_config_key, out)
+    return out, long_lines

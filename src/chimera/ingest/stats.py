@@ -1,0 +1,122 @@
+"""Statistics per (model, configuration, metric, source family), failed observations excluded.
+
+Definitions (docs/ingest.md): n counts the observations used; std is the sample standard
+deviation (n-1), None below two; cv = std / mean; p05/p95/median interpolate linearly between
+order statistics (numpy's default, 'linear'). Failed observations are counted in ``n_failed``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chimera.ingest.facts import Config, Fact, config_label
+
+
+class Stat(BaseModel):
+    """Summary of one group of observations."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str | None
+    config: dict[str, str]
+    metric: str
+    unit: str
+    source: str = Field(description="source family, e.g. param_tuning.csv")
+    origin: str = Field(description="data (CSV/JSON) or table (Markdown tables)")
+    n: int
+    n_failed: int
+    mean: float | None
+    median: float | None
+    std: float | None
+    cv: float | None
+    min: float | None
+    max: float | None
+    p05: float | None
+    p95: float | None
+    files: list[str]
+
+    @property
+    def config_label(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.config.items()) if self.config else "-"
+
+    @property
+    def key(self) -> tuple[str | None, str, str, str]:
+        return (self.model, self.config_label, self.metric, self.source)
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Linear interpolation between order statistics (numpy's default method)."""
+    if not sorted_values:
+        raise ValueError("percentile of no values")
+    pos = (len(sorted_values) - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def summarize(values: Iterable[float]) -> dict[str, float | None]:
+    """n, mean, median, std, cv, min, max, p05, p95 of finite values (pure)."""
+    xs = sorted(v for v in values if math.isfinite(v))
+    n = len(xs)
+    if n == 0:
+        return dict.fromkeys(("mean", "median", "std", "cv", "min", "max", "p05", "p95"))
+    mean = math.fsum(xs) / n
+    std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else None
+    return {
+        "mean": mean,
+        "median": percentile(xs, 50),
+        "std": std,
+        "cv": std / mean if std is not None and mean != 0 else None,
+        "min": xs[0],
+        "max": xs[-1],
+        "p05": percentile(xs, 5),
+        "p95": percentile(xs, 95),
+    }
+
+
+GroupKey = tuple[str | None, Config, str, str, str]
+
+
+def group_observations(facts: Iterable[Fact]) -> dict[GroupKey, list[Fact]]:
+    """Observations (not summary figures, not prose) of recognized metrics, grouped."""
+    groups: dict[GroupKey, list[Fact]] = {}
+    for f in facts:
+        if f.aggregate is not None or not f.recognized or f.origin == "prose":
+            continue
+        key = (f.model, f.config, f.metric, f.family, f.origin)
+        bucket = groups.get(key)
+        if bucket is None:
+            groups[key] = [f]
+        else:
+            bucket.append(f)
+    return groups
+
+
+def compute_stats(facts: Iterable[Fact]) -> list[Stat]:
+    """One Stat per (model, configuration, metric, source family); deterministic order."""
+    out: list[Stat] = []
+    for (model, config, metric, family, origin), group in group_observations(facts).items():
+        ok = [f.value for f in group if not f.failed]
+        s = summarize(ok)
+        files = sorted({f.source for f in group})
+        out.append(
+            Stat(
+                model=model,
+                config=dict(config),
+                metric=metric,
+                unit=group[0].unit,
+                source=family,
+                origin=origin,
+                n=len(ok),
+                n_failed=len(group) - len(ok),
+                files=files,
+                **s,
+            )
+        )
+    out.sort(
+        key=lambda s: (s.model or "~", s.metric, config_label(tuple(s.config.items())), s.source)
+    )
+    return out

@@ -1,0 +1,121 @@
+"""Numbers as written in artifacts: parsing (with units and shown precision) and unit conversion."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from chimera.ingest.fields import UNIT_WORDS
+
+# seconds per time unit
+_TIME = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0}
+
+_NUM_RE = re.compile(
+    r"""^\s*[~≈]?\s*
+    (?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.\d+)
+    \s*(?P<unit>[A-Za-zµ%/]+(?:/[A-Za-z]+)?)?\s*(?:\(.*\))?\s*$""",
+    re.VERBOSE,
+)
+_BOOL = {"true": True, "false": False, "yes": True, "no": False}
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A number read from text: its value, the decimals shown, and the unit written after it."""
+
+    value: float
+    decimals: int
+    unit: str | None = None
+
+
+def decimals_of(text: str) -> int:
+    """Digits shown after the decimal point ('77.50' -> 2, '1e-3' -> 3, '12' -> 0)."""
+    t = text.strip().lower()
+    exp = 0
+    if "e" in t:
+        t, _, e = t.partition("e")
+        try:
+            exp = int(e)
+        except ValueError:
+            exp = 0
+    frac = t.partition(".")[2]
+    return max(0, len(frac) - exp)
+
+
+def float_decimals(v: float) -> int:
+    """Decimals in the shortest repr of a float (JSON numbers keep their full precision)."""
+    return decimals_of(repr(v)) if math.isfinite(v) else 0
+
+
+def parse_number(text: str) -> Number | None:
+    """A number in a cell ('12.5', '3,503', '0.06s', '**303.9 tok/s**', 'nan'), else None."""
+    t = text.strip()
+    if not t:
+        return None
+    if "_" not in t:
+        try:
+            v = float(t)
+        except ValueError:
+            pass
+        else:
+            return Number(v, decimals_of(t) if math.isfinite(v) else 0)
+    t = t.replace("**", "").replace("`", "").strip()
+    m = _NUM_RE.match(t)
+    if m is None:
+        return None
+    raw_unit = m.group("unit")
+    unit: str | None = None
+    if raw_unit:
+        unit = UNIT_WORDS.get(raw_unit.lower())
+        if unit is None:
+            return None  # '3.3 GB', '12x': a number, but not in a unit we measure
+    num = m.group("num").replace(",", "")
+    return Number(float(num), decimals_of(num), unit)
+
+
+def parse_bool(text: str) -> bool | None:
+    """'TRUE'/'false'/'yes'/'no' -> bool, else None."""
+    return _BOOL.get(text.strip().lower())
+
+
+def convert(value: float, unit: str | None, target: str) -> float | None:
+    """``value`` in ``unit`` expressed in ``target``; None when the units are incompatible."""
+    if unit is None or unit == target or not target:
+        return value
+    if unit in _TIME and target in _TIME:
+        return value * _TIME[unit] / _TIME[target]
+    return None
+
+
+def config_value(raw: object) -> str | None:
+    """A configuration value as a canonical string ('40.00' -> '40', 0.40 -> '0.4')."""
+    if raw is None or isinstance(raw, bool):
+        return None if raw is None else str(raw).lower()
+    if isinstance(raw, int | float):
+        v = float(raw)
+    else:
+        text = str(raw).replace("**", "").replace("`", "").strip()
+        if not text or text.lower() in ("none", "null", "nan", "default", "-", "n/a"):
+            return None
+        try:
+            v = float(text)
+        except ValueError:
+            return text
+    if not math.isfinite(v):
+        return None
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
+def fmt_num(v: float | None, digits: int = 4) -> str:
+    """A compact human figure: up to ``digits`` significant digits, no exponent for normal sizes."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    if v == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(v)))
+    decimals = max(0, digits - 1 - mag)
+    text = f"{v:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
