@@ -31,6 +31,10 @@ class InputFileError(ChimeraError):
         super().__init__(f"{path}: {reason}")
 
 
+class OutputError(ChimeraError):
+    """An output file or folder cannot be written."""
+
+
 # --- backends ------------------------------------------------------------------------------
 
 

@@ -520,8 +520,8 @@ def check_numbers(text: str, known: Sequence[KnownNumber]) -> FactCheck:
     """Check every claim in ``text`` against ``known``; see docs/factcheck.md for the rules."""
     claims, ignored = _scan(text)
     facts = [_Fact(k.label, float(k.value), _unit(k.unit), _label_words(k.label)) for k in known]
-    percents, multipliers = _percent_candidates(facts), _multiplier_candidates(facts)
-    checked = [_check(claim, facts, percents, multipliers) for claim in claims]
+    derived = _DerivedIndex(facts)
+    checked = [_check(claim, derived) for claim in claims]
     grounded = sum(c.status == "grounded" for c in checked)
     return FactCheck(
         claims=checked,
@@ -531,9 +531,7 @@ def check_numbers(text: str, known: Sequence[KnownNumber]) -> FactCheck:
     )
 
 
-def _check(
-    claim: NumberClaim, facts: list[_Fact], percents: _Derived, multipliers: _Derived
-) -> CheckedClaim:
+def _check(claim: NumberClaim, derived: _DerivedIndex) -> CheckedClaim:
     best: tuple[int, float, str, How] | None = None
 
     def consider(candidate: float, label: str, how: How, converted: bool = False) -> None:
@@ -549,15 +547,15 @@ def _check(
             best = key
 
     claim_unit = _unit(claim.unit)
-    for fact in facts:
+    tolerance = claim.precision / 2 + 1e-9 * abs(claim.value) + 1e-12
+    for fact in derived.near(claim, claim_unit, tolerance):
         for candidate, converted in _comparable(claim, claim_unit, fact):
             consider(candidate, fact.label, "exact", converted)
-    tolerance = claim.precision / 2 + 1e-9 * abs(claim.value)
     if claim.is_percent:
-        for candidate, how, label in percents.near(abs(claim.value), tolerance):
+        for candidate, how, label in derived.percents(abs(claim.value), tolerance):
             consider(candidate if claim.value >= 0 else -candidate, label, how)
     elif claim_unit.kind == "multiplier":
-        for candidate, how, label in multipliers.near(claim.value, tolerance):
+        for candidate, how, label in derived.ratios(claim.value, tolerance):
             consider(candidate, label, how)
     if best is None:
         return CheckedClaim(claim, "unsupported")
@@ -596,9 +594,8 @@ def _is_count(fact: _Fact) -> bool:
     return plain and fact.value >= 0 and float(fact.value).is_integer()
 
 
-def _percent_candidates(facts: list[_Fact]) -> _Derived:
-    """What a percentage may be: a ratio x100, a share of a total, a change between two
-    related facts in the same unit. Stored as absolute values; claims compare by magnitude."""
+def _simple_percents(facts: list[_Fact]) -> _Derived:
+    """Percentages that need no pair search: a ratio x100, a share of a total."""
     entries: list[tuple[float, How, str]] = []
     for fact in facts:
         if fact.unit.kind == "fraction" or (fact.unit.kind == "none" and 0 < abs(fact.value) < 1):
@@ -616,15 +613,80 @@ def _percent_candidates(facts: list[_Fact]) -> _Derived:
             if 0 <= part.base <= total.base:
                 share = part.base / total.base * 100
                 entries.append((share, "derived", f"{part.label} / {total.label}"))
-    for a in facts:
-        for b in facts:
-            if a is b or a.unit.kind != b.unit.kind or a.base == 0:
-                continue
-            if a.unit.kind in ("none", "percent", "fraction") or not _related(a, b):
-                continue  # bare numbers share no unit; a change of a percentage is ambiguous
-            change = abs(b.base - a.base) / abs(a.base) * 100
-            entries.append((change, "derived", f"change from {a.label} to {b.label}"))
     return _Derived.of(entries)
+
+
+class _DerivedIndex:
+    """Values derived from facts, found per claim: shares and ratios x100 from a sorted list;
+    changes ("+12%") and multiples ("2.5x") between related facts by bisecting, for each fact
+    ``a``, the facts ``b`` whose value the claim would need. Pair search costs n log n per
+    claim instead of n squared up front."""
+
+    def __init__(self, facts: list[_Fact]) -> None:
+        self._facts = facts
+        self._simple: _Derived | None = None
+        self._raw = sorted(facts, key=lambda f: f.value)
+        self._raw_values = [f.value for f in self._raw]
+        self._plain = [f for f in self._raw if f.unit.kind == "none"]
+        self._plain_values = [f.value for f in self._plain]
+        groups: dict[str, list[_Fact]] = {}
+        for f in facts:
+            if f.unit.kind not in ("none", "percent", "fraction"):
+                groups.setdefault(f.unit.kind, []).append(f)
+        self._groups = []
+        for members in groups.values():
+            members.sort(key=lambda f: f.base)
+            self._groups.append(([f.base for f in members], members))
+
+    def near(self, claim: NumberClaim, unit: _Unit, tolerance: float) -> list[_Fact]:
+        """The facts that can match ``claim`` directly (a superset; _comparable decides)."""
+        lo, hi = claim.value - tolerance, claim.value + tolerance
+        if claim.is_percent or unit.kind == "none":
+            return self._raw[
+                bisect.bisect_left(self._raw_values, lo) : bisect.bisect_right(self._raw_values, hi)
+            ]
+        out = self._plain[
+            bisect.bisect_left(self._plain_values, lo) : bisect.bisect_right(self._plain_values, hi)
+        ]
+        for bases, members in self._groups:
+            if members[0].unit.kind != unit.kind:
+                continue
+            if unit.kind == "bytes":
+                out += members  # prefixes may be read in either radix: few, checked one by one
+            else:
+                x, y = sorted((lo * unit.factor, hi * unit.factor))
+                out += members[bisect.bisect_left(bases, x) : bisect.bisect_right(bases, y)]
+        return out
+
+    def percents(self, value: float, tolerance: float) -> list[tuple[float, How, str]]:
+        if self._simple is None:
+            self._simple = _simple_percents(self._facts)
+        found = list(self._simple.near(value, tolerance))
+        for sign in (1.0, -1.0):  # b above or below a
+            lo, hi = 1 + sign * (value - tolerance) / 100, 1 + sign * (value + tolerance) / 100
+            for a, b in self._pairs(min(lo, hi), max(lo, hi)):
+                change = abs(b.base - a.base) / abs(a.base) * 100
+                found.append((change, "derived", f"change from {a.label} to {b.label}"))
+        return found
+
+    def ratios(self, value: float, tolerance: float) -> list[tuple[float, How, str]]:
+        return [
+            (b.base / a.base, "derived", f"{b.label} / {a.label}")
+            for a, b in self._pairs(value - tolerance, value + tolerance)
+        ]
+
+    def _pairs(self, lo: float, hi: float) -> list[tuple[_Fact, _Fact]]:
+        """Related pairs (a, b) of one unit kind with b / a within [lo, hi]."""
+        out = []
+        for bases, members in self._groups:
+            for a in members:
+                if a.base == 0:
+                    continue
+                x, y = sorted((a.base * lo, a.base * hi))
+                for b in members[bisect.bisect_left(bases, x) : bisect.bisect_right(bases, y)]:
+                    if b is not a and _related(a, b):
+                        out.append((a, b))
+        return out
 
 
 _STAT_WORDS = frozenset(
@@ -642,18 +704,3 @@ def _related(a: _Fact, b: _Fact) -> bool:
     names): "baseline TTFT" and "tuned TTFT" do, "TTFT p50" and "load p50" do not. Pairs of
     unrelated facts would otherwise ground almost any percentage by coincidence."""
     return not a.words.isdisjoint(b.words)
-
-
-def _multiplier_candidates(facts: list[_Fact]) -> _Derived:
-    """What "2.5x" may be: the ratio of two related facts in the same unit."""
-    entries: list[tuple[float, How, str]] = [
-        (b.base / a.base, "derived", f"{b.label} / {a.label}")
-        for a in facts
-        for b in facts
-        if a is not b
-        and a.unit.kind == b.unit.kind
-        and a.unit.kind not in ("none", "percent", "fraction")
-        and a.base != 0
-        and _related(a, b)
-    ]
-    return _Derived.of(entries)

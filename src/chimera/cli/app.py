@@ -37,7 +37,7 @@ def _root(
 
 
 # Each command module adds its command(s) to ``app`` when imported.
-COMMAND_MODULES: tuple[str, ...] = ("probe", "model", "ingest")
+COMMAND_MODULES: tuple[str, ...] = ("probe", "model", "ingest", "run")
 
 
 def _register() -> None:

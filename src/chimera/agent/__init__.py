@@ -1,0 +1,1 @@
+"""The Chimera agent: personas, prompts, the two-call workflow, fact check and reports."""

@@ -1,0 +1,38 @@
+"""Inference options as command-line flags, shared by the commands that run LLM calls."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from chimera.options import InferenceOptions
+
+NumGpu = Annotated[int | None, typer.Option("--num-gpu", help="Layers offloaded to the GPU.")]
+NumCtx = Annotated[int | None, typer.Option("--num-ctx", help="Context window, tokens.")]
+Temperature = Annotated[float | None, typer.Option("--temperature", "--temp")]
+TopP = Annotated[float | None, typer.Option("--top-p")]
+TopK = Annotated[int | None, typer.Option("--top-k")]
+RepeatPenalty = Annotated[float | None, typer.Option("--repeat-penalty")]
+NumPredict = Annotated[int | None, typer.Option("--num-predict", help="Max output tokens.")]
+Seed = Annotated[int | None, typer.Option("--seed")]
+ExtraOptions = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--option",
+        "-o",
+        help="Any other option as NAME=VALUE (repeatable), e.g. -o num_batch=256 -o stop=END.",
+    ),
+]
+
+
+def build_options(where: str, extra: list[str] | None, **named: Any) -> InferenceOptions:
+    """Options from named flags plus ``NAME=VALUE`` pairs; invalid ones give one ConfigError."""
+    values: dict[str, Any] = {k: v for k, v in named.items() if v is not None}
+    for pair in extra or []:
+        name, sep, raw = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--option")
+        name = name.strip().replace("-", "_")
+        values[name] = [raw] if name == "stop" else raw
+    return InferenceOptions.parse(values, where=where)
