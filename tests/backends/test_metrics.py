@@ -68,3 +68,35 @@ def test_empty_stream_has_no_made_up_figures() -> None:
 def test_percentile_matches_numpy_linear(q: float) -> None:
     values = sorted([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0])
     assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+
+
+def test_call_totals_weigh_calls_by_their_tokens() -> None:
+    from chimera.backends.base import CallMetrics
+    from chimera.backends.metrics import call_totals
+
+    a = CallMetrics(
+        output_tokens=100,
+        eval_ms=1000,
+        ttft_ms=100,
+        e2e_ms=1200,
+        load_ms=50,
+        prompt_eval_ms=20,
+        prompt_tokens=10,
+    )
+    b = CallMetrics(
+        output_tokens=300,
+        eval_ms=1000,
+        ttft_ms=300,
+        e2e_ms=1400,
+        load_ms=0,
+        prompt_eval_ms=40,
+        prompt_tokens=30,
+        estimated=["eval_ms"],
+    )
+    t = call_totals([a, b])
+    assert t.decode_tokens_per_s == 200  # 400 tokens in 2 s, not the mean of 100 and 300
+    assert (t.ttft_ms, t.e2e_ms, t.output_tokens, t.load_ms) == (200, 2600, 400, 50)
+    assert t.estimated == ["eval_ms"]
+    unknown = call_totals([a, CallMetrics(output_tokens=5)])
+    assert unknown.eval_ms is None and unknown.load_ms is None  # one unknown: the sum is unknown
+    assert call_totals([]).decode_tokens_per_s is None

@@ -32,6 +32,13 @@ class KnownNumber:
     value: float
     label: str
     unit: str | None = None
+    # May this fact enter derived values (shares, changes, multiples)? False for numbers that
+    # were merely seen in a text: pairing them with everything else grounds noise.
+    derivable: bool = True
+    # (metric, subject, condition), e.g. ("tokens_per_s", model, configuration): when both
+    # facts of a pair have one, they are related only if the metric is the same and exactly
+    # one of subject and condition differs. Without it, labels decide (see _related).
+    key: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,6 +499,8 @@ class _Fact:
     value: float  # in the fact's own unit
     unit: _Unit
     words: frozenset[str]  # of the label, statistic names left out: see _related
+    derivable: bool = True
+    key: tuple[str, str, str] | None = None
 
     @property
     def base(self) -> float:
@@ -519,7 +528,10 @@ class _Derived:
 def check_numbers(text: str, known: Sequence[KnownNumber]) -> FactCheck:
     """Check every claim in ``text`` against ``known``; see docs/factcheck.md for the rules."""
     claims, ignored = _scan(text)
-    facts = [_Fact(k.label, float(k.value), _unit(k.unit), _label_words(k.label)) for k in known]
+    facts = [
+        _Fact(k.label, float(k.value), _unit(k.unit), _label_words(k.label), k.derivable, k.key)
+        for k in known
+    ]
     derived = _DerivedIndex(facts)
     checked = [_check(claim, derived) for claim in claims]
     grounded = sum(c.status == "grounded" for c in checked)
@@ -600,6 +612,7 @@ def _simple_percents(facts: list[_Fact]) -> _Derived:
     for fact in facts:
         if fact.unit.kind == "fraction" or (fact.unit.kind == "none" and 0 < abs(fact.value) < 1):
             entries.append((abs(fact.value) * 100, "percent", fact.label))
+    facts = [f for f in facts if f.derivable]
     totals = [f for f in facts if _TOTAL.search(f.label) and f.base > 0]
     counts = [f for f in facts if _is_count(f)]
     if counts and not any(_is_count(t) for t in totals):
@@ -631,7 +644,7 @@ class _DerivedIndex:
         self._plain_values = [f.value for f in self._plain]
         groups: dict[str, list[_Fact]] = {}
         for f in facts:
-            if f.unit.kind not in ("none", "percent", "fraction"):
+            if f.derivable and f.unit.kind not in ("none", "percent", "fraction"):
                 groups.setdefault(f.unit.kind, []).append(f)
         self._groups = []
         for members in groups.values():
@@ -703,4 +716,6 @@ def _related(a: _Fact, b: _Fact) -> bool:
     """Whether two facts measure the same thing (their labels share a word besides statistic
     names): "baseline TTFT" and "tuned TTFT" do, "TTFT p50" and "load p50" do not. Pairs of
     unrelated facts would otherwise ground almost any percentage by coincidence."""
+    if a.key is not None and b.key is not None:
+        return a.key[0] == b.key[0] and (a.key[1] == b.key[1]) != (a.key[2] == b.key[2])
     return not a.words.isdisjoint(b.words)

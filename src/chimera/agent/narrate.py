@@ -7,8 +7,8 @@ the fact check grounds all of it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from chimera.agent.known import ModelSummary, model_summaries
 from chimera.agent.personas import Persona
 from chimera.agent.prompts import REPORT_SECTIONS
 from chimera.backends.base import GenerationRequest
@@ -18,7 +18,6 @@ from chimera.ingest.pipeline import IngestResult
 from chimera.ingest.stats import Stat
 
 OFFLINE_NOTE = "*Written by Chimera's offline narrator from the computed facts: no LLM was used.*"
-THROUGHPUT, TTFT = "tokens_per_s", "ttft_s"
 
 # What to do about each kind of data-quality finding.
 REMEDIES: dict[str, str] = {
@@ -39,15 +38,6 @@ REMEDIES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class ModelSummary:
-    model: str
-    runs: int
-    best: Stat | None
-    worst: Stat | None
-    best_ttft: Stat | None
-
-
 def _num(v: float | None, digits: int = 2) -> str:
     if v is None:
         return "n/a"
@@ -56,34 +46,6 @@ def _num(v: float | None, digits: int = 2) -> str:
 
 def _cfg(s: Stat) -> str:
     return s.config_label if s.config else "server defaults"
-
-
-def _by_mean(s: Stat) -> tuple[float, int, str]:
-    return (s.mean or 0.0, s.n, s.config_label)
-
-
-def model_summaries(result: IngestResult) -> list[ModelSummary]:
-    """Per model: the best and worst configuration by mean throughput, and the best TTFT."""
-    by_model: dict[str, list[Stat]] = {}
-    for s in result.stats:
-        if s.model and s.origin == "data" and s.mean is not None:
-            by_model.setdefault(s.model, []).append(s)
-    out = []
-    for model, stats in sorted(by_model.items()):
-        tput = [s for s in stats if s.metric == THROUGHPUT and s.mean]
-        ttft = [s for s in stats if s.metric == TTFT and s.mean]
-        if not tput and not ttft:
-            continue
-        out.append(
-            ModelSummary(
-                model=model,
-                runs=max((s.n for s in stats), default=0),
-                best=max(tput, key=_by_mean) if tput else None,
-                worst=min(tput, key=_by_mean) if tput else None,
-                best_ttft=min(ttft, key=lambda s: (s.mean, -s.n, s.config_label)) if ttft else None,
-            )
-        )
-    return out
 
 
 def _types_line(result: IngestResult) -> str:

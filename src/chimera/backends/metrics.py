@@ -139,6 +139,9 @@ def call_totals(metrics: Sequence[CallMetrics]) -> CallTotals:
     rate = None
     if out_tokens is not None and eval_ms:
         rate = out_tokens / (eval_ms / 1000.0)
+    else:  # no usable decode time: the calls' own (possibly estimated) rates, averaged
+        rates = [m.decode_tokens_per_s for m in metrics if m.decode_tokens_per_s is not None]
+        rate = sum(rates) / len(rates) if rates else None
     prompt_tokens = _sum([m.prompt_tokens for m in metrics])
     return CallTotals(
         calls=len(metrics),
