@@ -11,12 +11,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from time import perf_counter_ns
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn, Self
 
 import httpx
 import orjson
 
-from chimera.backends.base import EndpointSettings
+from chimera.backends.base import EndpointSettings, TextChunk
+from chimera.backends.metrics import StreamClock
 from chimera.backends.wire import StampedStream, stamping_transport
 from chimera.errors import (
     BackendError,
@@ -24,6 +25,7 @@ from chimera.errors import (
     FirstTokenTimeoutError,
     IdleTimeoutError,
     MalformedResponseError,
+    ModelNotFoundError,
     ServerHTTPError,
     ServerUnreachableError,
     StreamCutError,
@@ -158,7 +160,7 @@ class HttpClient:
         request = self._client.build_request(
             "POST", path, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
         )
-        lines = LineStream(self, path)
+        lines = LineStream(self, path, StreamClock(time.perf_counter_ns()))
         request.extensions["trace"] = lines.trace
         try:
             async with asyncio.timeout_at(lines.first_token_deadline):
@@ -188,25 +190,35 @@ class LineStream:
     The deadline covers only the wait for the next bytes, never the consumer's own work.
     """
 
-    def __init__(self, client: HttpClient, path: str) -> None:
+    def __init__(self, client: HttpClient, path: str, clock: StreamClock) -> None:
         self.client = client
         self.url = client.base_url + path
         loop = asyncio.get_running_loop()
         self.first_token_deadline = loop.time() + client.settings.first_token_timeout_s
         self.response: httpx.Response | None = None
         self.got_token = False
-        self.sent_ns: int | None = None
+        self.clock = clock  # starts when the request goes out (see trace)
+        self.parts: list[str] = []
         self.read_ns = 0
 
     async def trace(self, event: str, info: dict[str, Any]) -> None:
         """httpcore's trace hook: stamp the moment the request starts going out on the wire,
         after any wait for a pooled connection or a TCP connect."""
-        if self.sent_ns is None and event.endswith("send_request_headers.started"):
-            self.sent_ns = time.perf_counter_ns()
+        if event.endswith("send_request_headers.started"):
+            self.clock.start_ns = time.perf_counter_ns()
 
-    def token_seen(self) -> None:
-        """From now on the idle timeout applies instead of the first-token timeout."""
+    def chunk(self, text: str) -> TextChunk:
+        """Record a non-empty piece of text as arrived with the bytes just read; from the first
+        one on, the idle timeout applies instead of the first-token timeout."""
         self.got_token = True
+        self.clock.chunk_ns.append(self.read_ns)
+        self.parts.append(text)
+        return TextChunk(text, self.read_ns)
+
+    def finish(self) -> StreamClock:
+        """Stop the clock at the end of the stream."""
+        self.clock.end_ns = time.perf_counter_ns()
+        return self.clock
 
     def raise_timeout(self) -> NoReturn:
         s = self.client.settings
@@ -261,3 +273,45 @@ def decode_line(url: str, line: bytes) -> Any:
 def _short(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200]
+
+
+class HttpBackend:
+    """What the HTTP backends share: one client per endpoint, its lifecycle, and the
+    model-not-found error that lists what the server does have."""
+
+    kind: ClassVar[str]
+    missing_model_hint: ClassVar[str | None] = None  # None: suggest `ollama pull NAME`
+
+    def __init__(
+        self,
+        settings: EndpointSettings,
+        base_url: str,
+        headers: dict[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self._http = HttpClient(settings, base_url, headers=headers, transport=transport)
+
+    @property
+    def url(self) -> str:
+        return self._http.base_url
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def installed_models(self) -> list[str]:
+        raise NotImplementedError
+
+    async def missing_model(self, model: str) -> ModelNotFoundError:
+        """The error for a model the server lacks, with its models when it will list them."""
+        try:
+            available: list[str] | None = await self.installed_models()
+        except BackendError:
+            available = None
+        return ModelNotFoundError(model, self.url, available, hint=self.missing_model_hint)

@@ -17,11 +17,10 @@ from chimera.backends.base import (
     ModelInfo,
     ServerInfo,
     StreamEvent,
-    TextChunk,
 )
-from chimera.backends.http import HttpClient, decode_line, normalize_url, server_message
+from chimera.backends.http import HttpBackend, decode_line, normalize_url, server_message
 from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
-from chimera.errors import BackendError, ModelNotFoundError, StreamCutError, StreamError
+from chimera.errors import BackendError, StreamCutError, StreamError
 
 DEFAULT_PORT = 11434
 
@@ -78,7 +77,7 @@ def _model_info(entry: dict[str, Any]) -> ModelInfo:
     )
 
 
-class OllamaBackend:
+class OllamaBackend(HttpBackend):
     """Streams from an Ollama server's native API."""
 
     kind: ClassVar[str] = "ollama"
@@ -86,33 +85,12 @@ class OllamaBackend:
     def __init__(
         self, settings: EndpointSettings, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        self.settings = settings
         base = normalize_url(settings.url, DEFAULT_PORT) if settings.url else default_url()
-        self._http = HttpClient(settings, base, transport=transport)
-
-    @property
-    def url(self) -> str:
-        return self._http.base_url
-
-    async def __aenter__(self) -> OllamaBackend:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        super().__init__(settings, base, transport=transport)
 
     async def installed_models(self) -> list[str]:
         data = await self._http.request_json("GET", "/api/tags", timeout_s=10)
         return [m.name for m in (_model_info(e) for e in data.get("models") or [])]
-
-    async def _missing_model(self, model: str) -> ModelNotFoundError:
-        try:
-            available: list[str] | None = await self.installed_models()
-        except BackendError:
-            available = None
-        return ModelNotFoundError(model, self.url, available)
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
         path = "/api/chat" if request.is_chat else "/api/generate"
@@ -124,14 +102,9 @@ class OllamaBackend:
             nonlocal missing
             missing = response.status_code == 404 and "not found" in server_message(response)
 
-        clock = StreamClock(time.perf_counter_ns())
-        parts: list[str] = []
-        chunk_ns = clock.chunk_ns
         try:
             async with self._http.stream(path, body, on_status) as lines:
                 url = lines.url
-                if lines.sent_ns is not None:  # the clock starts when the request is sent
-                    clock.start_ns = lines.sent_ns
                 async for line in lines:
                     obj = decode_line(url, line)
                     if "error" in obj:
@@ -141,19 +114,15 @@ class OllamaBackend:
                     else:
                         text = obj.get("response") or ""
                     if text:
-                        t = lines.read_ns
-                        if not chunk_ns:
-                            lines.token_seen()
-                        chunk_ns.append(t)
-                        parts.append(text)
-                        yield TextChunk(text, t)
+                        yield lines.chunk(text)
                     if obj.get("done"):
-                        clock.end_ns = time.perf_counter_ns()
-                        yield self._result(request, path, obj, clock, parts, started_at)
+                        yield self._result(
+                            request, path, obj, lines.finish(), lines.parts, started_at
+                        )
                         return
         except BackendError as exc:
             if missing:
-                raise await self._missing_model(request.model) from None
+                raise await self.missing_model(request.model) from None
             raise exc from None
         raise StreamCutError(self.url + path, "no final chunk with done=true")
 
@@ -190,7 +159,7 @@ class OllamaBackend:
             final = await self._http.request_json("POST", "/api/generate", body)
         except BackendError as exc:
             if getattr(exc, "status", None) == 404:
-                raise await self._missing_model(model) from None
+                raise await self.missing_model(model) from None
             raise
         clock.end_ns = time.perf_counter_ns()
         done_reason = final.get("done_reason")

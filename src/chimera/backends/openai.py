@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -17,15 +16,13 @@ from chimera.backends.base import (
     ModelInfo,
     ServerInfo,
     StreamEvent,
-    TextChunk,
     generate,
 )
-from chimera.backends.http import HttpClient, decode_line, normalize_url, server_message
-from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
+from chimera.backends.http import HttpBackend, decode_line, normalize_url, server_message
+from chimera.backends.metrics import ServerTimings, compute_metrics
 from chimera.errors import (
     BackendError,
     ConfigError,
-    ModelNotFoundError,
     ServerHTTPError,
     StreamCutError,
     StreamError,
@@ -125,15 +122,18 @@ def _int(v: Any) -> int | None:
     return int(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
-class OpenAIBackend:
+class OpenAIBackend(HttpBackend):
     """Streams from an OpenAI-compatible server."""
 
     kind: ClassVar[str] = "openai"
+    missing_model_hint = (
+        "OpenAI-compatible servers serve the model they were started with; "
+        "pass one of the names below as --model."
+    )
 
     def __init__(
         self, settings: EndpointSettings, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        self.settings = settings
         base = normalize_url(settings.url, 80) if settings.url else default_url()
         if base.endswith("/v1"):
             base = base[:-3]
@@ -143,20 +143,7 @@ class OpenAIBackend:
             raise ConfigError(f"the API key variable {key_env} named for {base} is not set")
         # The key lives only in this header; it is never logged, stored or written.
         headers = {"Authorization": f"Bearer {key}"} if key else None
-        self._http = HttpClient(settings, base, headers=headers, transport=transport)
-
-    @property
-    def url(self) -> str:
-        return self._http.base_url
-
-    async def __aenter__(self) -> OpenAIBackend:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        super().__init__(settings, base, headers=headers, transport=transport)
 
     async def installed_models(self) -> list[str]:
         data = await self._http.request_json("GET", "/v1/models", timeout_s=10)
@@ -179,9 +166,6 @@ class OpenAIBackend:
                     f"variable {self.settings.api_key_env or DEFAULT_KEY_ENV}",
                 )
 
-        clock = StreamClock(time.perf_counter_ns())
-        chunk_ns = clock.chunk_ns
-        parts: list[str] = []
         finish: str | None = None
         usage: dict[str, Any] | None = None
         timings: dict[str, Any] | None = None
@@ -189,8 +173,6 @@ class OpenAIBackend:
         try:
             async with self._http.stream(path, body, on_status) as lines:
                 url = lines.url
-                if lines.sent_ns is not None:  # the clock starts when the request is sent
-                    clock.start_ns = lines.sent_ns
                 async for line in lines:
                     if not line.startswith(b"data:"):
                         continue  # SSE comments, event names and retry hints
@@ -211,12 +193,7 @@ class OpenAIBackend:
                             else choice.get("text")
                         )
                         if text:
-                            t = lines.read_ns
-                            if not chunk_ns:
-                                lines.token_seen()
-                            chunk_ns.append(t)
-                            parts.append(text)
-                            yield TextChunk(text, t)
+                            yield lines.chunk(text)
                         if choice.get("finish_reason"):
                             finish = choice["finish_reason"]
                     if obj.get("usage"):
@@ -225,34 +202,21 @@ class OpenAIBackend:
                         timings = obj["timings"]
         except BackendError as exc:
             if status == 404:
-                raise await self._missing_model(request.model) from None
+                raise await self.missing_model(request.model) from None
             raise exc from None
         if not done and finish is None:
             raise StreamCutError(self.url + path, "no finish_reason and no [DONE]")
-        clock.end_ns = time.perf_counter_ns()
+        clock = lines.finish()
         yield CallResult(
             backend=self.kind,
             url=self.url,
             model=request.model,
             endpoint=path,
-            text="".join(parts),
+            text="".join(lines.parts),
             done_reason=finish,
             metrics=compute_metrics(clock, server_timings(usage, timings), finish),
             started_at=started_at,
             options=request.options.set_options(),
-        )
-
-    async def _missing_model(self, model: str) -> ModelNotFoundError:
-        try:
-            available: list[str] | None = await self.installed_models()
-        except BackendError:
-            available = None
-        return ModelNotFoundError(
-            model,
-            self.url,
-            available,
-            hint="OpenAI-compatible servers serve the model they were started with; "
-            "pass one of the names below as --model.",
         )
 
     async def load(self, model: str, keep_alive: str | float | None = None) -> CallResult:
