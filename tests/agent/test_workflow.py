@@ -164,3 +164,34 @@ async def test_repeated_runs_write_one_folder_each_and_a_summary(tmp_path: Path,
         assert (tmp_path / "out" / f"run_{i}" / "report.md").is_file()
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["runs"] == runs and summary["failed"] == 0
+
+
+async def test_api_key_never_reaches_reports_metrics_or_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-chimera-test-0123456789abcdef"
+    monkeypatch.setenv("BENCH_KEY", secret)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "r.csv").write_text("model,tokens_per_s\nm,5\nm,6\n", encoding="utf-8")
+    cfg = TestServerConfig(
+        protocol="openai",
+        models=["m"],
+        api_key=secret,
+        responses=[ANALYSIS, "## 1. Executive Summary\nFine.\n"],
+    )
+    async with TestServer(cfg) as srv:
+        outcome = await run_session(
+            settings(
+                tmp_path,
+                [tmp_path / "d"],
+                backend="openai",
+                url=srv.url,
+                model="m",
+                api_key_env="BENCH_KEY",
+            )
+        )
+    assert outcome.ok
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.parent.name != "d"]
+    assert any(p.name == "runs.db" for p in written)
+    for path in written:
+        assert secret.encode() not in path.read_bytes(), path
