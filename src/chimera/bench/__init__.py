@@ -1,0 +1,1 @@
+"""Benchmarks built on the agent: concurrent multi-agent scenarios, their maths and reports."""

@@ -1,0 +1,345 @@
+"""The multi-agent session: ingest once, then per run each agent alone and all together.
+
+Each run measures the sequential baseline in the same session (every agent alone, same
+prompts and options) and the concurrent phase (all agents launched at once), alternating which
+comes first from run to run so that neither phase always meets the warmer server. Files are
+written atomically after each run, and the summary is rewritten after each run and at the end,
+so an interruption leaves every finished run and a summary of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chimera.agent.report import render_report
+from chimera.agent.session import RunSettings, resolve_endpoint, system_info
+from chimera.agent.workflow import AgentRun, AgentSpec, run_agent
+from chimera.atomic import write_json, write_text
+from chimera.backends.base import Backend, EndpointSettings, GenerationRequest, generate
+from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD
+from chimera.bench.documents import run_metrics_document, summary_document
+from chimera.bench.limits import BackendPool
+from chimera.bench.markdown import render_combined_report, render_summary
+from chimera.bench.progress import MultiAgentObserver, NullObserver
+from chimera.bench.results import (
+    AgentOutcome,
+    MultiAgentOutcome,
+    Order,
+    Phase,
+    RunRecord,
+    build_record,
+)
+from chimera.bench.scenario_store import record_run
+from chimera.bench.scenarios import ScenarioSpec
+from chimera.errors import ChimeraError
+from chimera.ingest.pipeline import IngestResult, ingest_paths
+from chimera.ingest.settings import IngestSettings
+from chimera.options import InferenceOptions
+from chimera.store import Store, default_db_path
+
+
+class MultiAgentSettings(BaseModel):
+    """Everything ``chimera multiagent`` can be told."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    paths: list[Path]
+    scenario: ScenarioSpec
+    runs: int = Field(3, ge=1, description="measured runs")
+    warmup: int = Field(0, ge=0, description="runs before the measured ones, left out")
+    output_dir: Path = Path("chimera_multiagent")
+    max_in_flight: int | None = Field(
+        None, ge=1, description="calls out at once per endpoint; None = no limit"
+    )
+    contention_threshold: float = Field(
+        DEFAULT_CONTENTION_THRESHOLD,
+        gt=1.0,
+        description="slowdown above which contention is flagged",
+    )
+    preload: bool = Field(
+        True, description="one 1-token call per agent before the first run, to load its model"
+    )
+    db: Path | None = Field(None, description="run store; None = the default path")
+    store: bool = True
+    ingest: IngestSettings = IngestSettings()
+
+
+async def resolve_agents(scenario: ScenarioSpec) -> tuple[list[AgentSpec], dict[str, str]]:
+    """Each agent with its endpoint, and a note per agent for which ``auto`` chose offline."""
+    cache: dict[tuple[str, str | None, str, str | None], tuple[EndpointSettings, str | None]] = {}
+    specs, notes = [], {}
+    for plan in scenario.agents:
+        key = (plan.backend, plan.url, plan.model, plan.api_key_env)
+        if key not in cache:
+            settings = RunSettings(
+                paths=[],
+                backend=plan.backend,
+                url=plan.url,
+                model=plan.model,
+                api_key_env=plan.api_key_env,
+            )
+            cache[key] = await resolve_endpoint(settings)
+        endpoint, note = cache[key]
+        if note:
+            notes[plan.agent_id] = note
+        specs.append(
+            AgentSpec(
+                agent_id=plan.agent_id,
+                label=plan.label,
+                persona=plan.persona,
+                model=plan.model,
+                endpoint=endpoint,
+                options=plan.options,
+            )
+        )
+    return specs, notes
+
+
+class _Session:
+    """One session's state; ``run_multiagent`` is its entry point."""
+
+    def __init__(
+        self,
+        settings: MultiAgentSettings,
+        facts: IngestResult,
+        ingest_s: float,
+        specs: list[AgentSpec],
+        notes: dict[str, str],
+        observer: MultiAgentObserver,
+        outcome: MultiAgentOutcome,
+    ) -> None:
+        self.settings = settings
+        self.facts = facts
+        self.ingest_s = ingest_s
+        self.specs = specs
+        self.agent_notes = notes
+        self.obs = observer
+        self.outcome = outcome
+        self.store: Store | None = None
+        self.pool: BackendPool | None = None
+
+    async def agent(self, spec: AgentSpec, phase: Phase) -> AgentRun:
+        """One workflow run; an unexpected error fails this agent, not the session."""
+        assert self.pool is not None
+        self.obs.agent_stage(spec.agent_id, phase, "analysis")
+        backend = self.pool[spec.agent_id]
+        try:
+            run = await run_agent(
+                spec,
+                self.facts,
+                backend,
+                ingest_s=self.ingest_s,
+                note=self.agent_notes.get(spec.agent_id),
+                on_stage=lambda stage: self.obs.agent_stage(spec.agent_id, phase, stage),
+            )
+        except Exception as exc:  # a bug or an unmapped error: recorded, the others go on
+            run = AgentRun(
+                spec=spec,
+                backend=backend.kind,
+                url=backend.url,
+                status="failed",
+                error=f"unexpected error: {type(exc).__name__}: {exc}",
+                started_at=datetime.now(UTC),
+                finished_at=datetime.now(UTC),
+            )
+        self.obs.agent_stage(spec.agent_id, phase, run.status)
+        return run
+
+    async def alone(self, label: str) -> dict[str, tuple[AgentRun, float]]:
+        self.obs.phase_started(label, "alone")
+        out = {}
+        for spec in self.specs:
+            t0 = time.perf_counter()
+            run = await self.agent(spec, "alone")
+            out[spec.agent_id] = (run, time.perf_counter() - t0)
+        return out
+
+    async def together(self, label: str) -> tuple[dict[str, tuple[AgentRun, float]], float]:
+        self.obs.phase_started(label, "together")
+        t0 = time.perf_counter()
+
+        async def one(spec: AgentSpec) -> tuple[AgentRun, float]:
+            run = await self.agent(spec, "together")
+            return run, time.perf_counter() - t0
+
+        done = await asyncio.gather(*(one(s) for s in self.specs))
+        wall = time.perf_counter() - t0
+        return {s.agent_id: r for s, r in zip(self.specs, done, strict=True)}, wall
+
+    async def one_run(self, number: int, total: int, *, warmup: bool) -> RunRecord:
+        order: Order = "alone-first" if warmup or number % 2 == 1 else "together-first"
+        label = f"{'warm-up' if warmup else 'run'} {number}/{total}"
+        if order == "alone-first":
+            alone = await self.alone(label)
+            together, wall = await self.together(label)
+        else:
+            together, wall = await self.together(label)
+            alone = await self.alone(label)
+        agents = [
+            AgentOutcome(
+                agent_id=s.agent_id,
+                alone=alone[s.agent_id][0],
+                together=together[s.agent_id][0],
+                alone_s=alone[s.agent_id][1],
+                together_s=together[s.agent_id][1],
+            )
+            for s in self.specs
+        ]
+        return build_record(
+            number,
+            warmup=warmup,
+            order=order,
+            agents=agents,
+            wall_s=wall,
+            threshold=self.settings.contention_threshold,
+        )
+
+    def write_run(self, record: RunRecord) -> None:
+        folder = self.settings.output_dir / record.name
+        record.folder = folder
+        name, threshold = self.settings.scenario.name, self.settings.contention_threshold
+        files = self.outcome.files
+        for a in record.agents:
+            report = render_report(a.together, self.facts)
+            files.append(write_text(folder / f"{a.agent_id}_report.md", report))
+        files.append(
+            write_text(
+                folder / "combined_report.md", render_combined_report(record, name, threshold)
+            )
+        )
+        doc = run_metrics_document(record, name, self.outcome.run_id, threshold)
+        files.append(write_json(folder / "metrics.json", doc))
+
+    def write_summary(self) -> None:
+        doc = summary_document(self.outcome, self.settings.contention_threshold)
+        out = self.settings.output_dir
+        written = [
+            write_json(out / "summary.json", doc),
+            write_text(out / "summary.md", render_summary(doc)),
+        ]
+        self.outcome.files = [f for f in self.outcome.files if f not in written] + written
+
+    async def preload(self) -> None:
+        """One 1-token call per agent's model and options, so no run pays for a model load."""
+        assert self.pool is not None
+        done: set[tuple[int, str, str]] = set()
+        for spec in self.specs:
+            backend: Backend = self.pool[spec.agent_id]
+            key = (id(backend), spec.model, spec.options.model_dump_json())
+            if spec.endpoint.kind == "offline" or key in done:
+                continue
+            done.add(key)
+            options = spec.options.merged(InferenceOptions(num_predict=1))
+            request = GenerationRequest(
+                model=spec.model, prompt="Hi", options=options, purpose="preload"
+            )
+            try:
+                result = await generate(backend, request)
+            except ChimeraError as exc:
+                self.obs.note(f"preload of {spec.model} for {spec.agent_id} failed: {exc}")
+                continue
+            if self.store is not None and self.outcome.run_id is not None:
+                self.store.add_call(self.outcome.run_id, stage="preload", result=result)
+
+
+async def run_multiagent(
+    settings: MultiAgentSettings, observer: MultiAgentObserver | None = None
+) -> MultiAgentOutcome:
+    """Run the scenario ``settings.runs`` times (after ``settings.warmup`` warm-ups)."""
+    obs: MultiAgentObserver = observer or NullObserver()
+    t = time.perf_counter()
+    facts = ingest_paths(settings.paths, settings.ingest)
+    ingest_s = time.perf_counter() - t
+    specs, notes = await resolve_agents(settings.scenario)
+    outcome = MultiAgentOutcome(
+        scenario=settings.scenario,
+        specs=specs,
+        status="running",
+        runs_planned=settings.runs,
+        warmups_planned=settings.warmup,
+        notes=[n for n in [settings.scenario.note, *dict.fromkeys(notes.values())] if n],
+        output_dir=settings.output_dir,
+    )
+    session = _Session(settings, facts, ingest_s, specs, notes, obs, outcome)
+    for n in outcome.notes:
+        obs.note(n)
+    obs.session_started(settings.scenario, settings.runs, settings.warmup)
+    if settings.store:
+        session.store = Store(settings.db or default_db_path())
+        outcome.run_id = session.store.start_run(
+            "multiagent",
+            label=settings.scenario.name,
+            command=sys.argv,
+            settings=settings.model_dump(mode="json"),
+            system=system_info(),
+            output_dir=str(settings.output_dir),
+        )
+    try:
+        async with BackendPool(specs, facts, settings.max_in_flight) as pool:
+            session.pool = pool
+            if settings.preload:
+                await session.preload()
+            await _runs(session)
+        outcome.status = "ok" if all(r.ok for r in outcome.records) else "failed"
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        outcome.status = "interrupted"
+        raise
+    except BaseException:
+        outcome.status = "error"
+        raise
+    finally:
+        _finish(session)
+        obs.session_finished(outcome)
+    return outcome
+
+
+async def _runs(session: _Session) -> None:
+    settings, outcome, obs = session.settings, session.outcome, session.obs
+    name = settings.scenario.name
+    for k in range(1, settings.warmup + 1):
+        record = await session.one_run(k, settings.warmup, warmup=True)
+        outcome.warmups.append(record)
+        if session.store is not None and outcome.run_id is not None:
+            record_run(session.store, outcome.run_id, record, name)
+        obs.run_finished(record)
+    for i in range(1, settings.runs + 1):
+        record = await session.one_run(i, settings.runs, warmup=False)
+        session.write_run(record)
+        outcome.records.append(record)
+        if session.store is not None and outcome.run_id is not None:
+            record_run(session.store, outcome.run_id, record, name)
+        session.write_summary()
+        obs.run_finished(record)
+
+
+def _finish(session: _Session) -> None:
+    """The final summary and the store's verdict, whatever ended the session."""
+    outcome = session.outcome
+    try:
+        if outcome.records or outcome.status != "error":
+            session.write_summary()
+    finally:
+        if session.store is not None:
+            if outcome.run_id is not None:
+                errors = _errors(outcome.records)
+                if outcome.status == "interrupted":
+                    errors = f"interrupted after {len(outcome.records)} runs" + (
+                        f"; {errors}" if errors else ""
+                    )
+                status = "failed" if outcome.status == "error" else outcome.status
+                session.store.finish_run(outcome.run_id, status, errors)
+            session.store.close()
+
+
+def _errors(records: Sequence[RunRecord]) -> str | None:
+    lines = [
+        f"run {r.run_number} {a.agent_id}: {a.error}" for r in records for a in r.agents if a.error
+    ]
+    return "; ".join(lines) or None
