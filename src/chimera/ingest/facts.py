@@ -276,6 +276,7 @@ class FactBuilder:
                     hints,
                 )
             )
+        _derive_rate(facts)
         self._failures(facts, row)
         if not facts and row.failure is not None:
             # a failed run with no numbers at all still counts as a run that failed
@@ -386,6 +387,41 @@ class FactBuilder:
                 f.failed, f.failure, f.failure_kind = True, row.failure, row.failure_kind
             elif not math.isfinite(f.value):
                 f.failed, f.failure, f.failure_kind = True, "value is NaN/inf", "nan"
+
+
+def _derive_rate(facts: list[Fact]) -> None:
+    """Ollama-style rows give eval_count and eval_duration but no rate: derive tokens_per_s."""
+    by_metric = {f.metric: f for f in facts if f.recognized and f.aggregate is None}
+    count, seconds = by_metric.get("eval_count"), by_metric.get("eval_s")
+    if count is None or seconds is None or "tokens_per_s" in by_metric:
+        return
+    if not (math.isfinite(count.value) and math.isfinite(seconds.value)) or seconds.value <= 0:
+        return
+    facts.append(
+        Fact(
+            count.source,
+            count.locator.rsplit(".", 1)[0]
+            if count.locator.startswith("$") or count.locator.startswith("line ")
+            else count.locator,
+            count.origin,
+            count.family,
+            count.model,
+            count.model_from,
+            count.config,
+            "tokens_per_s",
+            None,
+            count.value / seconds.value,
+            "tok/s",
+            f"{count.original_key}/{seconds.original_key}",
+            True,
+            False,
+            None,
+            None,
+            max(seconds.decimals, 2),
+            count.record,
+            count.hints,
+        )
+    )
 
 
 def _number(raw: object) -> Number | str | None:

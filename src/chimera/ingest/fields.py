@@ -69,6 +69,9 @@ _add(
     "generation_throughput",
     "token_throughput",
     "decode_throughput",
+    "predicted_per_second",
+    "output_tokens_per_second",
+    "output_throughput",
 )
 _add("ttft_s", None, "ttft", "time_to_first_token", "first_token_latency", "first_token_time")
 _add("ttft_s", "s", "ttft_s", "ttft_sec", "ttft_seconds", "first_token_s")
@@ -85,6 +88,10 @@ _add("eval_s", None, "eval_time", "decode_time")
 _add("eval_s", "s", "eval_s", "decode_s")
 _add("eval_s", "ms", "eval_ms", "decode_ms")
 _add("eval_s", "ns", "eval_duration")
+_add("eval_s", "ms", "predicted_ms")
+_add("prompt_eval_s", "ms", "prompt_ms")
+_add("eval_count", "tokens", "predicted_n")
+_add("prompt_eval_count", "tokens", "prompt_n")
 _add(
     "eval_count",
     "tokens",

@@ -186,7 +186,9 @@ def _view(
     dup = first_by_hash.get(got.sha256)
     if dup is None:
         first_by_hash[got.sha256] = display
-        if got.content_key:
+        # A report regenerated with a new timestamp says nothing new; a data file that differs
+        # only in timestamps is another run (that happened to measure the same), so it counts.
+        if got.content_key and got.format in ("markdown", "text"):
             dup = first_by_content.get(got.content_key)
             if dup is None:
                 first_by_content[got.content_key] = display

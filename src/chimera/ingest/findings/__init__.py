@@ -86,8 +86,12 @@ def headline(f: Finding) -> str:
     return head if sep and "/" not in head and "." not in head else f.title
 
 
-def shown(items: list[str], limit: int = 6) -> list[str]:
-    """At most ``limit`` items, with a '... and N more' line when cut."""
+EVIDENCE_LIMIT = 200
+
+
+def shown(items: list[str], limit: int = EVIDENCE_LIMIT) -> list[str]:
+    """At most ``limit`` items (all of them, normally), with a '... and N more' line when cut;
+    displays show the first few."""
     if len(items) <= limit:
         return items
     return [*items[:limit], f"... and {len(items) - limit} more"]

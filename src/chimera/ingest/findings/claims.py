@@ -201,7 +201,7 @@ def claims(files: Sequence[FileView], data_facts: Sequence[Fact]) -> list[Findin
                 title=f"{path}: {len(bad)} of {len(checks)} checkable numbers disagree with the "
                 f"data for the same model and configuration",
                 files=[path],
-                evidence=shown(lines, 6),
+                evidence=shown(lines),
             )
         )
     return out

@@ -38,11 +38,11 @@ def duplicates(files: Sequence[FileView], skipped: Sequence[Skipped]) -> list[Fi
                 evidence=shown([" = ".join(g) for g in groups]),
             )
         )
-    by_content: dict[str, list[FileView]] = defaultdict(list)
+    by_content: dict[str, dict[str, str]] = defaultdict(dict)
     for f in files:
-        if f.content_key and f.artifact.duplicate_of is None:
-            by_content[f.content_key].append(f)
-    near = [sorted(v.path for v in views) for views in by_content.values() if len(views) > 1]
+        if f.content_key:
+            by_content[f.content_key].setdefault(f.artifact.sha256, f.path)  # one per copy set
+    near = [sorted(paths.values()) for paths in by_content.values() if len(paths) > 1]
     if near:
         near.sort()
         out.append(
@@ -113,16 +113,19 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
             title=f"{len(lines)} pair(s) of files hold the same numbers in different files or "
             f"formats: analyse one of each pair",
             files=sorted(involved),
-            evidence=shown(lines, 8),
+            evidence=shown(lines),
         )
     ]
 
 
 def _match(small: Sequence[Fact], big: Sequence[Fact]) -> tuple[int, int]:
     table: dict[tuple[str, str | None], list[tuple[float, int]]] = defaultdict(list)
+    coarsest: dict[tuple[str, str | None], int] = {}
     for f in big:
         if _usable(f):
-            table[(f.metric, f.aggregate)].append((f.value, f.decimals))
+            key = (f.metric, f.aggregate)
+            table[key].append((f.value, f.decimals))
+            coarsest[key] = min(coarsest.get(key, 12), f.decimals)
     for values in table.values():
         values.sort()
     matched = total = 0
@@ -133,8 +136,8 @@ def _match(small: Sequence[Fact], big: Sequence[Fact]) -> tuple[int, int]:
         cands = table.get((f.metric, f.aggregate))
         if not cands:
             continue
-        tol_small = 0.5 * 10.0 ** -min(f.decimals, 12)
-        lo = bisect.bisect_left(cands, (f.value - tol_small * 1.001 - 1e-9,))
+        window = 0.5 * 10.0 ** -min(f.decimals, coarsest[(f.metric, f.aggregate)], 12)
+        lo = bisect.bisect_left(cands, (f.value - window * 1.001 - 1e-9,))
         for value, dec in cands[lo : lo + 6]:
             tol = 0.5 * 10.0 ** -min(f.decimals, dec, 12) * 1.001 + 1e-12 * abs(value)
             if abs(value - f.value) <= tol:
@@ -165,7 +168,7 @@ def encodings(files: Sequence[FileView]) -> list[Finding]:
             severity="warning" if severe else "info",
             title=f"encoding oddities in {len(paths)} file(s): text that another tool may misread",
             files=paths,
-            evidence=shown(lines, 8),
+            evidence=shown(lines),
         )
     ]
 

@@ -101,7 +101,7 @@ def failures(files: Sequence[FileView]) -> list[Finding]:
                 title=f"failed runs recorded as zeros in {len(zero_files)} file(s): they would "
                 f"drag means toward 0; excluded from statistics and counted as failed",
                 files=zero_files,
-                evidence=shown(zeros, 8),
+                evidence=shown(zeros),
             )
         )
     if nans:
@@ -204,7 +204,7 @@ def spread(stats: Sequence[Stat], files: Sequence[FileView]) -> list[Finding]:
             title=f"{len(lines)} group(s) with a standard deviation above the mean: a few extreme "
             f"runs (often a cold first call) dominate; report the median or drop warm-up",
             files=sorted(paths),
-            evidence=shown(lines, 8),
+            evidence=shown(lines),
         )
     ]
 
@@ -229,7 +229,7 @@ def warmup(files: Sequence[FileView]) -> list[Finding]:
             title=f"cold first calls or model loads counted as measurements in {len(paths)} "
             f"file(s): TTFT means overstate steady-state latency",
             files=paths,
-            evidence=shown(lines, 8),
+            evidence=shown(lines),
         )
     ]
 
@@ -271,10 +271,12 @@ def _reloads(view: FileView) -> list[str]:
     shared = set(cold[0][2])
     for r in cold[1:]:
         shared &= set(r[2])
-    everywhere = set(rows[0][2])
-    for r in rows[1:]:
-        everywhere &= set(r[2])
-    marks = sorted(shared - everywhere)
+    # a setting every cold run has and that is mostly cold where it occurs
+    marks = sorted(
+        kv
+        for kv in shared
+        if sum(1 for r in cold if kv in r[2]) >= 2 / 3 * sum(1 for r in rows if kv in r[2])
+    )
     ttfts = sorted(r[0] for r in cold)
     warm = sorted(r[0] for r in rows if r not in cold)
     common = (

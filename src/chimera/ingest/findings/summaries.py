@@ -83,7 +83,7 @@ def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
                 if r.metric == "runs_ok"
                 else float(len(rows))
             )
-            out.append(_cmp(r, value, len(rows), 0, 0))
+            out.append(_cmp(r, value, len(rows), 12, 12))  # counts: exactly
             continue
         same = [f for f in match if f.metric == r.metric]
         if not same and r.aggregate != "overall":

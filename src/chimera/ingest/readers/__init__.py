@@ -24,7 +24,10 @@ _VOLATILE = re.compile(
     r"\b1[5-9]\d{8}(?:\.\d+)?\b|\s+"
 )
 _NEAR_DUP_MAX = 2 * 2**20
-_MENTION = re.compile(r"[\w.-]+\.(?:csv|tsv|json|jsonl|ndjson)\b", re.IGNORECASE)
+# Found by extension first, then the name before it: a '[\w.-]+\.csv' search would backtrack
+# quadratically over a long run of word characters.
+_MENTION_EXT = re.compile(r"\.(?:csv|tsv|jsonl|json|ndjson)\b", re.IGNORECASE)
+_MENTION_NAME = re.compile(r"[\w.-]{1,120}$")
 
 
 @dataclass(slots=True)
@@ -142,10 +145,20 @@ def read_file(
         content_key = hashlib.sha256(_VOLATILE.sub(" ", text).encode()).hexdigest()
     mentions: frozenset[str] = frozenset()
     if fmt in ("markdown", "text"):
-        mentions = frozenset(m.lower() for m in _MENTION.findall(text[:_NEAR_DUP_MAX]))
+        mentions = _mentions(text[:_NEAR_DUP_MAX])
     return FileRead(
         fmt, dec.encoding, digest, content_key, dec.oddities, parsed, long_lines, mentions
     )
+
+
+def _mentions(text: str) -> frozenset[str]:
+    """Data-file names (lower case) a report mentions, e.g. 'gemma3_baseline.csv'."""
+    out = set()
+    for m in _MENTION_EXT.finditer(text):
+        name = _MENTION_NAME.search(text, max(0, m.start() - 120), m.start())
+        if name is not None:
+            out.add((name.group(0) + m.group(0)).lower())
+    return frozenset(out)
 
 
 def _parse(
@@ -153,7 +166,10 @@ def _parse(
 ) -> tuple[Parsed, int]:
     limit = settings.max_records_per_file
     if fmt in ("csv", "tsv"):
-        return read_csv(text, tsv=fmt == "tsv", max_records=limit), 0
+        csv_parsed = read_csv(
+            text, tsv=fmt == "tsv", max_records=limit, max_line_chars=settings.max_line_chars
+        )
+        return csv_parsed, 0
     if fmt == "json":
         return read_json(text, max_depth=settings.max_json_depth, max_records=limit), 0
     lines = split_lines(text)

@@ -6,6 +6,7 @@ import csv
 import io
 import sys
 
+from chimera.ingest.decode import split_lines
 from chimera.ingest.records import Parsed, RawRecord
 
 _DELIMS = (",", ";", "\t", "|")
@@ -38,9 +39,21 @@ def _unique(header: list[str]) -> list[str]:
     return out
 
 
-def read_csv(text: str, *, tsv: bool, max_records: int) -> Parsed:
+def read_csv(text: str, *, tsv: bool, max_records: int, max_line_chars: int) -> Parsed:
     """Parse CSV/TSV text (any line ends) into records keyed by the header's names."""
     parsed = Parsed()
+    if len(text) > max_line_chars:
+        # A multi-megabyte line is not a row; splitting it could make millions of fields.
+        lines = split_lines(text)
+        long_lines = sum(1 for ln in lines if len(ln) > max_line_chars)
+        if long_lines:
+            text = "\n".join(ln for ln in lines if len(ln) <= max_line_chars)
+            parsed.notes.append(
+                (
+                    "truncated",
+                    f"{long_lines} line(s) longer than {max_line_chars:,} characters were not read",
+                )
+            )
     first_nl = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=len(text))
     parsed.first_line = text[:first_nl][:200]
     delimiter = "\t" if tsv else _delimiter(text[:first_nl])

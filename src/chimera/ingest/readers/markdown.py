@@ -13,7 +13,9 @@ from collections.abc import Callable
 from chimera.ingest.readers.prose import ProseState, scan_line
 from chimera.ingest.records import Hint, Parsed, RawRecord
 
-_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)+\|?\s*$")
+_SEP = re.compile(
+    r"^\s*(?:\|\s*:?-{2,}:?\s*)+\|?\s*$|^\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)+\|?\s*$"
+)
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SPLIT = re.compile(r"(?<!\\)\|")
@@ -90,7 +92,7 @@ def read_markdown(
         hints: tuple[Hint, ...] = tuple(("heading", t) for _, t in reversed(headings))
         if i + 1 < n and _SEP.match(lines[i + 1]) and "|" in line:
             table_no += 1
-            i = _read_table(lines, i, table_no, hints, state, parsed, max_line_chars)
+            i = _read_table(lines, i, table_no, hints, state, parsed, max_line_chars, is_config_key)
             continue
         if "|" not in line or not line.lstrip().startswith("|"):
             scan_line(line, i + 1, state, hints, is_config_key, parsed.records)
@@ -106,6 +108,7 @@ def _read_table(
     state: ProseState,
     parsed: Parsed,
     max_line_chars: int,
+    is_config_key: Callable[[str], bool],
 ) -> int:
     """Read the table whose header is ``lines[start]``; returns the index after it."""
     sep = _cells(lines[start + 1].strip().strip("|"))
@@ -116,7 +119,7 @@ def _read_table(
     # cells before the last ``width`` are prose glued to the table (lost line breaks)
     before = "|".join(head[:-width]).strip() if len(head) > width else ""
     if before:
-        scan_line(before, start + 1, state, hints, lambda _k: False, parsed.records)
+        scan_line(before, start + 1, state, hints, is_config_key, parsed.records)
     header = [_clean(c) for c in head[-width:]]
     while len(header) < width:
         header.append(f"column_{len(header) + 1}")

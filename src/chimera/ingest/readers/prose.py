@@ -20,6 +20,10 @@ _WORD_VALUE = re.compile(
     r"(?<![\w.])`?(?P<label>[A-Za-z_][\w.]{0,40})`?\s*=\s*`?(?P<value>"
     r"[A-Za-z0-9_.:+-]+)"
 )
+# 'Device: cpu' (a configuration line whose value is a word)
+_COLON_WORD = re.compile(
+    r"^\s*\**(?P<label>[A-Za-z][\w ]{0,30}?)\**\s*:\s*\**\s*`?(?P<value>[\w.:+-]+)`?\s*$"
+)
 _BULLET_SPLIT = re.compile(r"(?:^|\s)[-*•]\s+")
 _SUBJECT = re.compile(r"^\s*`?(?P<subject>[\w.:+-]+)`?\s*:\s*(?:$|[-*]|\w+=)")
 _MODEL_LINE = re.compile(
@@ -67,6 +71,9 @@ def scan_line(
         if state.doc_model:
             seg_hints = (*seg_hints, ("doc", state.doc_model))
         found: dict[str, str] = {}
+        w = _COLON_WORD.match(seg)
+        if w is not None and check(w.group("label")):
+            state.config[w.group("label")] = w.group("value")
         c = _COLON.match(seg)
         if c is not None:
             label = c.group("label").strip()
