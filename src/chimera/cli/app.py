@@ -37,7 +37,16 @@ def _root(
 
 
 # Each command module adds its command(s) to ``app`` when imported.
-COMMAND_MODULES: tuple[str, ...] = ("probe", "model", "ingest", "run")
+COMMAND_MODULES: tuple[str, ...] = (
+    "probe",
+    "model",
+    "ingest",
+    "run",
+    "sweep",
+    "optimize",
+    "compare",
+    "runs",
+)
 
 
 def _register() -> None:

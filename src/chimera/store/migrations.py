@@ -78,4 +78,31 @@ CREATE INDEX facts_run ON facts(run_id);
 CREATE INDEX findings_run ON findings(run_id);
 """,
     ),
+    (
+        "002_sweep_points_trials",
+        """
+ALTER TABLE calls ADD COLUMN point TEXT;        -- sweep and optimize: e.g. num_ctx=256, num_thread=1
+ALTER TABLE calls ADD COLUMN repeat INTEGER;    -- the measured run at that point, from 1
+ALTER TABLE calls ADD COLUMN warmup INTEGER NOT NULL DEFAULT 0;  -- 1 = warm-up, not a result
+ALTER TABLE calls ADD COLUMN trial INTEGER;     -- optimize: the trial the call measured
+CREATE TABLE trials (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    number INTEGER NOT NULL,        -- the trial's number in its study, from 0
+    point TEXT NOT NULL,
+    params_json TEXT NOT NULL,      -- the option values tried
+    state TEXT NOT NULL,            -- complete | failed
+    objective REAL,                 -- single-objective studies: the value optimized
+    decode_tokens_per_s REAL,       -- mean over the trial's measured runs
+    ttft_ms REAL,                   -- mean over the trial's measured runs, milliseconds
+    runs_ok INTEGER,
+    samples_json TEXT,              -- per-run objective and metric values
+    error TEXT,
+    started_at TEXT,
+    finished_at TEXT
+);
+CREATE INDEX trials_run ON trials(run_id);
+CREATE INDEX calls_run_point ON calls(run_id, point);
+""",
+    ),
 )

@@ -1,0 +1,326 @@
+"""``chimera optimize``: an Optuna-guided search of the option space for the fastest setting.
+
+Each trial measures one suggested point ``runs`` times (after ``warmup`` unmeasured calls) with
+the generate workload. A run's objective value is its decode tokens/s (``throughput``), its
+TTFT in ms (``ttft``), or ``weight * ln(tokens/s) - (1 - weight) * ln(TTFT ms)`` (``mix``:
+scale-free, so a 10% gain in either counts the same at weight 0.5); the trial's value is the
+mean over its runs. ``pareto`` optimizes (mean tokens/s, mean TTFT) together and reports the
+front. The best point's uncertainty pools every run measured there, over all its trials.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chimera.agent.session import system_info
+from chimera.backends.base import Backend, EndpointSettings, create_backend
+from chimera.bench.grid import Choice, Dimension, IntRange, Point, space_bounds
+from chimera.bench.measure import DEFAULT_PROMPT, GenerateWorkload, RunOutcome, Workload
+from chimera.bench.recording import open_store, record_outcome, record_warmup
+from chimera.bench.significance import Summary, summarize
+from chimera.errors import ConfigError
+from chimera.options import InferenceOptions
+from chimera.store import Store
+from chimera.store.bench import add_trial
+
+Objective = Literal["throughput", "ttft", "mix", "pareto"]
+OBJECTIVE_TEXT: dict[str, str] = {
+    "throughput": "decode tokens/s (higher is better)",
+    "ttft": "TTFT ms (lower is better)",
+    "mix": "w*ln(decode tok/s) - (1-w)*ln(TTFT ms) (higher is better)",
+    "pareto": "Pareto front of decode tokens/s (max) and TTFT ms (min)",
+}
+INSTALL_HINT = (
+    "chimera optimize needs Optuna; install it with `pip install 'chimera-bench[optimize]'`"
+)
+
+
+class OptimizeSettings(BaseModel):
+    """Everything ``chimera optimize`` can be told."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    space: tuple[Dimension, ...] = Field(min_length=1)
+    options: InferenceOptions = InferenceOptions()
+    trials: int = Field(20, ge=1)
+    runs: int = Field(3, ge=1, description="measured runs per trial")
+    warmup: int = Field(1, ge=0, description="unmeasured calls per trial first")
+    objective: Objective = "throughput"
+    weight: float = Field(0.5, ge=0, le=1, description="mix: the weight of throughput")
+    seed: int = Field(0, description="the sampler's seed: same seed, same suggestions")
+    model: str = Field(min_length=1)
+    endpoint: EndpointSettings = EndpointSettings()
+    prompt: str = DEFAULT_PROMPT
+    label: str | None = None
+    db: Path | None = None
+    store: bool = True
+
+
+class TrialRecord(BaseModel):
+    """One trial: the point, its per-run samples and the value told to the sampler."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: int
+    point: str
+    params: dict[str, Any]
+    state: Literal["complete", "failed"]
+    value: float | None = Field(description="single objective: the trial's value")
+    decode_tokens_per_s: float | None = Field(description="mean over the ok runs")
+    ttft_ms: float | None = Field(description="mean over the ok runs")
+    runs_ok: int
+    samples: dict[str, list[float]] = Field(description="objective, decode, TTFT per ok run")
+    error: str | None = None
+
+
+class BestPoint(BaseModel):
+    """A best configuration with every run measured there (over all its trials)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    point: str
+    params: dict[str, Any]
+    trials: list[int]
+    objective: Summary | None = Field(description="per-run objective (not for pareto)")
+    decode_tokens_per_s: Summary | None
+    ttft_ms: Summary | None
+
+
+class OptimizeResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    objective: Objective
+    objective_text: str
+    trials: list[TrialRecord]
+    best: list[BestPoint] = Field(description="one point, or the Pareto front")
+    run_id: str | None
+    status: str
+
+
+class OptimizeObserver(Protocol):
+    def start(self, trials: int) -> None: ...
+
+    def stage(self, text: str) -> None: ...
+
+    def trial_done(self, record: TrialRecord) -> None: ...
+
+
+def _mean(xs: Sequence[float]) -> float | None:
+    return math.fsum(xs) / len(xs) if xs else None
+
+
+def run_value(objective: Objective, weight: float, decode: float, ttft: float) -> float:
+    """One run's objective value (pareto: its throughput; the front is chosen elsewhere)."""
+    if objective == "ttft":
+        return ttft
+    if objective == "mix":
+        return weight * math.log(decode) - (1 - weight) * math.log(ttft)
+    return decode
+
+
+def _import_optuna() -> Any:
+    try:
+        import optuna
+    except ImportError:
+        raise ConfigError(INSTALL_HINT) from None
+    return optuna
+
+
+def _distributions(optuna: Any, space: Sequence[Dimension]) -> dict[str, Any]:
+    d = optuna.distributions
+    out: dict[str, Any] = {}
+    for dim in space:
+        if isinstance(dim, Choice):
+            out[dim.name] = d.CategoricalDistribution(list(dim.values))
+        elif isinstance(dim, IntRange):
+            out[dim.name] = d.IntDistribution(dim.low, dim.high, step=dim.step)
+        else:
+            out[dim.name] = d.FloatDistribution(dim.low, dim.high)
+    return out
+
+
+def _trial_record(
+    settings: OptimizeSettings, number: int, point: Point, outcomes: list[RunOutcome]
+) -> TrialRecord:
+    decode, ttft, values = [], [], []
+    for o in outcomes:
+        tps, first = o.metrics.get("decode_tokens_per_s"), o.metrics.get("ttft_ms")
+        if o.status == "ok" and tps and first and tps > 0 and first > 0:
+            decode.append(float(tps))
+            ttft.append(float(first))
+            values.append(run_value(settings.objective, settings.weight, tps, first))
+    errors = [o.error for o in outcomes if o.error]
+    return TrialRecord(
+        number=number,
+        point=point.key,
+        params=point.as_dict(),
+        state="complete" if values else "failed",
+        value=_mean(values) if settings.objective != "pareto" else None,
+        decode_tokens_per_s=_mean(decode),
+        ttft_ms=_mean(ttft),
+        runs_ok=len(values),
+        samples={"objective": values, "decode_tokens_per_s": decode, "ttft_ms": ttft},
+        error=errors[0] if errors and not values else None,
+    )
+
+
+def best_points(
+    settings: OptimizeSettings, trials: Sequence[TrialRecord], front: Sequence[int]
+) -> list[BestPoint]:
+    """The best trials' points, each with the samples pooled over every trial there."""
+    out: list[BestPoint] = []
+    seen: set[str] = set()
+    for number in front:
+        best = next(t for t in trials if t.number == number)
+        if best.point in seen:
+            continue
+        seen.add(best.point)
+        same = [t for t in trials if t.point == best.point and t.state == "complete"]
+        pooled = {k: [v for t in same for v in t.samples[k]] for k in best.samples}
+        out.append(
+            BestPoint(
+                point=best.point,
+                params=best.params,
+                trials=[t.number for t in same],
+                objective=None
+                if settings.objective == "pareto"
+                else summarize(pooled["objective"]),
+                decode_tokens_per_s=summarize(pooled["decode_tokens_per_s"]),
+                ttft_ms=summarize(pooled["ttft_ms"]),
+            )
+        )
+    return out
+
+
+@asynccontextmanager
+async def _maybe_open(given: Backend | None, settings: OptimizeSettings) -> AsyncIterator[Backend]:
+    if given is not None:  # the caller's: it opens and closes it
+        yield given
+        return
+    async with create_backend(settings.endpoint) as backend:
+        yield backend
+
+
+async def _measure_trial(
+    settings: OptimizeSettings,
+    workload: Workload,
+    backend: Backend,
+    store: Store | None,
+    run_id: str | None,
+    number: int,
+    point: Point,
+    observer: OptimizeObserver | None,
+) -> TrialRecord:
+    options = point.options(settings.options)
+    started = datetime.now(UTC).isoformat(timespec="milliseconds")
+    say = observer.stage if observer is not None else (lambda _text: None)
+    for w in range(1, settings.warmup + 1):
+        say(f"trial {number}: warm-up {w}/{settings.warmup} at {point.key}")
+        call = await workload.warmup(backend, options)
+        record_warmup(store, run_id, point, call, backend.kind, workload.model, options, number)
+    outcomes: list[RunOutcome] = []
+    for r in range(1, settings.runs + 1):
+        say(f"trial {number}: run {r}/{settings.runs} at {point.key}")
+        outcome = await workload.run(backend, options)
+        record_outcome(
+            store, run_id, point, r, outcome, backend.kind, options, workload.model, number
+        )
+        outcomes.append(outcome)
+    record = _trial_record(settings, number, point, outcomes)
+    if store is not None and run_id is not None:
+        add_trial(
+            store,
+            run_id,
+            number=number,
+            point=record.point,
+            params=record.params,
+            state=record.state,
+            objective=record.value,
+            decode_tokens_per_s=record.decode_tokens_per_s,
+            ttft_ms=record.ttft_ms,
+            runs_ok=record.runs_ok,
+            samples=record.samples,
+            error=record.error,
+            started_at=started,
+        )
+    return record
+
+
+async def run_optimize(
+    settings: OptimizeSettings,
+    *,
+    backend: Backend | None = None,
+    workload: Workload | None = None,
+    observer: OptimizeObserver | None = None,
+    command: list[str] | None = None,
+) -> OptimizeResult:
+    """Run the search; the store records each trial as it ends (an interrupt keeps them)."""
+    optuna = _import_optuna()
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the observer reports trials
+    sampler = optuna.samplers.TPESampler(seed=settings.seed)
+    if settings.objective == "pareto":
+        study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    else:
+        direction = "minimize" if settings.objective == "ttft" else "maximize"
+        study = optuna.create_study(direction=direction, sampler=sampler)
+    distributions = _distributions(optuna, settings.space)
+    names = [dim.name for dim in settings.space]
+    workload = workload or GenerateWorkload(settings.model, settings.prompt)
+    store = open_store(settings.db) if settings.store else None
+    run_id = None
+    if store is not None:
+        run_id = store.start_run(
+            "optimize",
+            label=settings.label or f"optimize {settings.objective} of {settings.model}",
+            command=command if command is not None else sys.argv,
+            settings=settings.model_dump(mode="json") | {"space": space_bounds(settings.space)},
+            system=system_info(),
+        )
+    records: list[TrialRecord] = []
+    status = "interrupted"
+    if observer is not None:
+        observer.start(settings.trials)
+    try:
+        async with _maybe_open(backend, settings) as live:
+            for number in range(settings.trials):
+                trial = study.ask(distributions)
+                point = Point(tuple((n, trial.params[n]) for n in names))
+                record = await _measure_trial(
+                    settings, workload, live, store, run_id, number, point, observer
+                )
+                records.append(record)
+                if record.state == "failed":
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                elif settings.objective == "pareto":
+                    study.tell(trial, [record.decode_tokens_per_s, record.ttft_ms])
+                else:
+                    study.tell(trial, record.value)
+                if observer is not None:
+                    observer.trial_done(record)
+        status = "ok" if any(r.state == "complete" for r in records) else "failed"
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+        if store is not None and run_id is not None:
+            failed = sum(1 for r in records if r.state == "failed")
+            note = f"{failed} of {len(records)} trials failed" if failed else None
+            store.finish_run(run_id, status, note)
+            store.close()
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    front = [t.number for t in study.best_trials] if complete else []
+    return OptimizeResult(
+        objective=settings.objective,
+        objective_text=OBJECTIVE_TEXT[settings.objective],
+        trials=records,
+        best=best_points(settings, records, front),
+        run_id=run_id,
+        status=status,
+    )

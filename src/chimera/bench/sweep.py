@@ -1,0 +1,318 @@
+"""``chimera sweep``: every point of an option grid x N runs, logged as it goes, resumable.
+
+At each point the workload (a fixed prompt, or one agent run) is warmed up ``warmup`` times
+and then measured ``runs`` times; each finished run is appended to ``sweep.csv`` and recorded
+in the run store at once. Re-running into the same output folder skips the (point, run)
+pairs already in ``sweep.csv`` and keeps recording into the same store run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chimera.agent.personas import get_persona, load_personas
+from chimera.agent.session import open_backend, system_info
+from chimera.agent.workflow import AgentSpec
+from chimera.atomic import write_json
+from chimera.backends.base import Backend, EndpointSettings, create_backend
+from chimera.bench import sweeplog
+from chimera.bench.grid import Grid, Point
+from chimera.bench.measure import (
+    DEFAULT_PROMPT,
+    AgentWorkload,
+    GenerateWorkload,
+    Mode,
+    RunOutcome,
+    Workload,
+)
+from chimera.bench.recording import open_store, record_outcome, record_warmup
+from chimera.errors import ConfigError
+from chimera.ingest.pipeline import ingest_paths
+from chimera.ingest.settings import IngestSettings
+from chimera.options import InferenceOptions
+from chimera.store.bench import reopen_run
+
+
+class SweepSettings(BaseModel):
+    """Everything ``chimera sweep`` can be told."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grid: Grid
+    options: InferenceOptions = Field(
+        InferenceOptions(), description="options set at every point (the grid's values win)"
+    )
+    runs: int = Field(3, ge=1, description="measured runs per point")
+    warmup: int = Field(1, ge=0, description="unmeasured calls per point before the runs")
+    mode: Mode = "generate"
+    model: str = Field(min_length=1, description="model name (llamacpp: a GGUF path)")
+    endpoint: EndpointSettings = EndpointSettings()
+    prompt: str = Field(DEFAULT_PROMPT, min_length=1, description="generate mode's prompt")
+    output_dir: Path = Path("chimera_sweep")
+    fresh: bool = Field(False, description="discard an earlier sweep in output_dir")
+    # agent mode
+    paths: list[Path] = Field(default_factory=list, description="artifacts the agent analyses")
+    persona: str = "insight"
+    persona_file: Path | None = None
+    label: str | None = None
+    ingest: IngestSettings = IngestSettings()
+    # run store
+    db: Path | None = Field(None, description="run store; None = the default path")
+    store: bool = True
+
+    def identity(self) -> dict[str, Any]:
+        """What must match for a re-run to resume (runs, warm-up and grid values may change)."""
+        return {
+            "mode": self.mode,
+            "model": self.model,
+            "backend": self.endpoint.kind,
+            "url": self.endpoint.url,
+            "options": self.options.set_options(),
+            "swept": list(self.grid.names),
+            "prompt": self.prompt if self.mode == "generate" else None,
+            "persona": self.persona if self.mode == "agent" else None,
+        }
+
+
+class SweepResult(BaseModel):
+    """What a sweep left behind: every row of ``sweep.csv`` (earlier ones too) and the summary."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    output_dir: Path
+    csv_path: Path
+    summary_path: Path
+    option_names: list[str]
+    rows: list[dict[str, str]] = Field(description="sweep.csv's rows, as written")
+    summary: list[dict[str, Any]] = Field(description="sweep_summary.csv's rows")
+    run_id: str | None
+    measured: int = Field(description="runs measured by this invocation")
+    skipped: int = Field(description="runs already in sweep.csv, not measured again")
+    failed: int = Field(description="failed runs in sweep.csv")
+    status: str = Field(description="ok | failed | interrupted")
+
+
+class SweepObserver(Protocol):
+    """Progress of a sweep; the CLI's progress bar is one. ``None`` means headless."""
+
+    def start(self, total: int, done: int) -> None:
+        """``total`` measured runs planned, ``done`` of them already in the log."""
+
+    def stage(self, text: str) -> None:
+        """What is happening now (``warm-up 1/1 at num_ctx=256``)."""
+
+    def advance(self, point: Point, run_index: int, outcome: RunOutcome) -> None:
+        """One measured run finished."""
+
+
+def option_columns(settings: SweepSettings) -> list[str]:
+    """The option columns: the swept ones, then those set at every point."""
+    swept = list(settings.grid.names)
+    return swept + [n for n in settings.options.set_options() if n not in swept]
+
+
+def _row(
+    settings: SweepSettings,
+    point: Point,
+    run_index: int,
+    options: InferenceOptions,
+    backend: str,
+    started: datetime,
+    outcome: RunOutcome,
+) -> dict[str, object]:
+    values = options.set_options()
+    row: dict[str, object] = {"point": point.key, "run_index": run_index}
+    row.update({name: values.get(name) for name in option_columns(settings)})
+    row.update(
+        model=settings.model,
+        backend=backend,
+        status=outcome.status,
+        error=outcome.error,
+        started_at=started.isoformat(timespec="milliseconds"),
+    )
+    # 0.1 µs and 0.0001 tok/s are far below any clock's resolution: shorter cells, same data
+    row.update(
+        {k: round(v, 4) if isinstance(v, float) else v for k, v in outcome.metrics.items()}
+    )
+    return row
+
+
+def _check_manifest(settings: SweepSettings) -> str | None:
+    """The store run id of the sweep already in output_dir, if it is the same sweep."""
+    path = settings.output_dir / sweeplog.MANIFEST_NAME
+    if settings.fresh:
+        for name in (sweeplog.CSV_NAME, sweeplog.SUMMARY_NAME, sweeplog.MANIFEST_NAME):
+            (settings.output_dir / name).unlink(missing_ok=True)
+        return None
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} cannot be read ({exc}); delete it or pass --fresh") from None
+    before, now = manifest.get("identity", {}), settings.identity()
+    changed = [k for k in now if before.get(k) != now[k]]
+    if changed:
+        details = "; ".join(f"{k}: was {before.get(k)!r}, now {now[k]!r}" for k in changed)
+        raise ConfigError(
+            f"{settings.output_dir} holds a different sweep ({details}); give another "
+            "--output-dir, or --fresh to discard it"
+        )
+    run_id = manifest.get("store_run_id")
+    return run_id if isinstance(run_id, str) else None
+
+
+def build_workload(settings: SweepSettings) -> Workload:
+    """The fixed-prompt workload, or (agent mode) the agent with the ingested artifacts."""
+    if settings.mode == "generate":
+        return GenerateWorkload(settings.model, settings.prompt)
+    if not settings.paths:
+        raise ConfigError("agent mode needs the artifacts to analyse: give files or folders")
+    persona = get_persona(settings.persona, load_personas(settings.persona_file))
+    spec = AgentSpec(
+        agent_id=persona.name,
+        label=settings.label or f"Chimera {persona.label}",
+        persona=persona,
+        model=settings.model,
+        endpoint=settings.endpoint,
+        options=settings.options,
+    )
+    return AgentWorkload(spec, ingest_paths(settings.paths, settings.ingest), settings.prompt)
+
+
+@asynccontextmanager
+async def _backend(
+    settings: SweepSettings, workload: Workload, given: Backend | None
+) -> AsyncIterator[Backend]:
+    if given is not None:  # the caller's: it opens and closes it
+        yield given
+        return
+    if isinstance(workload, AgentWorkload):
+        backend = open_backend(workload.spec, workload.facts)
+    else:
+        backend = create_backend(settings.endpoint)
+    async with backend:
+        yield backend
+
+
+async def run_sweep(
+    settings: SweepSettings,
+    *,
+    backend: Backend | None = None,
+    workload: Workload | None = None,
+    observer: SweepObserver | None = None,
+    command: list[str] | None = None,
+) -> SweepResult:
+    """Run (or resume) the sweep; KeyboardInterrupt and cancellation leave a resumable log."""
+    out = settings.output_dir
+    names = option_columns(settings)
+    run_id = _check_manifest(settings)
+    log = sweeplog.SweepLog(out / sweeplog.CSV_NAME, sweeplog.row_columns(names))
+    log.repair()
+    done = log.finished()
+    points = settings.grid.points()
+    todo = {
+        p.key: [r for r in range(1, settings.runs + 1) if (p.key, r) not in done] for p in points
+    }
+    total = len(points) * settings.runs
+    workload = workload or build_workload(settings)
+    store = open_store(settings.db) if settings.store else None
+    if store is not None and not (run_id and reopen_run(store, run_id)):
+        run_id = store.start_run(
+            "sweep",
+            label=settings.label or f"sweep of {settings.model}",
+            command=command if command is not None else sys.argv,
+            settings=settings.model_dump(mode="json"),
+            system=system_info(),
+            output_dir=str(out),
+        )
+    manifest = {"identity": settings.identity(), "store_run_id": run_id}
+    manifest["settings"] = settings.model_dump(mode="json")
+    write_json(out / sweeplog.MANIFEST_NAME, manifest)
+    if observer is not None:
+        observer.start(total, total - sum(len(v) for v in todo.values()))
+    measured = 0
+    status = "interrupted"
+    try:
+        async with _backend(settings, workload, backend) as live:
+            for point in points:
+                if not todo[point.key]:
+                    continue
+                options = point.options(settings.options)
+                for w in range(1, settings.warmup + 1):
+                    if observer is not None:
+                        observer.stage(f"warm-up {w}/{settings.warmup} at {point.key}")
+                    call = await workload.warmup(live, options)
+                    record_warmup(store, run_id, point, call, live.kind, workload.model, options)
+                for r in todo[point.key]:
+                    if observer is not None:
+                        observer.stage(f"run {r}/{settings.runs} at {point.key}")
+                    started = datetime.now(UTC)
+                    outcome = await workload.run(live, options)
+                    log.append(_row(settings, point, r, options, live.kind, started, outcome))
+                    record_outcome(
+                        store, run_id, point, r, outcome, live.kind, options, workload.model
+                    )
+                    measured += 1
+                    if observer is not None:
+                        observer.advance(point, r, outcome)
+                sweeplog.write_summary(out / sweeplog.SUMMARY_NAME, log.read(), names)
+        status = "done"
+    finally:
+        rows = log.read()
+        summary = sweeplog.write_summary(out / sweeplog.SUMMARY_NAME, rows, names)
+        failed = sum(1 for r in rows if r.get("status") != "ok")
+        if status == "done":
+            status = "failed" if rows and failed == len(rows) else "ok"
+        if store is not None and run_id is not None:
+            note = f"{failed} of {len(rows)} runs failed" if failed else None
+            store.finish_run(run_id, status, note)
+            store.close()
+    return SweepResult(
+        output_dir=out,
+        csv_path=log.path,
+        summary_path=out / sweeplog.SUMMARY_NAME,
+        option_names=names,
+        rows=rows,
+        summary=summary,
+        run_id=run_id,
+        measured=measured,
+        skipped=total - sum(len(v) for v in todo.values()),
+        failed=failed,
+        status=status,
+    )
+
+
+def read_sweep(folder: Path) -> SweepResult:
+    """A finished (or interrupted) sweep's results, read back from its folder."""
+    path = folder / sweeplog.MANIFEST_NAME
+    if not path.exists():
+        raise ConfigError(
+            f"{folder} holds no sweep (no {sweeplog.MANIFEST_NAME}); run `chimera sweep` first"
+        )
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    settings = SweepSettings.model_validate(manifest["settings"])
+    names = option_columns(settings)
+    log = sweeplog.SweepLog(folder / sweeplog.CSV_NAME, sweeplog.row_columns(names))
+    rows = log.read()
+    return SweepResult(
+        output_dir=folder,
+        csv_path=log.path,
+        summary_path=folder / sweeplog.SUMMARY_NAME,
+        option_names=names,
+        rows=rows,
+        summary=sweeplog.summary_rows(rows, names),
+        run_id=manifest.get("store_run_id"),
+        measured=0,
+        skipped=len(rows),
+        failed=sum(1 for r in rows if r.get("status") != "ok"),
+        status="read",
+    )

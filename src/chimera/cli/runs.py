@@ -1,0 +1,241 @@
+"""``chimera runs list | show ID | export ID``: what the run store holds."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from chimera.atomic import write_text
+from chimera.cli.app import app
+from chimera.errors import ConfigError
+from chimera.store import Store, default_db_path
+from chimera.store.queries import (
+    calls_table,
+    export_document,
+    list_runs,
+    resolve_run,
+    run_row,
+    table_rows,
+)
+
+runs_app = typer.Typer(
+    name="runs", help="List, show and export the runs in the run store.", no_args_is_help=True
+)
+app.add_typer(runs_app)
+
+Db = Annotated[
+    Path | None,
+    typer.Option(help="Run store (default: CHIMERA_DB or the user data directory)."),
+]
+RunRef = Annotated[str, typer.Argument(help="Run id, or its first characters.")]
+
+
+def _open(db: Path | None) -> Store:
+    path = db or default_db_path()
+    if not path.exists():
+        raise ConfigError(
+            f"no run store at {path} yet; chimera run, sweep and optimize record runs there "
+            "(or pass another with --db / CHIMERA_DB)"
+        )
+    return Store(path)
+
+
+def _dur(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
+
+
+@runs_app.command("list")
+def list_command(
+    db: Db = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show this many, latest first.")] = 20,
+    kind: Annotated[
+        str | None, typer.Option(help="Only runs of this kind (run, sweep, optimize, ...).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The latest runs: id, kind, label, status, when, how long, agents, calls, trials."""
+    path = db or default_db_path()
+    if not path.exists():
+        print(f"no runs recorded yet (no run store at {path})")
+        return
+    with Store(path) as store:
+        found = list_runs(store, limit=limit, kind=kind)
+    if as_json:
+        print(json.dumps([asdict(r) for r in found], indent=2))
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    if not found:
+        console.print(f"no runs in {escape(str(path))}")
+        return
+    table = Table(title=f"runs in {escape(str(path))}", title_justify="left")
+    for col in ("id", "kind", "label", "status", "started (UTC)", "took", "calls", "trials"):
+        table.add_column(col, justify="right" if col in ("calls", "trials", "took") else "left")
+    styles = {"ok": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
+    for r in found:
+        status = f"[{styles.get(r.status, '')}]{escape(r.status)}[/]"
+        calls = f"{r.calls}" + (f" ({r.failed_calls} failed)" if r.failed_calls else "")
+        table.add_row(
+            r.id[:12],
+            escape(r.kind),
+            escape(r.label or ""),
+            status,
+            r.started_at[:19].replace("T", " "),
+            _dur(r.duration_s),
+            calls,
+            str(r.trials or ""),
+        )
+    console.print(table)
+
+
+def _mean(values: list[float]) -> str:
+    return f"{statistics.fmean(values):,.2f}" if values else "-"
+
+
+def _call_groups(calls: list[dict[str, Any]]) -> Table:
+    """Measured calls grouped by point and stage: counts and mean figures."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for c in calls:
+        groups.setdefault((c.get("point") or "", c.get("stage") or ""), []).append(c)
+    table = Table(title="calls (warm-ups excluded)", title_justify="left")
+    for col in ("point", "stage", "ok", "failed", "decode tok/s", "TTFT ms", "e2e ms"):
+        table.add_column(col, justify="left" if col in ("point", "stage") else "right")
+    for (point, stage), group in groups.items():
+        ok = [c for c in group if c["status"] == "ok"]
+
+        def values(name: str, ok: list[dict[str, Any]] = ok) -> list[float]:
+            return [float(c[name]) for c in ok if c.get(name) is not None]
+
+        table.add_row(
+            escape(point or "-"),
+            escape(stage),
+            str(len(ok)),
+            str(len(group) - len(ok)),
+            _mean(values("decode_tokens_per_s")),
+            _mean(values("ttft_ms")),
+            _mean(values("e2e_ms")),
+        )
+    return table
+
+
+@runs_app.command("show")
+def show_command(run: RunRef, db: Db = None) -> None:
+    """One run: what, when and how it went; its agents, calls by point, and trials."""
+    with _open(db) as store:
+        run_id = resolve_run(store, run)
+        row = run_row(store, run_id)
+        agents = table_rows(store, "agents", run_id)
+        calls = [c for c in table_rows(store, "calls", run_id) if not c.get("warmup")]
+        warmups = sum(1 for c in table_rows(store, "calls", run_id) if c.get("warmup"))
+        trials = table_rows(store, "trials", run_id)
+        facts = len(table_rows(store, "facts", run_id))
+        findings = len(table_rows(store, "findings", run_id))
+    console = Console(highlight=False, soft_wrap=True)
+    command = row.get("command")
+    for label, value in (
+        ("run", run_id),
+        ("kind", row["kind"]),
+        ("label", row.get("label")),
+        ("status", row["status"]),
+        ("error", row.get("error")),
+        ("started", row["started_at"]),
+        ("finished", row.get("finished_at")),
+        ("command", " ".join(command) if isinstance(command, list) else command),
+        ("output", row.get("output_dir")),
+        (
+            "recorded",
+            f"{len(agents)} agents, {len(calls)} calls (+{warmups} warm-ups), "
+            f"{len(trials)} trials, {facts} facts, {findings} findings",
+        ),
+    ):
+        if value:
+            console.print(f"[bold]{label}:[/] {escape(str(value))}")
+    if agents:
+        table = Table(title="agents", title_justify="left")
+        for col in ("agent", "label", "model", "backend", "status", "total s", "quality"):
+            table.add_column(col)
+        for a in agents:
+            table.add_row(
+                escape(a["agent_id"]),
+                escape(a.get("label") or ""),
+                escape(a.get("model") or ""),
+                escape(a.get("backend") or ""),
+                escape(a["status"]),
+                "-" if a.get("total_s") is None else f"{a['total_s']:.2f}",
+                "-" if a.get("quality_score") is None else f"{a['quality_score']:.0f}",
+            )
+        console.print(table)
+    if calls:
+        console.print(_call_groups(calls))
+    if trials:
+        table = Table(title="trials", title_justify="left")
+        for col in ("#", "point", "state", "runs ok", "decode tok/s", "TTFT ms", "objective"):
+            table.add_column(col, justify="left" if col in ("point", "state") else "right")
+        for t in trials:
+            table.add_row(
+                str(t["number"]),
+                escape(t["point"]),
+                escape(t["state"]),
+                str(t.get("runs_ok") or 0),
+                _fmt(t.get("decode_tokens_per_s")),
+                _fmt(t.get("ttft_ms")),
+                _fmt(t.get("objective"), 4),
+            )
+        console.print(table)
+
+
+def _fmt(value: object, digits: int = 2) -> str:
+    return "-" if value is None else f"{float(str(value)):,.{digits}f}"
+
+
+def _csv_text(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+    return buf.getvalue()
+
+
+@runs_app.command("export")
+def export_command(
+    run: RunRef,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="json: everything (prompts and responses too); csv: the measured calls, one "
+            "row each, options and metrics as columns (chimera ingest reads it).",
+        ),
+    ] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    db: Db = None,
+) -> None:
+    """Export one run as JSON (everything) or CSV (its calls)."""
+    if fmt not in ("json", "csv"):
+        raise typer.BadParameter("choose json or csv", param_hint="--format")
+    with _open(db) as store:
+        run_id = resolve_run(store, run)
+        if fmt == "json":
+            text = json.dumps(export_document(store, run_id), indent=2, default=str) + "\n"
+        else:
+            text = _csv_text(*calls_table(store, run_id))
+    if output is not None:
+        write_text(output, text)
+        print(f"wrote {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,207 @@
+"""``chimera sweep``: measure every point of an option grid, N runs each; resumable."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from chimera.backends.base import EndpointSettings
+from chimera.bench.grid import Grid, Point, option_specs
+from chimera.bench.measure import DEFAULT_PROMPT, RunOutcome
+from chimera.bench.sweep import SweepResult, SweepSettings, run_sweep
+from chimera.cli import options as opt
+from chimera.cli.app import app
+from chimera.cli.common import run_async
+from chimera.ingest.settings import load_settings
+
+Values = Annotated[str | None, typer.Option(metavar="V1,V2,...")]
+
+
+class ProgressObserver:
+    """A rich progress bar with ETA on stderr; failed runs are printed above it."""
+
+    def __init__(self, progress: Progress, console: Console) -> None:
+        self.progress = progress
+        self.console = console
+        self.task: TaskID | None = None
+
+    def start(self, total: int, done: int) -> None:
+        self.task = self.progress.add_task("starting", total=total, completed=done)
+        if done:
+            self.console.print(f"resuming: {done} of {total} runs already done")
+
+    def stage(self, text: str) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, description=escape(text))
+
+    def advance(self, point: Point, run_index: int, outcome: RunOutcome) -> None:
+        if outcome.status != "ok":
+            self.console.print(
+                f"[yellow]run {run_index} at {escape(point.key)} failed:[/] "
+                f"{escape(outcome.error or '')}"
+            )
+        if self.task is not None:
+            self.progress.advance(self.task)
+
+
+def _fmt(value: object, digits: int = 1) -> str:
+    return "-" if value is None or value == "" else f"{float(str(value)):,.{digits}f}"
+
+
+def print_result(result: SweepResult, console: Console) -> None:
+    table = Table(title=f"sweep: {len(result.summary)} points", title_justify="left")
+    for col in ("point", "ok/runs", "decode tok/s", "± sd", "TTFT ms", "± sd", "prompt eval ms"):
+        table.add_column(col, justify="left" if col == "point" else "right")
+    for row in result.summary:
+        table.add_row(
+            escape(str(row["point"])),
+            f"{row['completed_runs']}/{row['total_runs']}",
+            _fmt(row["decode_tokens_per_s_mean"]),
+            _fmt(row["decode_tokens_per_s_std"]),
+            _fmt(row["ttft_ms_mean"], 2),
+            _fmt(row["ttft_ms_std"], 2),
+            _fmt(row["prompt_eval_ms_mean"], 2),
+        )
+    console.print(table)
+    console.print(
+        f"{result.measured} runs measured, {result.skipped} already done, {result.failed} failed"
+    )
+    console.print(f"wrote {escape(str(result.csv_path))} and {escape(str(result.summary_path))}")
+    if result.run_id:
+        console.print(f"recorded as run {result.run_id}")
+
+
+@app.command()
+def sweep(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Agent mode: the artifacts the agent analyses at each point."),
+    ] = None,
+    num_gpu: Values = None,
+    num_ctx: Values = None,
+    temperature: Annotated[str | None, typer.Option("--temperature", "--temp")] = None,
+    num_thread: Values = None,
+    num_batch: Values = None,
+    top_p: Values = None,
+    top_k: Values = None,
+    repeat_penalty: Values = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="Any other option as NAME=V1,V2,... (repeatable), e.g. -o min_p=0.05,0.1.",
+        ),
+    ] = None,
+    num_predict: opt.NumPredict = None,
+    seed: opt.Seed = None,
+    runs: Annotated[int, typer.Option(min=1, help="Measured runs per point.")] = 3,
+    warmup: Annotated[
+        int, typer.Option(min=0, help="Unmeasured calls per point first (model load).")
+    ] = 1,
+    mode: Annotated[
+        str,
+        typer.Option(
+            help="generate: a fixed prompt per run (throughput); agent: one agent run per run."
+        ),
+    ] = "generate",
+    prompt: Annotated[str, typer.Option(help="Generate mode's prompt.")] = DEFAULT_PROMPT,
+    model: Annotated[
+        str, typer.Option(help="Model name (llamacpp: a GGUF path).")
+    ] = "gemma3:latest",
+    backend: Annotated[str, typer.Option(help="ollama, openai, llamacpp or offline.")] = "ollama",
+    url: Annotated[str | None, typer.Option(help="Server URL (default: the kind's).")] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the API key (openai).")
+    ] = None,
+    persona: Annotated[str, typer.Option(help="Agent mode: the persona.")] = "insight",
+    personas: Annotated[Path | None, typer.Option(help="TOML file of personas.")] = None,
+    label: Annotated[str | None, typer.Option(help="Name of the sweep in the store.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Agent mode: ingestion settings.")] = None,
+    output_dir: Annotated[
+        Path, typer.Option(help="Where sweep.csv and sweep_summary.csv go (resumes there).")
+    ] = Path("chimera_sweep"),
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Discard an earlier sweep in --output-dir.")
+    ] = False,
+    db: Annotated[
+        Path | None,
+        typer.Option(help="Run store (default: CHIMERA_DB or the user data directory)."),
+    ] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the sweep.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Measure every combination of option values, N runs each, into a tidy CSV.
+
+    Each option takes a list: --num-ctx 256,512,1024 --num-gpu 60,80 (any option with
+    -o NAME=V1,V2). Re-running with the same --output-dir skips the runs already done.
+    """
+    if mode not in ("generate", "agent"):
+        raise typer.BadParameter("choose generate or agent", param_hint="--mode")
+    if paths and mode != "agent":
+        raise typer.BadParameter("files are only read in --mode agent", param_hint="PATHS")
+    named = {
+        "num_gpu": num_gpu,
+        "num_ctx": num_ctx,
+        "temperature": temperature,
+        "num_thread": num_thread,
+        "num_batch": num_batch,
+        "top_p": top_p,
+        "top_k": top_k,
+        "repeat_penalty": repeat_penalty,
+    }
+    settings = SweepSettings(
+        grid=Grid.parse(option_specs(named, option)),
+        options=opt.build_options("fixed options", None, num_predict=num_predict, seed=seed),
+        runs=runs,
+        warmup=warmup,
+        mode=mode,
+        model=model,
+        endpoint=EndpointSettings(kind=backend, url=url, api_key_env=api_key_env),
+        prompt=prompt,
+        output_dir=output_dir,
+        fresh=fresh,
+        paths=list(paths or []),
+        persona=persona,
+        persona_file=personas,
+        label=label,
+        ingest=load_settings(config),
+        db=db,
+        store=not no_store,
+    )
+    err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet)
+    console = Console(highlight=False, soft_wrap=True)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+    )
+    with progress:
+        result = run_async(
+            run_sweep(settings, observer=ProgressObserver(progress, err), command=sys.argv)
+        )
+    print_result(result, console)
+    if result.status != "ok":
+        raise typer.Exit(4)
