@@ -243,7 +243,9 @@ class _Session:
             try:
                 result = await generate(backend, request)
             except ChimeraError as exc:
-                self.obs.note(f"preload of {spec.model} for {spec.agent_id} failed: {exc}")
+                note = f"preload of {spec.model} for {spec.agent_id} failed: {exc}"
+                self.outcome.notes.append(note)
+                self.obs.note(note)
                 continue
             if self.store is not None and self.outcome.run_id is not None:
                 self.store.add_call(self.outcome.run_id, stage="preload", result=result)

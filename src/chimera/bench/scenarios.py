@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chimera.agent.personas import Persona, get_persona
+from chimera.agent.personas import Persona, get_persona, load_personas
 from chimera.agent.session import BackendChoice
 from chimera.errors import ConfigError
 from chimera.options import InferenceOptions
@@ -177,7 +177,8 @@ def load_scenario_file(
 ) -> ScenarioSpec:
     """Read a scenario TOML file; ``model``, ``backend``, ``url`` are the defaults it overrides.
 
-    ``personas`` must already hold the file's own ``[personas.NAME]`` tables.
+    Its agents may name the ``personas`` given and those under the file's own
+    ``[personas.NAME]`` tables.
     """
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -195,6 +196,8 @@ def load_scenario_file(
             f"{path}: {problems}. A scenario needs one [[agents]] table per agent "
             "(keys: id, label, persona, model, backend, url, api_key_env, options)"
         ) from None
+    own = load_personas(path) if data.personas else {}
+    personas = {**personas, **{k: v for k, v in own.items() if k in data.personas}}
     base_opts = InferenceOptions.parse(data.options, where=f"{path}: [options]")
     labels = [e.label or f"Chimera Agent {agent_letter(i)}" for i, e in enumerate(data.agents)]
     ids = unique_ids(

@@ -43,6 +43,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest",
     "run",
     "sweep",
+    "multiagent",
     "optimize",
     "compare",
     "runs",

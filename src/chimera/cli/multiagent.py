@@ -190,7 +190,6 @@ def multiagent(
                 "with --scenario-file, set each agent's options in the file",
                 param_hint="--chimera-*",
             )
-        known.update(load_personas(scenario_file))
         spec = load_scenario_file(
             scenario_file, known, model=model, backend=choice, api_key_env=api_key_env
         )

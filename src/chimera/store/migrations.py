@@ -105,4 +105,31 @@ CREATE INDEX trials_run ON trials(run_id);
 CREATE INDEX calls_run_point ON calls(run_id, point);
 """,
     ),
+    (
+        "003_multiagent",
+        """
+ALTER TABLE agents ADD COLUMN run_number INTEGER;  -- multiagent: N of run_N, or -K for warm-up K
+ALTER TABLE agents ADD COLUMN phase TEXT;          -- multiagent: alone | together
+CREATE TABLE scenario_runs (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    run_number INTEGER NOT NULL,
+    warmup INTEGER NOT NULL,        -- 1 = warm-up run, left out of the statistics
+    scenario TEXT,
+    run_order TEXT,                 -- alone-first | together-first
+    status TEXT NOT NULL,           -- ok | failed (an agent failed)
+    agents INTEGER,
+    failed_agents_json TEXT,
+    wall_s REAL,                    -- concurrent phase: all launched -> last finished, seconds
+    sequential_s REAL,              -- the agents' alone times, summed, seconds
+    concurrency_speedup REAL,       -- sequential_s / wall_s
+    efficiency_percent REAL,        -- concurrency_speedup / agents x 100
+    legacy_concurrency_speedup REAL,  -- old metric: together times summed / wall_s
+    contention INTEGER,             -- 1 = some agent's slowdown passed the threshold
+    slowdowns_json TEXT,            -- agent id -> together / alone
+    agent_times_json TEXT           -- agent id -> {alone_s, together_s}
+);
+CREATE INDEX scenario_runs_run ON scenario_runs(run_id);
+""",
+    ),
 )
