@@ -3,6 +3,8 @@ and Data Quality (pure: a run and its facts in, text out)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from chimera.agent.workflow import AgentRun
 from chimera.backends.metrics import CallTotals, call_totals
 from chimera.ingest.inventory import data_summary_block
@@ -104,8 +106,15 @@ def _data_quality_lines(facts: IngestResult) -> list[str]:
     return lines
 
 
-def render_report(run: AgentRun, facts: IngestResult) -> str:
-    """The whole report.md text."""
+def _plots_lines(plots: Iterable[str]) -> list[str]:
+    names = list(plots)
+    if not names:
+        return []
+    return ["", "## Plots", *(f"![{n.removesuffix('.png')}]({n})" for n in names)]
+
+
+def render_report(run: AgentRun, facts: IngestResult, plots: Iterable[str] = ()) -> str:
+    """The whole report.md text; ``plots`` are PNG file names beside it, linked under Plots."""
     spec = run.spec
     label = spec.label
     date = (run.finished_at or run.started_at).strftime("%Y-%m-%d")
@@ -165,6 +174,7 @@ def render_report(run: AgentRun, facts: IngestResult) -> str:
         if analysis and analysis.recommendations
         else ["- (the analysis named no recommendations)"]
     )
+    out += _plots_lines(plots)
     out += [
         "",
         "## Fact Check",

@@ -53,6 +53,7 @@ class RunSettings(BaseModel):
     db: Path | None = Field(None, description="run store; None = the default path")
     store: bool = True
     ingest: IngestSettings = IngestSettings()
+    html: bool = Field(False, description="also write report.html and the plots as PNGs")
 
 
 class RunOutcome(BaseModel):
@@ -321,8 +322,11 @@ async def run_session(
                     on_stage=_prefixed(say, f"run {i}: "),
                 )
             runs.append(run)
-            files.append(write_text(folder / "report.md", render_report(run, facts)))
+            plots = _write_plots(folder, run, facts, files) if settings.html else {}
+            files.append(write_text(folder / "report.md", render_report(run, facts, plots)))
             files.append(write_json(folder / "metrics.json", metrics_document(run, facts, run_id)))
+            if settings.html:
+                files.append(_write_html(folder, run, facts, plots))
             if store is not None and run_id is not None:
                 _record_agent(store, run_id, run, folder / "report.md")
         if settings.runs > 1:
@@ -338,6 +342,25 @@ async def run_session(
 
 def _prefixed(say: Callable[[str], None], prefix: str) -> Callable[[str], None]:
     return lambda msg: say(prefix + msg)
+
+
+def _write_plots(
+    folder: Path, run: AgentRun, facts: IngestResult, files: list[Path]
+) -> dict[str, bytes]:
+    """The run's plots, written beside report.md (imported here: matplotlib loads only now)."""
+    from chimera.render.html import write_plots
+    from chimera.render.run import run_plots
+
+    plots = run_plots(run, facts)
+    files.extend(write_plots(folder, plots))
+    return plots
+
+
+def _write_html(folder: Path, run: AgentRun, facts: IngestResult, plots: dict[str, bytes]) -> Path:
+    from chimera.render.html import write_html
+    from chimera.render.run import render_run_html
+
+    return write_html(folder / "report.html", render_run_html(run, facts, plots))
 
 
 def _default_db() -> Path:

@@ -68,6 +68,9 @@ def run(
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the run.")] = False,
     config: Annotated[Path | None, typer.Option(help="Ingestion settings (TOML).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    html: Annotated[
+        bool, typer.Option("--html", help="Also write report.html and the plots (PNG).")
+    ] = False,
 ) -> None:
     """Analyse benchmark artifacts with an LLM agent and write a fact-checked report."""
     if backend not in ("auto", "ollama", "openai", "llamacpp", "offline"):
@@ -102,6 +105,7 @@ def run(
         db=db,
         store=not no_store,
         ingest=load_settings(config),
+        html=html,
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet)
     console = Console(highlight=False, soft_wrap=True)
