@@ -16,6 +16,15 @@ from typing import IO, Any
 from chimera.errors import OutputError
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once: setting it is process-wide, so not done per write
+
+
 @contextmanager
 def atomic_writer(
     path: Path | str, *, newline: str | None = None, binary: bool = False
@@ -30,6 +39,8 @@ def atomic_writer(
             f"cannot write {path}: {exc.strerror or exc}; choose another output path"
         ) from None
     try:
+        # mkstemp creates the file 0600; give it the mode a plain open() would have.
+        os.fchmod(fd, 0o666 & ~_UMASK)
         mode = "wb" if binary else "w"
         kw: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": newline}
         with os.fdopen(fd, mode, **kw) as fh:
