@@ -10,6 +10,7 @@ front. The best point's uncertainty pools every run measured there, over all its
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -147,6 +148,26 @@ def _distributions(optuna: Any, space: Sequence[Dimension]) -> dict[str, Any]:
     return out
 
 
+def small_grid(space: Sequence[Dimension], trials: int) -> list[dict[str, Any]]:
+    """Every point of an all-discrete space, when the budget covers them all (else none).
+
+    Tried first, so a small space is searched exhaustively rather than by random draws that
+    can miss a point; the remaining trials re-measure where the sampler sees promise.
+    """
+    axes: list[list[Any]] = []
+    for dim in space:
+        if isinstance(dim, Choice):
+            axes.append(list(dim.values))
+        elif isinstance(dim, IntRange):
+            axes.append(list(range(dim.low, dim.high + 1, dim.step)))
+        else:
+            return []
+        if math.prod(len(a) for a in axes) > trials:
+            return []
+    names = [dim.name for dim in space]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes)]
+
+
 def _trial_record(
     settings: OptimizeSettings, number: int, point: Point, outcomes: list[RunOutcome]
 ) -> TrialRecord:
@@ -266,13 +287,19 @@ async def run_optimize(
     optuna = _import_optuna()
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the observer reports trials
-    sampler = optuna.samplers.TPESampler(seed=settings.seed)
+    grid = small_grid(settings.space, settings.trials)
+    # Random start-up trials before TPE models the space: Optuna's 10, fewer on a small budget,
+    # and none beyond the grid when the grid points are all tried first.
+    startup = len(grid) if grid else min(10, max(2, settings.trials // 3))
+    sampler = optuna.samplers.TPESampler(seed=settings.seed, n_startup_trials=startup)
     if settings.objective == "pareto":
         study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
     else:
         direction = "minimize" if settings.objective == "ttft" else "maximize"
         study = optuna.create_study(direction=direction, sampler=sampler)
     distributions = _distributions(optuna, settings.space)
+    for params in grid:
+        study.enqueue_trial(params)
     names = [dim.name for dim in settings.space]
     workload = workload or GenerateWorkload(settings.model, settings.prompt)
     store = open_store(settings.db) if settings.store else None
