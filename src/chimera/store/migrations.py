@@ -81,7 +81,7 @@ CREATE INDEX findings_run ON findings(run_id);
     (
         "002_sweep_points_trials",
         """
-ALTER TABLE calls ADD COLUMN point TEXT;        -- sweep and optimize: e.g. num_ctx=256, num_thread=1
+ALTER TABLE calls ADD COLUMN point TEXT;        -- sweep, optimize: e.g. num_ctx=256, num_thread=1
 ALTER TABLE calls ADD COLUMN repeat INTEGER;    -- the measured run at that point, from 1
 ALTER TABLE calls ADD COLUMN warmup INTEGER NOT NULL DEFAULT 0;  -- 1 = warm-up, not a result
 ALTER TABLE calls ADD COLUMN trial INTEGER;     -- optimize: the trial the call measured
