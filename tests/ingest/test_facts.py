@@ -159,3 +159,15 @@ def test_byte_identical_copies_give_facts_once(write: Write, tmp_path: Path) -> 
     r = ingest_paths([tmp_path])
     assert [f.source for f in r.facts] == ["a/r.csv"]
     assert [a.duplicate_of for a in r.artifacts] == [None, "a/r.csv"]
+
+
+def test_parallel_reading_gives_the_same_result(tmp_path: Path, hostile: object) -> None:
+    base = hostile.build_many(tmp_path, 60)  # type: ignore[attr-defined]
+    (base / "run_0000" / "copy.csv").write_bytes(
+        next((base / "run_0000").glob("*_runs.csv")).read_bytes()
+    )
+    serial = ingest_paths([base], IngestSettings(workers=1))
+    parallel = ingest_paths([base], IngestSettings(workers=2, parallel_min_files=1))
+    assert [f.row() for f in parallel.facts] == [f.row() for f in serial.facts]
+    assert parallel.stats == serial.stats and parallel.findings == serial.findings
+    assert parallel.artifacts == serial.artifacts and len(serial.facts) > 300

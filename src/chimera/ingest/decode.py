@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 _C1 = re.compile("[\x80-\x9f]")
-_CONTROL = frozenset(
+_CONTROL_BYTES = (
     b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10\x11\x12\x13\x14\x15"
     b"\x16\x17\x18\x19\x1a\x1c\x1d\x1e\x1f\x7f"
 )
@@ -34,7 +34,7 @@ def looks_binary(head: bytes) -> bool:
         return False
     if b"\x00" in head:
         return not _utf16_without_bom(head)
-    controls = sum(1 for b in head if b in _CONTROL)
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls > max(2, len(head) // 20)
 
 

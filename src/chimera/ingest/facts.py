@@ -9,7 +9,14 @@ from dataclasses import dataclass
 
 import orjson
 
-from chimera.ingest.fields import CONFIG_KEYS, FLOAT_CONFIG, INT_CONFIG, Classifier, metric_unit
+from chimera.ingest.fields import (
+    CONFIG_KEYS,
+    FLOAT_CONFIG,
+    INT_CONFIG,
+    Classifier,
+    FieldInfo,
+    metric_unit,
+)
 from chimera.ingest.records import Hint, RawRecord
 from chimera.ingest.values import Number, config_value, convert, float_decimals, parse_number
 
@@ -45,6 +52,7 @@ _FAILED_STATUS = frozenset(
 _FALSY = frozenset({"false", "no", "0", "fail", "failed", "n", "f"})
 _TRUTHY = frozenset({"true", "yes", "1", "ok", "pass", "passed", "y", "t"})
 _COUNTS = frozenset({"runs_ok", "runs_total"})
+_NUMERIC_START = frozenset("0123456789.-+")
 # a real call never measures 0 for these (0 s to compile or load can be real: nothing to do)
 _NEVER_ZERO = frozenset({"tokens_per_s", "latency_ms", "ttft_s", "eval_s"})
 
@@ -103,6 +111,13 @@ def config_label(config: Config) -> str:
     return ", ".join(f"{k}={v}" for k, v in config) if config else "-"
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    control: tuple[tuple[str, FieldInfo], ...]  # model, tag, config, label, status fields
+    metrics: tuple[str, ...]  # keys holding numbers (known metrics or not)
+    texts: tuple[str, ...]  # keys whose text is checked for error messages
+
+
 @dataclass(slots=True)
 class _Row:
     model: object = None
@@ -126,6 +141,11 @@ class FactBuilder:
             else ERROR_TEXT
         )
         self.models: set[str] = set()  # explicit model names seen in data files
+        # Rows of one file repeat their configuration: one tuple per distinct configuration
+        # (shared by every fact that has it) and one parse per distinct raw value.
+        self._configs: dict[tuple[tuple[str, str], ...], Config] = {}
+        self._config_values: dict[tuple[str, object], str | None] = {}
+        self._plans: dict[tuple[str, ...], _Plan] = {}
 
     def build(
         self, records: list[RawRecord], source: str, family: str, path_hints: tuple[Hint, ...]
@@ -146,16 +166,31 @@ class FactBuilder:
     ) -> None:
         row = _Row()
         config: dict[str, str] = {}
-        metrics: list[tuple[str, object]] = []
-        for key, raw in rec.values.items():
-            if key == "__column__":
-                continue
-            self._field(key, raw, row, config, metrics, own=True)
+        values = rec.values
+        plan = self._plan(tuple(values))
+        for key, info in plan.control:
+            self._apply(key, info, values[key], row, config)
+        for key in plan.texts:
+            raw = values[key]
+            if (
+                isinstance(raw, str)
+                and raw[:1] not in _NUMERIC_START
+                and self.error_text.search(raw)
+                and parse_number(raw) is None
+            ):
+                row.error_text = f"error text in {key}: {_short(raw)}"
+                break
         for key, raw in reversed(rec.context):
-            self._field(key, raw, row, config, None, own=False)
+            self._field(key, raw, row, config)
+        metrics = [(key, values[key]) for key in plan.metrics]
         if not config and row.label:
             config["config"] = row.label
-        cfg: Config = tuple(sorted(config.items(), key=lambda kv: (_ORDER.get(kv[0], 99), kv[0])))
+        items = tuple(config.items())
+        cfg = self._configs.get(items)
+        if cfg is None:
+            cfg = tuple(sorted(items, key=lambda kv: (_ORDER.get(kv[0], 99), kv[0])))
+            if len(self._configs) < 100_000:
+                self._configs[items] = cfg
         if row.failure is None and row.error_text is not None:
             row.failure = row.error_text
             row.failure_kind = "error_text_success" if row.success else "error_text"
@@ -305,23 +340,45 @@ class FactBuilder:
             )
         out.extend(facts)
 
-    def _field(
-        self,
-        key: str,
-        raw: object,
-        row: _Row,
-        config: dict[str, str],
-        metrics: list[tuple[str, object]] | None,
-        *,
-        own: bool,
-    ) -> None:
-        child = key.startswith("@")  # '@compilation.success': a status field of a child object
+    def _plan(self, keys: tuple[str, ...]) -> _Plan:
+        """How to read a record with these keys (rows of a file share one plan)."""
+        plan = self._plans.get(keys)
+        if plan is not None:
+            return plan
+        control: list[tuple[str, FieldInfo]] = []
+        metrics: list[str] = []
+        texts: list[str] = []
+        for key in keys:
+            if key == "__column__":
+                continue
+            child = key.startswith("@")  # '@compilation.success': a child object's status
+            info = self.cls.classify(key.rsplit(".", 1)[-1] if child else key)
+            if child:
+                if info.role in ("failure", "success", "status"):
+                    control.append((key, info))
+            elif info.role in ("metric", "other"):
+                metrics.append(key)
+                if not _PROMPTISH.search(key):
+                    texts.append(key)
+            elif info.role != "ignore":
+                control.append((key, info))
+        plan = _Plan(tuple(control), tuple(metrics), tuple(texts))
+        if len(self._plans) < 10_000:
+            self._plans[keys] = plan
+        return plan
+
+    def _field(self, key: str, raw: object, row: _Row, config: dict[str, str]) -> None:
+        """An inherited (context) field: only model, configuration and failure matter."""
+        child = key.startswith("@")
         info = self.cls.classify(key.rsplit(".", 1)[-1] if child else key)
-        role = info.role
-        if child and role not in ("failure", "success", "status"):
+        if child and info.role not in ("failure", "success", "status"):
             return
-        if role in ("metric", "other") and own and metrics is not None:
-            metrics.append((key, raw))
+        self._apply(key, info, raw, row, config)
+
+    def _apply(
+        self, key: str, info: FieldInfo, raw: object, row: _Row, config: dict[str, str]
+    ) -> None:
+        role = info.role
         if role == "model":
             if row.model is None:
                 row.model = _model_from(raw, self.cls, config)
@@ -330,7 +387,7 @@ class FactBuilder:
                 row.tag = raw.strip()
         elif role == "config":
             if info.name not in config:
-                v = _config(info.name, raw)
+                v = self._config_value(info.name, raw)
                 if v is not None:
                     config[info.name] = v
         elif role == "options":
@@ -352,23 +409,21 @@ class FactBuilder:
                 row.failure, row.failure_kind = f"{key.lstrip('@')}={raw}", "success_false"
             elif flag is True and row.success is None:
                 row.success = True
-        elif role == "status":
-            if (
-                isinstance(raw, str)
-                and raw.strip().lower() in _FAILED_STATUS
-                and row.failure is None
-            ):
-                row.failure, row.failure_kind = f"{key.lstrip('@')}={raw}", "status"
-        elif (
-            own
-            and isinstance(raw, str)
-            and row.error_text is None
-            and role != "ignore"
-            and not _PROMPTISH.search(key)
-            and self.error_text.search(raw)
-            and parse_number(raw) is None
+        elif role == "status" and (
+            isinstance(raw, str) and raw.strip().lower() in _FAILED_STATUS and row.failure is None
         ):
-            row.error_text = f"error text in {key}: {_short(raw)}"
+            row.failure, row.failure_kind = f"{key.lstrip('@')}={raw}", "status"
+
+    def _config_value(self, name: str, raw: object) -> str | None:
+        if isinstance(raw, dict | list):
+            return None
+        key = (name, raw)
+        if key in self._config_values:
+            return self._config_values[key]
+        v = _config(name, raw)
+        if len(self._config_values) < 100_000:
+            self._config_values[key] = v
+        return v
 
     def _failures(self, facts: list[Fact], row: _Row) -> None:
         if not facts:

@@ -167,10 +167,20 @@ class ModelIndex:
             else None
         )
         self._memo: dict[tuple[Hint, ...], tuple[str | None, str]] = {}
+        self._canonical: dict[str, str] = {}
 
     def canonical(self, name: str) -> str:
         """An explicit name, cleaned; 'gemma3' becomes 'gemma3:latest' when that is known, and a
         report's shorthand ('Llama3.1:q4_0', 'Gemma3:1b-qat') the one known model it fits."""
+        done = self._canonical.get(name)
+        if done is not None:
+            return done
+        out = self._canonical_uncached(name)
+        if len(self._canonical) < 100_000:
+            self._canonical[name] = out
+        return out
+
+    def _canonical_uncached(self, name: str) -> str:
         clean = name.replace("**", "").replace("`", "").strip()
         hit = self._alias.get(clean.lower())
         if hit is not None:

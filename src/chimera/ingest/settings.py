@@ -57,6 +57,12 @@ class IngestSettings(BaseModel):
         default_factory=list, description="extra regexes that mark a text field as an error"
     )
     digest_budget_tokens: int = Field(600, ge=100, description="default digest budget")
+    workers: int = Field(
+        0, ge=0, description="processes reading files: 0 = one per CPU for big trees, 1 = serial"
+    )
+    parallel_min_files: int = Field(
+        2000, ge=1, description="trees with fewer files are read in one process"
+    )
 
     @field_validator("failure_patterns")
     @classmethod

@@ -1,25 +1,31 @@
 """Numbers in Markdown/text reports checked against the data they describe.
 
 A claim is checked only when it is tied to a model (a model column, a heading, a 'Model:' line,
-the file's path) and the data has that metric for that model (or for unnamed data). When the
-claim names a configuration and the data has runs with exactly it, only those runs count. A
-claim contradicts the data when it differs from every matching figure by more than one unit
-of its last shown digit."""
+the file's path) and the data has that metric for that model (or for unnamed data in a file the
+report names). When the claim names a configuration and the data has runs with exactly it, only
+those runs count; otherwise runs that do not contradict it. A value is held against the range of
+the matching observations, a mean or median against the groups' means or medians. A claim
+contradicts the data when it misses by more than one unit of its last shown digit.
+
+The data is summarized once into groups (one per file, model, configuration and metric) and
+every (model, metric, configuration) pool is computed once, so checking is near-linear.
+"""
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from chimera.ingest.facts import Fact, config_label
+from chimera.ingest.facts import Config, Fact, config_label
 from chimera.ingest.findings import FileView, Finding, shown
-from chimera.ingest.stats import percentile
+from chimera.ingest.stats import Stat
 from chimera.ingest.values import fmt_num
 
 _CHECKED = frozenset({None, "mean", "median", "p50", "min", "max", "p05", "p95", "p99"})
-_CENTRAL = frozenset({"mean", "median", "p50"})
+_CENTRAL = frozenset({"mean", "median"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,30 +41,133 @@ def _usable(f: Fact) -> bool:
     return f.recognized and not f.failed and math.isfinite(f.value)
 
 
-class DataIndex:
-    """The data files' facts by (model, metric), with group summaries for central claims."""
+@dataclass(slots=True)
+class _Group:
+    """Observations of one source family (or one file's reported figures) for a model,
+    configuration and metric."""
 
-    def __init__(self, facts: Sequence[Fact]) -> None:
-        self.by_key: dict[tuple[str | None, str], list[Fact]] = defaultdict(list)
+    model: str | None
+    files: tuple[str, ...]
+    config: Config
+    n: int = 0
+    mean: float = math.nan
+    median: float = math.nan
+    lo: float = math.nan
+    hi: float = math.nan
+    reported: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass(slots=True)
+class Pool:
+    """What the data says about one (model, metric, configuration)."""
+
+    lo: float
+    hi: float
+    n_values: int
+    figures: dict[str, list[float]]  # sorted means / medians (groups' and reported ones)
+    every: list[float]  # every extreme and figure, sorted (for 'far off')
+    own_model: bool
+    where: str
+
+
+class DataIndex:
+    """The data by (model, metric): the statistics groups of the observations (one per source
+    family) and each file's reported aggregates."""
+
+    def __init__(self, stats: Sequence[Stat], facts: Sequence[Fact]) -> None:
+        groups: dict[tuple[str | None, str, str, Config], _Group] = {}
+        for st in stats:
+            if st.origin != "data" or not st.n or st.mean is None:
+                continue
+            cfg: Config = tuple(st.config.items())
+            groups[(st.model, st.metric, st.source, cfg)] = _Group(
+                st.model,
+                tuple(st.files),
+                cfg,
+                st.n,
+                st.mean,
+                st.median if st.median is not None else st.mean,
+                st.min if st.min is not None else st.mean,
+                st.max if st.max is not None else st.mean,
+            )
         for f in facts:
-            if f.origin == "data" and _usable(f):
-                self.by_key[(f.model, f.metric)].append(f)
-        self._means: dict[str | None, list[tuple[float, str, str]]] | None = None
+            if f.aggregate is None or f.origin != "data" or not _usable(f):
+                continue
+            key = (f.model, f.metric, f.source, f.config)
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = _Group(f.model, (f.source,), f.config)
+            g.reported[f.aggregate].append(f.value)
+        self.by_key: dict[tuple[str | None, str], list[_Group]] = defaultdict(list)
+        self._means: dict[str | None, list[tuple[float, str, str]]] = defaultdict(list)
+        for (model, metric, _, _), g in groups.items():
+            self.by_key[(model, metric)].append(g)
+            if g.n:
+                self._means[model].append((g.mean, metric, g.files[0]))
+            for v in g.reported.get("mean", ()):
+                self._means[model].append((v, metric, g.files[0]))
+        self._pools: dict[tuple[str | None, str, Config, frozenset[str]], Pool | None] = {}
+
+    def pool(self, claim: Fact, mentions: frozenset[str]) -> Pool | None:
+        """The data a claim can be held against (memoized per model, metric, configuration)."""
+        named = frozenset(m for m in mentions if m.endswith((".csv", ".tsv", ".json", ".jsonl")))
+        key = (claim.model, claim.metric, claim.config, named)
+        if key not in self._pools:
+            self._pools[key] = self._build(claim, named)
+        return self._pools[key]
+
+    def _build(self, claim: Fact, named: frozenset[str]) -> Pool | None:
+        groups = list(self.by_key.get((claim.model, claim.metric), []))
+        groups += [
+            g
+            for g in self.by_key.get((None, claim.metric), [])
+            if any(p.rsplit("/", 1)[-1].lower() in named for p in g.files)
+        ]
+        if not groups:
+            return None
+        want = dict(claim.config)
+        if want:
+            exact = [g for g in groups if all(dict(g.config).get(k) == v for k, v in want.items())]
+            groups = exact or [
+                g for g in groups if all(dict(g.config).get(k, v) == v for k, v in want.items())
+            ]
+            if not groups:
+                return None
+        observed = [g for g in groups if g.n]
+        reported = [x for g in groups for xs in g.reported.values() for x in xs]
+        if observed:
+            lo, hi = min(g.lo for g in observed), max(g.hi for g in observed)
+            n_values = sum(g.n for g in observed)
+        elif reported:
+            lo, hi, n_values = min(reported), max(reported), len(reported)
+        else:
+            return None
+        figures: dict[str, list[float]] = {"mean": [], "median": []}
+        for g in observed:
+            if want or g.n > 1:  # a mean without a configuration is not one run of a sweep
+                figures["mean"].append(g.mean)
+                figures["median"].append(g.median)
+        for g in groups:
+            if want or not g.config:
+                for agg in ("mean", "median"):
+                    figures[agg].extend(g.reported.get(agg, ()))
+        for xs in figures.values():
+            xs.sort()
+        names = sorted({p.rsplit("/", 1)[-1] for g in groups for p in g.files})
+        where = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
+        extremes = [x for g in observed for x in (g.lo, g.hi, g.mean)]
+        return Pool(
+            lo,
+            hi,
+            n_values,
+            figures,
+            sorted(extremes + reported + figures["median"]),
+            any(g.model == claim.model for g in groups),
+            where,
+        )
 
     def figure_named_otherwise(self, claim: Fact) -> str | None:
         """Another metric of the claim's model whose mean is the claimed number (a mislabel)."""
-        if self._means is None:
-            self._means = defaultdict(list)
-            groups: dict[tuple[str | None, str, str, tuple[tuple[str, str], ...]], list[float]]
-            groups = defaultdict(list)
-            for (model, metric), facts in self.by_key.items():
-                for f in facts:
-                    if f.aggregate is None:
-                        groups[(model, metric, f.source, f.config)].append(f.value)
-                    elif f.aggregate == "mean":
-                        self._means[model].append((f.value, metric, f.source))
-            for (model, metric, source, _), xs in groups.items():
-                self._means[model].append((math.fsum(xs) / len(xs), metric, source))
         tol = 10.0 ** -min(claim.decimals, 12) * 0.5001
         for value, metric, source in self._means.get(claim.model, []):
             if metric != claim.metric and abs(value - claim.value) <= tol:
@@ -68,82 +177,54 @@ class DataIndex:
                 )
         return None
 
-    def pool(self, claim: Fact, mentions: frozenset[str]) -> list[Fact]:
-        """The data a claim can be held against: the claim's model, plus unnamed-model data
-        from files the report names; with the claim's configuration when the data has it."""
-        facts = list(self.by_key.get((claim.model, claim.metric), []))
-        facts += [
-            f
-            for f in self.by_key.get((None, claim.metric), [])
-            if f.source.rsplit("/", 1)[-1].lower() in mentions
-        ]
-        if not facts:
-            return []
-        want = dict(claim.config)
-        if not want:
-            return facts
-        exact = [f for f in facts if all(dict(f.config).get(k) == v for k, v in want.items())]
-        if exact:
-            return exact
-        return [f for f in facts if all(dict(f.config).get(k, v) == v for k, v in want.items())]
+
+def _nearest(xs: list[float], v: float) -> float:
+    i = bisect.bisect_left(xs, v)
+    cands = xs[max(0, i - 1) : i + 1]
+    return min(cands, key=lambda x: abs(x - v))
 
 
-def check_claim(claim: Fact, pool: Sequence[Fact]) -> ClaimCheck | None:
+def check_claim(claim: Fact, pool: Pool) -> ClaimCheck | None:
     """Whether ``claim`` agrees with ``pool`` (None when the pool cannot say)."""
-    raw = [f for f in pool if f.aggregate is None]
     tol = 10.0 ** -min(claim.decimals, 12) * 1.0001 + 1e-9 * abs(claim.value)
     agg = "median" if claim.aggregate == "p50" else claim.aggregate
     if agg in _CENTRAL:
-        groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[float]] = defaultdict(list)
-        for f in raw:
-            groups[(f.source, f.config)].append(f.value)
-        figures = []
-        for values in groups.values():
-            if not claim.config and len(values) < 2:
-                continue  # a mean without a configuration is not one run of a sweep
-            xs = sorted(values)
-            figures.append(math.fsum(xs) / len(xs) if agg == "mean" else percentile(xs, 50))
-        figures += [f.value for f in pool if f.aggregate == agg and (claim.config or not f.config)]
+        figures = pool.figures[agg]
         if not figures:
             return None
-        ok = any(abs(x - claim.value) <= tol for x in figures)
-        near = min(figures, key=lambda x: abs(x - claim.value))
-        where = _where(pool)
-        return ClaimCheck(
-            claim,
-            ok,
-            f"{agg} {fmt_num(near)} in {where}"
+        near = _nearest(figures, claim.value)
+        data = (
+            f"{agg} {fmt_num(near)} in {pool.where}"
             if len(figures) == 1
-            else f"{len(figures)} {agg}s {fmt_num(min(figures))}-"
-            f"{fmt_num(max(figures))} in {where}",
+            else f"{len(figures)} {agg}s {fmt_num(figures[0])}-{fmt_num(figures[-1])} "
+            f"in {pool.where}"
         )
-    values = [f.value for f in raw] or [f.value for f in pool]
-    lo, hi = min(values), max(values)
-    ok = lo - tol <= claim.value <= hi + tol
-    where = _where(pool)
+        return ClaimCheck(claim, abs(near - claim.value) <= tol, data)
+    ok = pool.lo - tol <= claim.value <= pool.hi + tol
     data = (
-        f"{fmt_num(lo)} in {where}"
-        if len(values) == 1 or lo == hi
-        else f"range {fmt_num(lo)}-{fmt_num(hi)} over {len(values)} values in {where}"
+        f"{fmt_num(pool.lo)} in {pool.where}"
+        if pool.lo == pool.hi
+        else f"range {fmt_num(pool.lo)}-{fmt_num(pool.hi)} over {pool.n_values} values in "
+        f"{pool.where}"
     )
     return ClaimCheck(claim, ok, data)
 
 
-def _far_off(claim: Fact, pool: Sequence[Fact]) -> bool:
-    """The claim is nowhere near its own metric's data (more than 2x off every value)."""
-    return all(not (0.5 * abs(f.value) <= abs(claim.value) <= 2 * abs(f.value)) for f in pool)
-
-
-def _where(pool: Sequence[Fact]) -> str:
-    files = sorted({f.source.rsplit("/", 1)[-1] for f in pool})
-    return ", ".join(files[:2]) + (f" +{len(files) - 2}" if len(files) > 2 else "")
+def _far_off(claim: Fact, pool: Pool) -> bool:
+    """The claim is nowhere near its metric's data (more than 2x off every value)."""
+    v = abs(claim.value)
+    if pool.lo <= 2 * v and pool.hi >= v / 2:
+        return False  # the observed range reaches within 2x of it
+    xs = pool.every
+    lo = bisect.bisect_left(xs, v / 2)
+    return not (lo < len(xs) and xs[lo] <= 2 * v)
 
 
 def check_claims(
-    files: Sequence[FileView], data_facts: Sequence[Fact]
+    files: Sequence[FileView], data_facts: Sequence[Fact], stats: Sequence[Stat]
 ) -> dict[str, list[ClaimCheck]]:
     """Every checkable claim of every report file, by file."""
-    index = DataIndex(data_facts)
+    index = DataIndex(stats, data_facts)
     out: dict[str, list[ClaimCheck]] = {}
     for view in files:
         if view.artifact.format not in ("markdown", "text") or view.artifact.duplicate_of:
@@ -158,31 +239,30 @@ def check_claims(
             ):
                 continue
             pool = index.pool(f, view.mentions)
-            if not pool:
+            if pool is None:
                 continue
             c = check_claim(f, pool)
-            if (
-                c is not None
-                and not c.agree
-                and not any(p.model == f.model for p in pool)
-                and not _far_off(f, pool)
-            ):
-                continue  # only unnamed data from files the report lists: too weak to accuse
-            if c is not None and not c.agree and _far_off(f, pool):
-                hint = index.figure_named_otherwise(f)
+            if c is None:
+                continue
+            if not c.agree:
+                far = f.value > 0 and _far_off(f, pool)
+                if not pool.own_model and not far:
+                    continue  # only unnamed data from files the report lists: too weak to accuse
+                hint = index.figure_named_otherwise(f) if far else None
                 if hint:
                     c = ClaimCheck(c.claim, False, f"{c.data} ({hint})")
-            if c is not None:
-                checks.append(c)
+            checks.append(c)
         if checks:
             out[view.path] = checks
     return out
 
 
-def claims(files: Sequence[FileView], data_facts: Sequence[Fact]) -> list[Finding]:
+def claims(
+    files: Sequence[FileView], data_facts: Sequence[Fact], stats: Sequence[Stat]
+) -> list[Finding]:
     """A finding per report whose numbers contradict the data they can be tied to."""
     out = []
-    for path, checks in sorted(check_claims(files, data_facts).items()):
+    for path, checks in sorted(check_claims(files, data_facts, stats).items()):
         bad = [c for c in checks if not c.agree]
         if not bad:
             continue

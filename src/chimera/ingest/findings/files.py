@@ -7,6 +7,7 @@ import bisect
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from functools import lru_cache
 
 from chimera.ingest.facts import ERROR_TEXT, Fact
 from chimera.ingest.findings import FileView, Finding, shown
@@ -220,6 +221,12 @@ def error_artifacts(files: Sequence[FileView]) -> list[Finding]:
 _STATUS_KEYS = ("error", "success", "status", "exception", "traceback")
 
 
+@lru_cache(maxsize=1024)
+def _layout(schema: tuple[str, ...]) -> frozenset[str]:
+    """A schema without status columns (their presence follows failures, not the layout)."""
+    return frozenset(k for k in schema if not any(s in k.rsplit(".", 1)[-1] for s in _STATUS_KEYS))
+
+
 def schema_drift(files: Sequence[FileView]) -> list[Finding]:
     """Within a family of files, the columns/keys that some files have and most do not."""
     fams: dict[str, list[FileView]] = defaultdict(list)
@@ -230,12 +237,7 @@ def schema_drift(files: Sequence[FileView]) -> list[Finding]:
     for family, views in sorted(fams.items()):
         if len(views) < 2:
             continue
-        sets = {
-            v.path: frozenset(
-                k for k in v.schema if not any(s in k.rsplit(".", 1)[-1] for s in _STATUS_KEYS)
-            )
-            for v in views
-        }
+        sets = {v.path: _layout(v.schema) for v in views}
         common = Counter(sets.values()).most_common()
         if len(common) < 2:
             continue

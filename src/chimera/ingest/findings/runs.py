@@ -143,27 +143,37 @@ def _explained_by_first(s: Stat, series: dict[tuple[object, ...], list[list[floa
 def spread(stats: Sequence[Stat], files: Sequence[FileView]) -> list[Finding]:
     """Groups whose standard deviation is above their mean (measured or as reported), unless
     a cold first call explains it (the warm-up finding says that)."""
+    wide = [
+        s
+        for s in stats
+        if s.origin == "data"
+        and s.n >= 3
+        and s.std is not None
+        and s.mean is not None
+        and s.mean > 0
+        and s.std > s.mean
+        and s.metric in _SPREAD_METRICS
+    ]
+    # each file's series, in order, only for the (rare) groups that are wide
+    wanted = {(s.model, s.config_label, s.metric, s.source) for s in wide}
+    in_files = {p for s in wide for p in s.files}
     series: dict[tuple[object, ...], list[list[float]]] = defaultdict(list)
     for view in files:
+        if view.path not in in_files:
+            continue
         per: dict[tuple[object, ...], list[float]] = defaultdict(list)
         for f in view.facts:
             if f.aggregate is None and f.recognized and not f.failed and f.origin == "data":
-                per[(f.model, f.config_label, f.metric, f.family)].append(f.value)
-        for key, xs in per.items():
-            series[key].append(xs)
+                key = (f.model, f.config_label, f.metric, f.family)
+                if key in wanted:
+                    per[key].append(f.value)
+        for group, xs in per.items():
+            series[group].append(xs)
     lines: list[str] = []
     paths: set[str] = set()
     seen: set[tuple[object, ...]] = set()
-    for s in stats:
-        if (
-            s.origin == "data"
-            and s.n >= 3
-            and s.std is not None
-            and s.mean is not None
-            and s.mean > 0
-            and s.std > s.mean
-            and s.metric in _SPREAD_METRICS
-        ):
+    for s in wide:
+        if s.std is not None and s.mean is not None:
             same = (s.model, s.config_label, s.metric, s.n, round(s.mean, 9))
             if same in seen or _explained_by_first(s, series):
                 continue  # the same numbers in another format: said once

@@ -21,9 +21,12 @@ _MD_HINT = re.compile(r"^\s{0,3}#{1,6}\s|^\s*\|?\s*:?-{3,}:?\s*\|", re.MULTILINE
 # ISO dates/times and epoch seconds: what differs between re-generated copies of a report
 _VOLATILE = re.compile(
     r"\d{4}-\d{2}-\d{2}[T _]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?|"
-    r"\b1[5-9]\d{8}(?:\.\d+)?\b|\s+"
+    r"\b1[5-9]\d{8}(?:\.\d+)?\b"
 )
-_NEAR_DUP_MAX = 2 * 2**20
+# Tools regenerate small reports (digests, summaries); comparing big ones costs more than it
+# finds, so only reports up to this size get a timestamp-blind content key.
+_NEAR_DUP_MAX = 64 * 2**10
+_MENTION_MAX = 2 * 2**20
 # Found by extension first, then the name before it: a '[\w.-]+\.csv' search would backtrack
 # quadratically over a long run of word characters.
 _MENTION_EXT = re.compile(r"\.(?:csv|tsv|jsonl|json|ndjson)\b", re.IGNORECASE)
@@ -141,11 +144,12 @@ def read_file(
             detail=exc.detail,
         )
     content_key = ""
-    if len(text) <= _NEAR_DUP_MAX:
-        content_key = hashlib.sha256(_VOLATILE.sub(" ", text).encode()).hexdigest()
+    if fmt in ("markdown", "text") and len(text) <= _NEAR_DUP_MAX:
+        normalized = " ".join(_VOLATILE.sub("", text).split())
+        content_key = hashlib.sha256(normalized.encode()).hexdigest()
     mentions: frozenset[str] = frozenset()
     if fmt in ("markdown", "text"):
-        mentions = _mentions(text[:_NEAR_DUP_MAX])
+        mentions = _mentions(text[:_MENTION_MAX])
     return FileRead(
         fmt, dec.encoding, digest, content_key, dec.oddities, parsed, long_lines, mentions
     )

@@ -17,7 +17,6 @@ _SEP = re.compile(
     r"^\s*(?:\|\s*:?-{2,}:?\s*)+\|?\s*$|^\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)+\|?\s*$"
 )
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
 _SPLIT = re.compile(r"(?<!\\)\|")
 # first-column headers of "Metric | Value" tables (one metric per row)
 _KV_HEADERS = frozenset(
@@ -55,6 +54,7 @@ def read_markdown(
     scan."""
     parsed = Parsed(first_line=lines[0][:200] if lines else "")
     headings: list[tuple[int, str]] = []
+    hints: tuple[Hint, ...] = ()
     state = ProseState()
     long_lines = 0
     in_fence = False
@@ -70,27 +70,28 @@ def read_markdown(
             long_lines += 1
             i += 1
             continue
-        if _FENCE.match(line):
+        head = line.lstrip()[:3]
+        if head in ("```", "~~~"):
             in_fence = not in_fence
             i += 1
             continue
         if in_fence:
             i += 1
             continue
-        h = _HEADING.match(line)
+        h = _HEADING.match(line) if head.startswith("#") else None
         if h is not None:
             level = len(h.group(1))
             while headings and headings[-1][0] >= level:
                 headings.pop()
             headings.append((level, h.group(2).strip()))
+            hints = tuple(("heading", t) for _, t in reversed(headings))
             state.config = {}
             state.doc_model = None  # a 'Model:' line speaks for its own section
         if not line.strip():
             state.config = {}
             i += 1
             continue
-        hints: tuple[Hint, ...] = tuple(("heading", t) for _, t in reversed(headings))
-        if i + 1 < n and _SEP.match(lines[i + 1]) and "|" in line:
+        if "|" in line and i + 1 < n and "-" in lines[i + 1] and _SEP.match(lines[i + 1]):
             table_no += 1
             i = _read_table(lines, i, table_no, hints, state, parsed, max_line_chars, is_config_key)
             continue

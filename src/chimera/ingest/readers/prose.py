@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from chimera.ingest.records import Hint, RawRecord
@@ -24,6 +25,26 @@ _WORD_VALUE = re.compile(
 _COLON_WORD = re.compile(
     r"^\s*\**(?P<label>[A-Za-z][\w ]{0,30}?)\**\s*:\s*\**\s*`?(?P<value>[\w.:+-]+)`?\s*$"
 )
+# 'label: 12.5' or 'key=12.5' somewhere on the line (the cheap test before the real parse)
+_NUMERIC_KV = re.compile(r"[:=]\s*[*`]*\s*[~≈+-]?\d")
+_MODEL_WORD = re.compile(r"model", re.IGNORECASE)
+
+
+class ConfigWords:
+    """Tells configuration labels apart; its regex finds the lines that may set one."""
+
+    def __init__(self, is_config_key: Callable[[str], bool], names: Iterable[str]) -> None:
+        self._check = is_config_key
+        words = sorted({n.replace("_", "[ _]?") for n in names if n}, key=len, reverse=True)
+        self._mention = re.compile(r"(?i)\b(?:" + "|".join(words) + r")\b") if words else None
+
+    def __call__(self, label: str) -> bool:
+        return self._check(label)
+
+    def mentioned(self, line: str) -> bool:
+        return self._mention is not None and self._mention.search(line) is not None
+
+
 _BULLET_SPLIT = re.compile(r"(?:^|\s)[-*•]\s+")
 _SUBJECT = re.compile(r"^\s*`?(?P<subject>[\w.:+-]+)`?\s*:\s*(?:$|[-*]|\w+=)")
 _MODEL_LINE = re.compile(
@@ -54,6 +75,15 @@ def scan_line(
 
     ``is_config_key`` is a callable telling whether a label names a configuration key.
     """
+    has_digit = _NUMERIC_KV.search(line) is not None
+    if not has_digit and ":" not in line and "=" not in line:
+        return  # nothing labelled here: most prose lines end now
+    if (
+        not has_digit
+        and isinstance(is_config_key, ConfigWords)
+        and not (is_config_key.mentioned(line) or _MODEL_WORD.search(line))
+    ):
+        return
     check = is_config_key if callable(is_config_key) else (lambda _k: False)
     m = _MODEL_LINE.match(line)
     if m is not None:
@@ -74,6 +104,8 @@ def scan_line(
         w = _COLON_WORD.match(seg)
         if w is not None and check(w.group("label")):
             state.config[w.group("label")] = w.group("value")
+        if not has_digit:
+            continue
         c = _COLON.match(seg)
         if c is not None:
             label = c.group("label").strip()

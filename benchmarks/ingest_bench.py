@@ -1,0 +1,183 @@
+"""Ingestion figures: time and peak memory (not a test; prints numbers).
+
+    .venv/bin/python benchmarks/ingest_bench.py [--many 100000] [--skip-hostile]
+
+Scenarios, each in its own process so peak RSS is its own:
+  corpus   ../shared/corpus/banterhearts: the naive pattern the old agent used (glob per type,
+           pandas.read_csv / json.load per file into records; stdlib csv when pandas is absent)
+           side by side with our walk-and-parse stage, then the whole pipeline (facts,
+           statistics, findings, digest), best of several runs.
+  hostile  the issue's hostile tree (tests/ingest/hostile.py), including a 50 MB line.
+  many     N small artifacts (CSV runs, JSON results, Markdown tables): files per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / ".." / "shared" / "corpus" / "banterhearts"
+
+
+def _hostile() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("hostile", REPO / "tests/ingest/hostile.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _best(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
+    best = float("inf")
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def naive_records(root: Path) -> int:
+    """The old agent's pattern: glob each type, parse CSV and JSON per file into records."""
+    try:
+        import pandas as pd  # noqa: PLC0415 - optional, as the old agent had it
+    except ImportError:
+        pd = None
+    n = 0
+    for p in sorted(root.rglob("*.csv")):
+        try:
+            if pd is not None:
+                n += len(pd.read_csv(p).to_dict("records"))
+            else:
+                with p.open(newline="", encoding="utf-8", errors="replace") as fh:
+                    n += len(list(csv.DictReader(fh)))
+        except Exception:  # noqa: BLE001 - the naive pattern swallows bad files
+            pass
+    for p in sorted(root.rglob("*.json")):
+        try:
+            with p.open(encoding="utf-8") as fh:
+                doc = json.load(fh)
+            n += len(doc) if isinstance(doc, list) else 1
+        except Exception:  # noqa: BLE001
+            pass
+    n += len(sorted(root.rglob("*.md")))
+    return n
+
+
+def walk_and_parse(root: Path) -> int:
+    """Our first stage alone: walk, read, decode, sniff and parse every file into records."""
+    from chimera.ingest.fields import Classifier
+    from chimera.ingest.readers import read_file
+    from chimera.ingest.readers.prose import ConfigWords
+    from chimera.ingest.settings import IngestSettings
+    from chimera.ingest.walk import walk
+
+    settings = IngestSettings()
+    cls = Classifier()
+    words = ConfigWords(lambda k: cls.classify(k).role == "config", cls.config_aliases)
+    n = 0
+    for c in walk([root], settings, root).candidates:
+        got = read_file(c, settings, words)
+        n += len(getattr(getattr(got, "parsed", None), "records", ()))
+    return n
+
+
+def scenario_corpus() -> dict[str, object]:
+    from chimera.ingest import ingest_paths
+    from chimera.ingest.digest import render_digest
+
+    root = CORPUS.resolve()
+    naive_records(root)
+    walk_and_parse(root)  # warm the page cache and imports for both
+    try:
+        import pandas  # noqa: F401, PLC0415
+        naive_kind = "pandas.read_csv + json.load"
+    except ImportError:
+        naive_kind = "csv.DictReader + json.load (pandas not installed)"
+    naive = _best(lambda: naive_records(root), 7)
+    ours = _best(lambda: walk_and_parse(root), 7)
+
+    def pipeline() -> None:
+        render_digest(ingest_paths([root]))
+
+    whole = _best(pipeline, 7)
+    r = ingest_paths([root])
+    return {
+        "files": r.inventory.total_files, "naive_pattern": naive_kind,
+        "naive_ms": round(naive * 1000, 1), "walk_and_parse_ms": round(ours * 1000, 1),
+        "speedup_vs_naive": round(naive / ours, 2),
+        "pipeline_ms": round(whole * 1000, 1),
+        "stages_ms": {k: round(v * 1000, 1) for k, v in r.timings_s.items()},
+        "peak_rss_mb": round(_peak_mb(), 1),
+    }
+
+
+def scenario_hostile() -> dict[str, object]:
+    from chimera.ingest import ingest_paths
+
+    with tempfile.TemporaryDirectory() as tmp:
+        d = _hostile().build_hostile_tree(Path(tmp))
+        (d / "noperm.csv").chmod(0o600)
+        t = time.perf_counter()
+        r = ingest_paths([d])
+        took = time.perf_counter() - t
+    return {"files": r.inventory.total_files, "skipped": len(r.skipped),
+            "seconds": round(took, 3), "peak_rss_mb": round(_peak_mb(), 1)}
+
+
+def scenario_many(n: int) -> dict[str, object]:
+    from chimera.ingest import ingest_paths
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = _hostile().build_many(Path(tmp), n)
+        before = _peak_mb()
+        t = time.perf_counter()
+        r = ingest_paths([base])
+        took = time.perf_counter() - t
+    return {"files": r.inventory.total_files, "facts": len(r.facts), "stats": len(r.stats),
+            "findings": len(r.findings), "seconds": round(took, 2),
+            "files_per_s": round(r.inventory.total_files / took),
+            "stages_s": {k: round(v, 2) for k, v in r.timings_s.items()},
+            "peak_rss_mb": round(_peak_mb(), 1), "rss_before_mb": round(before, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--scenario", choices=("corpus", "hostile", "many"))
+    ap.add_argument("--many", type=int, default=100_000, help="files in the many-files tree")
+    ap.add_argument("--skip-hostile", action="store_true")
+    args = ap.parse_args()
+    if args.scenario:
+        out = {"corpus": scenario_corpus, "hostile": scenario_hostile,
+               "many": lambda: scenario_many(args.many)}[args.scenario]()
+        print(json.dumps(out))
+        return
+    for name in ("corpus", "hostile", "many"):
+        if name == "corpus" and not CORPUS.is_dir():
+            print("corpus: ../shared/corpus/banterhearts not found, skipped")
+            continue
+        if name == "hostile" and args.skip_hostile:
+            continue
+        cmd = [sys.executable, __file__, "--scenario", name, "--many", str(args.many)]
+        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if res.returncode != 0:
+            print(f"{name}: failed\n{res.stderr}")
+            continue
+        print(f"{name}: {res.stdout.strip()}")
+
+
+if __name__ == "__main__":
+    main()

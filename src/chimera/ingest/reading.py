@@ -1,0 +1,175 @@
+"""Stage one: every candidate file read, parsed and turned into facts (in parallel when big).
+
+Each file is independent here, so a large tree is split into chunks read by forked worker
+processes; their facts come back as plain tuples (a third of the cost of pickling the
+dataclasses). Deduplication needs the files in order, so it happens after, in the caller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import multiprocessing
+import os
+import posixpath
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from chimera.ingest.facts import Fact, FactBuilder
+from chimera.ingest.fields import Classifier
+from chimera.ingest.names import family_of
+from chimera.ingest.readers import FileRead, read_file
+from chimera.ingest.readers.prose import ConfigWords
+from chimera.ingest.records import Format, Skipped
+from chimera.ingest.settings import AliasSpec, IngestSettings
+from chimera.ingest.walk import Candidate
+
+_FACT_FIELDS = tuple(f.name for f in dataclasses.fields(Fact))
+_CHUNKS_PER_WORKER = 4
+
+
+@dataclass(slots=True)
+class FileResult:
+    """One readable file: what describes it, and its facts (before deduplication)."""
+
+    display: str
+    size: int
+    mtime: float
+    format: Format
+    encoding: str
+    sha256: str
+    content_key: str
+    family: str
+    n_records: int
+    oddities: tuple[str, ...]
+    notes: list[tuple[str, str]]
+    schema: tuple[str, ...]
+    first_line: str
+    mentions: frozenset[str]
+    facts: list[Fact] = field(default_factory=list)
+
+
+def classifier_for(settings: IngestSettings) -> Classifier:
+    """The alias table extended by the settings."""
+    aliases: dict[str, tuple[str, str | None]] = {}
+    for key, spec in settings.aliases.items():
+        aliases[key] = (spec.metric, spec.unit) if isinstance(spec, AliasSpec) else (spec, None)
+    return Classifier(aliases, settings.config_aliases)
+
+
+class _Reader:
+    """Reads files with one classifier and fact builder (one per process)."""
+
+    def __init__(self, settings: IngestSettings) -> None:
+        self.settings = settings
+        self.classifier = classifier_for(settings)
+        self.builder = FactBuilder(self.classifier, settings.failure_patterns)
+
+        def config_key(label: str) -> bool:
+            return self.classifier.classify(label).role == "config"
+
+        self.words = ConfigWords(config_key, self.classifier.config_aliases)
+
+    def read(self, c: Candidate) -> FileResult | Skipped:
+        got = read_file(c, self.settings, self.words)
+        if isinstance(got, Skipped):
+            return got
+        return self._result(c, got)
+
+    def _result(self, c: Candidate, got: FileRead) -> FileResult:
+        display = c.display
+        stem = posixpath.splitext(posixpath.basename(display))[0]
+        parent = posixpath.basename(posixpath.dirname(display))
+        family = family_of(stem, got.format)
+        notes = list(got.parsed.notes)
+        if got.long_lines:
+            notes.append(
+                (
+                    "truncated",
+                    f"{got.long_lines} line(s) longer than the line limit were not scanned",
+                )
+            )
+        hints = (("path", stem),) + ((("dir", parent),) if parent else ())
+        facts = self.builder.build(got.parsed.records, display, family, hints)
+        return FileResult(
+            display,
+            c.size,
+            c.mtime,
+            got.format,
+            got.encoding,
+            got.sha256,
+            got.content_key,
+            family,
+            len(got.parsed.records),
+            got.oddities,
+            notes,
+            got.parsed.schema,
+            got.parsed.first_line,
+            got.mentions,
+            facts,
+        )
+
+
+def _read_chunk(args: tuple[IngestSettings, list[Candidate]]) -> tuple[list[object], set[str]]:
+    """Worker: read a chunk; facts travel as tuples."""
+    gc.disable()  # short-lived process making many small objects
+    settings, chunk = args
+    reader = _Reader(settings)
+    out: list[object] = []
+    for c in chunk:
+        r = reader.read(c)
+        if isinstance(r, FileResult):
+            facts = [tuple(getattr(f, n) for n in _FACT_FIELDS) for f in r.facts]
+            r.facts = []
+            out.append((r, facts))
+        else:
+            out.append(r)
+    return out, reader.builder.models
+
+
+def read_all(
+    candidates: Sequence[Candidate],
+    settings: IngestSettings,
+    on_file: Callable[[str], None] | None = None,
+) -> tuple[list[FileResult | Skipped], set[str]]:
+    """Read every candidate in order; returns the results and the explicit model names."""
+    workers = _workers(settings, len(candidates))
+    if workers <= 1:
+        reader = _Reader(settings)
+        results: list[FileResult | Skipped] = []
+        for c in candidates:
+            if on_file is not None:
+                on_file(c.display)
+            results.append(reader.read(c))
+        return results, reader.builder.models
+    if on_file is not None:
+        for c in candidates:  # in parallel mode the observer hears of every file up front
+            on_file(c.display)
+    n_chunks = workers * _CHUNKS_PER_WORKER
+    size = -(-len(candidates) // n_chunks)
+    chunks = [list(candidates[i : i + size]) for i in range(0, len(candidates), size)]
+    ctx = multiprocessing.get_context("fork")
+    results = []
+    models: set[str] = set()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        for out, chunk_models in pool.map(_read_chunk, [(settings, ch) for ch in chunks]):
+            models |= chunk_models
+            for item in out:
+                if isinstance(item, Skipped):
+                    results.append(item)
+                    continue
+                assert isinstance(item, tuple)
+                r: FileResult = item[0]
+                r.facts = [Fact(*t) for t in item[1]]
+                results.append(r)
+    return results, models
+
+
+def _workers(settings: IngestSettings, n_files: int) -> int:
+    if settings.workers == 1 or n_files < settings.parallel_min_files:
+        return 1
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1  # fork shares the loaded code and settings for free; spawn would cost more
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(settings.workers or (cpus or 1), cpus or 1))
