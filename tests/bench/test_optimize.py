@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from chimera.bench.grid import parse_dimension
-from chimera.bench.optimize import OptimizeSettings, run_optimize, run_value, small_grid
+from chimera.bench.optimize import (
+    OptimizeSettings,
+    TrialRecord,
+    best_points,
+    point_results,
+    run_optimize,
+    run_value,
+    small_grid,
+)
 from chimera.bench.synthetic import SyntheticBackend
 from chimera.errors import ConfigError
 from chimera.options import InferenceOptions
@@ -45,9 +53,9 @@ async def test_throughput_search_finds_the_fast_region(tmp_path: Path) -> None:
     assert best.params["num_ctx"] == 512 and best.params["num_gpu"] >= 30
     assert best.decode_tokens_per_s is not None and best.objective is not None
     assert best.decode_tokens_per_s.mean > 0.95 * BEST_DECODE
-    # the best trial is the best of those measured
-    complete = [t for t in result.trials if t.value is not None]
-    assert max(t.value for t in complete) in {t.value for t in complete if t.point == best.point}
+    # the best point has the highest mean over its pooled runs
+    means = {p.point: p.objective.mean for p in point_results(result.trials) if p.objective}
+    assert best.objective.mean == max(means.values())
 
 
 async def test_best_point_uncertainty_pools_every_run_there(tmp_path: Path) -> None:
@@ -99,6 +107,38 @@ async def test_ttft_search_minimizes(tmp_path: Path) -> None:
     assert best.ttft_ms.mean < 1.2 * 55.6
 
 
+def _trial(number: int, point: str, decode: list[float], ttft: float = 10.0) -> TrialRecord:
+    return TrialRecord(
+        number=number,
+        point=point,
+        params={"num_ctx": int(point.split("=")[1])},
+        state="complete",
+        value=math.fsum(decode) / len(decode),
+        decode_tokens_per_s=math.fsum(decode) / len(decode),
+        ttft_ms=ttft,
+        runs_ok=len(decode),
+        samples={"objective": decode, "decode_tokens_per_s": decode, "ttft_ms": [ttft] * 3},
+    )
+
+
+def test_a_lucky_trial_does_not_win_alone() -> None:
+    trials = [
+        _trial(0, "num_ctx=512", [100, 101, 99]),
+        _trial(1, "num_ctx=1024", [130, 129, 131]),  # lucky
+        _trial(2, "num_ctx=1024", [70, 71, 69]),  # the same point again: mean 100
+        _trial(3, "num_ctx=512", [104, 106, 105]),
+    ]
+    [best] = best_points("throughput", trials)
+    assert best.point == "num_ctx=512" and best.trials == [0, 3]
+    assert best.objective is not None and best.objective.mean == pytest.approx(102.5)
+    assert best.objective.n == 6
+    snappy = _trial(4, "num_ctx=2048", [1, 1, 1], ttft=5.0)
+    for t in (trials[0], snappy):
+        t.samples["objective"] = t.samples["ttft_ms"]
+    [fastest] = best_points("ttft", [trials[0], snappy])
+    assert fastest.point == "num_ctx=2048"
+
+
 def test_mix_objective_is_scale_free() -> None:
     assert run_value("throughput", 0.5, 100.0, 50.0) == 100.0
     assert run_value("ttft", 0.5, 100.0, 50.0) == 50.0
@@ -123,7 +163,8 @@ async def test_pareto_front_holds_only_undominated_points(tmp_path: Path) -> Non
     )
     result = await run_optimize(s, backend=SyntheticBackend(speed=tradeoff, noise=0))
     assert len(result.best) >= 2
-    measured = [(t.decode_tokens_per_s, t.ttft_ms) for t in result.trials]
+    points = point_results(result.trials)
+    measured = [(p.decode_tokens_per_s.mean, p.ttft_ms.mean) for p in points]  # type: ignore[union-attr]
     for best in result.best:
         assert best.objective is None
         assert best.decode_tokens_per_s is not None and best.ttft_ms is not None

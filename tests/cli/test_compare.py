@@ -32,7 +32,7 @@ def test_two_points_of_a_sweep(
     capsys.readouterr()
     assert cli("compare", f"{sweep_dir}@num_gpu=0", "@num_gpu=33") == 0
     out = capsys.readouterr().out
-    assert f"A = A: {sweep_dir / 'sweep.csv'}@num_gpu=0" in out
+    assert f"A: {sweep_dir / 'sweep.csv'}@num_gpu=0" in out
     assert "decode_tokens_per_s (tok/s): B is better: +2" in out
     assert "ttft_ms (ms): B is better: -" in out  # all 33 layers on the GPU: shorter TTFT
     assert "output_tokens (tokens): no difference: the same value in every run" in out

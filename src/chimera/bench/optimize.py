@@ -5,7 +5,8 @@ the generate workload. A run's objective value is its decode tokens/s (``through
 TTFT in ms (``ttft``), or ``weight * ln(tokens/s) - (1 - weight) * ln(TTFT ms)`` (``mix``:
 scale-free, so a 10% gain in either counts the same at weight 0.5); the trial's value is the
 mean over its runs. ``pareto`` optimizes (mean tokens/s, mean TTFT) together and reports the
-front. The best point's uncertainty pools every run measured there, over all its trials.
+front. The sampler suggests points; the best point is chosen on the runs pooled over every
+trial at that point (so one lucky trial does not win alone), and its uncertainty is theirs.
 """
 
 from __future__ import annotations
@@ -193,32 +194,56 @@ def _trial_record(
     )
 
 
-def best_points(
-    settings: OptimizeSettings, trials: Sequence[TrialRecord], front: Sequence[int]
-) -> list[BestPoint]:
-    """The best trials' points, each with the samples pooled over every trial there."""
-    out: list[BestPoint] = []
-    seen: set[str] = set()
-    for number in front:
-        best = next(t for t in trials if t.number == number)
-        if best.point in seen:
-            continue
-        seen.add(best.point)
-        same = [t for t in trials if t.point == best.point and t.state == "complete"]
-        pooled = {k: [v for t in same for v in t.samples[k]] for k in best.samples}
+def point_results(trials: Sequence[TrialRecord]) -> list[BestPoint]:
+    """Every point measured, with the runs of all its complete trials pooled."""
+    by_point: dict[str, list[TrialRecord]] = {}
+    for t in trials:
+        if t.state == "complete":
+            by_point.setdefault(t.point, []).append(t)
+    out = []
+    for key, same in by_point.items():
+        pooled = {k: [v for t in same for v in t.samples[k]] for k in same[0].samples}
         out.append(
             BestPoint(
-                point=best.point,
-                params=best.params,
+                point=key,
+                params=same[0].params,
                 trials=[t.number for t in same],
-                objective=None
-                if settings.objective == "pareto"
-                else summarize(pooled["objective"]),
+                objective=summarize(pooled["objective"]),
                 decode_tokens_per_s=summarize(pooled["decode_tokens_per_s"]),
                 ttft_ms=summarize(pooled["ttft_ms"]),
             )
         )
     return out
+
+
+def _mean_of(s: Summary | None) -> float:
+    return s.mean if s is not None else math.nan
+
+
+def _dominates(a: BestPoint, b: BestPoint) -> bool:
+    assert a.decode_tokens_per_s and a.ttft_ms and b.decode_tokens_per_s and b.ttft_ms
+    ad, at = a.decode_tokens_per_s.mean, a.ttft_ms.mean
+    bd, bt = b.decode_tokens_per_s.mean, b.ttft_ms.mean
+    return ad >= bd and at <= bt and (ad, at) != (bd, bt)
+
+
+def best_points(objective: Objective, trials: Sequence[TrialRecord]) -> list[BestPoint]:
+    """The best point by its pooled mean (a lucky single trial does not win by itself), or
+    for ``pareto`` the points no other point beats on both throughput and TTFT, fastest first.
+    """
+    points = point_results(trials)
+    if not points:
+        return []
+    if objective == "pareto":
+        front = [
+            p.model_copy(update={"objective": None})
+            for p in points
+            if not any(_dominates(q, p) for q in points)
+        ]
+        return sorted(front, key=lambda p: -_mean_of(p.decode_tokens_per_s))
+
+    pick = min if objective == "ttft" else max
+    return [pick(points, key=lambda p: _mean_of(p.objective))]
 
 
 @asynccontextmanager
@@ -341,13 +366,11 @@ async def run_optimize(
             note = f"{failed} of {len(records)} trials failed" if failed else None
             store.finish_run(run_id, status, note)
             store.close()
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    front = [t.number for t in study.best_trials] if complete else []
     return OptimizeResult(
         objective=settings.objective,
         objective_text=OBJECTIVE_TEXT[settings.objective],
         trials=records,
-        best=best_points(settings, records, front),
+        best=best_points(settings.objective, records),
         run_id=run_id,
         status=status,
     )

@@ -12,10 +12,17 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from scipy import stats as sps
+from typing import Any
 
 CONFIDENCE = 0.95
+
+
+def _scipy_stats() -> Any:
+    # Imported on first use: scipy.stats takes about half a second to import, and every
+    # chimera command would pay it at start-up (command modules are imported up front).
+    from scipy import stats
+
+    return stats
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +51,7 @@ def summarize(values: Sequence[float], confidence: float = CONFIDENCE) -> Summar
     if n >= 2:
         std = statistics.stdev(xs)
         sem = std / math.sqrt(n)
-        half = float(sps.t.ppf(0.5 + confidence / 2, n - 1)) * sem
+        half = float(_scipy_stats().t.ppf(0.5 + confidence / 2, n - 1)) * sem
         low, high = mean - half, mean + half
     return Summary(n, mean, std, sem, low, high, statistics.median(xs), min(xs), max(xs))
 
@@ -85,7 +92,7 @@ def welch(a: Summary, b: Summary) -> tuple[float, float, float]:
         raise ValueError("Welch's test needs some spread in at least one sample")
     t = (b.mean - a.mean) / se
     df = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
-    p = float(2 * sps.t.sf(abs(t), df))
+    p = float(2 * _scipy_stats().t.sf(abs(t), df))
     return t, df, p
 
 
@@ -94,7 +101,7 @@ def welch_interval(a: Summary, b: Summary, confidence: float = CONFIDENCE) -> tu
     _, df, _ = welch(a, b)
     assert a.std is not None and b.std is not None  # checked by welch()
     se = math.sqrt(a.std**2 / a.n + b.std**2 / b.n)
-    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
+    half = float(_scipy_stats().t.ppf(0.5 + confidence / 2, df)) * se
     diff = b.mean - a.mean
     return diff - half, diff + half
 
@@ -147,7 +154,7 @@ def compare_samples(
     low, high = welch_interval(sa, sb, confidence)
     xs = [float(v) for v in a if not math.isnan(v)]
     ys = [float(v) for v in b if not math.isnan(v)]
-    mw = sps.mannwhitneyu(ys, xs, alternative="two-sided")
+    mw = _scipy_stats().mannwhitneyu(ys, xs, alternative="two-sided")
     return Difference(
         sa,
         sb,

@@ -66,7 +66,8 @@ def comparison_lines(result: Comparison) -> list[str]:
     lines = []
     for side, name in ((result.a, "A"), (result.b, "B")):
         said = f" ({'; '.join(side.notes)})" if side.notes else ""
-        lines.append(f"[bold]{name}[/] = {escape(side.label)}: {escape(side.source + said)}")
+        named = "" if side.label == name else f" = {escape(side.label)}"
+        lines.append(f"[bold]{name}[/]{named}: {escape(side.source + said)}")
     for m in result.metrics:
         unit = f" ({m.unit})" if m.unit else ""
         style = "green" if m.significant else ("yellow" if m.significant is None else "")

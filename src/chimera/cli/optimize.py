@@ -107,7 +107,7 @@ def _best_lines(best: BestPoint, objective: str) -> list[str]:
 def print_result(result: OptimizeResult, console: Console) -> None:
     table = Table(title=f"{len(result.trials)} trials", title_justify="left")
     for col in ("#", "point", "runs ok", "decode tok/s", "TTFT ms", "objective"):
-        table.add_column(col, justify="left" if col == "point" else "right")
+        table.add_column(col, justify="left" if col == "point" else "right", no_wrap=True)
     for t in result.trials:
         table.add_row(
             str(t.number),

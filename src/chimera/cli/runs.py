@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -66,7 +67,7 @@ def list_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """The latest runs: id, kind, label, status, when, how long, agents, calls, trials."""
+    """The latest runs: id, kind, status, when (UTC), how long, calls, trials, label."""
     path = db or default_db_path()
     if not path.exists():
         print(f"no runs recorded yet (no run store at {path})")
@@ -80,23 +81,33 @@ def list_command(
     if not found:
         console.print(f"no runs in {escape(str(path))}")
         return
-    table = Table(title=f"runs in {escape(str(path))}", title_justify="left")
-    for col in ("id", "kind", "label", "status", "started (UTC)", "took", "calls", "trials"):
-        table.add_column(col, justify="right" if col in ("calls", "trials", "took") else "left")
+    # Borderless, and every column but the label unwrapped: ids must stay whole to be copied.
+    table = Table(
+        title=f"runs in {escape(str(path))}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+    )
+    columns = ["id", "kind", "status", "started", "took", "calls"]
+    columns += ["trials"] if any(r.trials for r in found) else []
+    for col in [*columns, "label"]:
+        right = col in ("calls", "trials", "took")
+        table.add_column(col, justify="right" if right else "left", no_wrap=col != "label")
     styles = {"ok": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
     for r in found:
         status = f"[{styles.get(r.status, '')}]{escape(r.status)}[/]"
         calls = f"{r.calls}" + (f" ({r.failed_calls} failed)" if r.failed_calls else "")
-        table.add_row(
+        cells = [
             r.id[:12],
             escape(r.kind),
-            escape(r.label or ""),
             status,
-            r.started_at[:19].replace("T", " "),
+            r.started_at[5:16].replace("T", " "),
             _dur(r.duration_s),
             calls,
-            str(r.trials or ""),
-        )
+        ]
+        cells += [str(r.trials or "")] if "trials" in columns else []
+        table.add_row(*cells, escape(r.label or ""))
     console.print(table)
 
 
