@@ -28,6 +28,7 @@ from chimera.bench.grid import Choice, Dimension, IntRange, Point, space_bounds
 from chimera.bench.measure import DEFAULT_PROMPT, GenerateWorkload, RunOutcome, Workload
 from chimera.bench.recording import open_store, record_outcome, record_warmup
 from chimera.bench.significance import Summary, summarize
+from chimera.bench.sweep import model_name
 from chimera.errors import ConfigError
 from chimera.options import InferenceOptions
 from chimera.store import Store
@@ -332,7 +333,8 @@ async def run_optimize(
     if store is not None:
         run_id = store.start_run(
             "optimize",
-            label=settings.label or f"optimize {settings.objective} of {settings.model}",
+            label=settings.label
+            or f"optimize {settings.objective} of {model_name(settings.model)}",
             command=command if command is not None else sys.argv,
             settings=settings.model_dump(mode="json") | {"space": space_bounds(settings.space)},
             system=system_info(),

@@ -113,6 +113,11 @@ class SweepObserver(Protocol):
         """One measured run finished."""
 
 
+def model_name(model: str) -> str:
+    """A short name for labels: a GGUF path's file name, else the model as given."""
+    return Path(model).name if "/" in model or model.endswith(".gguf") else model
+
+
 def option_columns(settings: SweepSettings) -> list[str]:
     """The option columns: the swept ones, then those set at every point."""
     swept = list(settings.grid.names)
@@ -139,9 +144,7 @@ def _row(
         started_at=started.isoformat(timespec="milliseconds"),
     )
     # 0.1 µs and 0.0001 tok/s are far below any clock's resolution: shorter cells, same data
-    row.update(
-        {k: round(v, 4) if isinstance(v, float) else v for k, v in outcome.metrics.items()}
-    )
+    row.update({k: round(v, 4) if isinstance(v, float) else v for k, v in outcome.metrics.items()})
     return row
 
 
@@ -228,7 +231,7 @@ async def run_sweep(
     if store is not None and not (run_id and reopen_run(store, run_id)):
         run_id = store.start_run(
             "sweep",
-            label=settings.label or f"sweep of {settings.model}",
+            label=settings.label or f"sweep of {model_name(settings.model)}",
             command=command if command is not None else sys.argv,
             settings=settings.model_dump(mode="json"),
             system=system_info(),

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -77,37 +76,44 @@ def list_command(
     if as_json:
         print(json.dumps([asdict(r) for r in found], indent=2))
         return
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False)  # no soft wrap: the table fits the terminal's width
     if not found:
         console.print(f"no runs in {escape(str(path))}")
         return
-    # Borderless, and every column but the label unwrapped: ids must stay whole to be copied.
-    table = Table(
-        title=f"runs in {escape(str(path))}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        show_edge=False,
-    )
+    # Borderless, one line per run; the label gives way first: ids must stay whole to copy.
     columns = ["id", "kind", "status", "started", "took", "calls"]
     columns += ["trials"] if any(r.trials for r in found) else []
-    for col in [*columns, "label"]:
-        right = col in ("calls", "trials", "took")
-        table.add_column(col, justify="right" if right else "left", no_wrap=col != "label")
-    styles = {"ok": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
-    for r in found:
-        status = f"[{styles.get(r.status, '')}]{escape(r.status)}[/]"
-        calls = f"{r.calls}" + (f" ({r.failed_calls} failed)" if r.failed_calls else "")
-        cells = [
+    rows = [
+        [
             r.id[:12],
-            escape(r.kind),
-            status,
+            r.kind,
+            r.status,
             r.started_at[5:16].replace("T", " "),
             _dur(r.duration_s),
-            calls,
+            f"{r.calls}" + (f" ({r.failed_calls} failed)" if r.failed_calls else ""),
+            *([str(r.trials or "")] if "trials" in columns else []),
         ]
-        cells += [str(r.trials or "")] if "trials" in columns else []
+        for r in found
+    ]
+    # Every column keeps its full width (an id must stay whole to be copied); the label
+    # gets what is left of the terminal and is cut with an ellipsis.
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
+    table = Table(
+        box=None,
+        padding=(0, 2, 0, 0),
+        header_style="bold",
+    )
+    for col, width in zip(columns, widths, strict=True):
+        right = col in ("calls", "trials", "took")
+        table.add_column(col, justify="right" if right else "left", min_width=width)
+    left = console.width - sum(widths) - 2 * len(columns)
+    table.add_column("label", no_wrap=True, overflow="ellipsis", max_width=max(8, left))
+    styles = {"ok": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
+    for r, row in zip(found, rows, strict=True):
+        cells = [escape(c) for c in row]
+        cells[2] = f"[{styles.get(r.status, '')}]{cells[2]}[/]"
         table.add_row(*cells, escape(r.label or ""))
+    Console(highlight=False, soft_wrap=True).print(f"runs in {escape(str(path))}")
     console.print(table)
 
 
