@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from chimera.ingest import IngestResult, IngestSettings, ingest_paths
+from chimera.ingest import IngestResult, IngestSettings, ingest_paths, readers
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX fifos/symlinks")
 
@@ -18,19 +18,19 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX f
 def hostile_result(tmp_path_factory: pytest.TempPathFactory, hostile: ModuleType) -> IngestResult:
     d = hostile.build_hostile_tree(tmp_path_factory.mktemp("tree"))
     # Root reads a mode-000 file anyway; make the permission failure real for everyone.
-    real_open = Path.open
+    real_read = readers.read_bytes
 
-    def guarded_open(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        if self.name == "noperm.csv":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+    def guarded_read(path: str, limit: int) -> bytes:
+        if path.endswith("noperm.csv"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_read(path, limit)
 
     def delete_later_file(display: str) -> None:
         if display == "good.csv":  # read before vanish.csv: delete it mid-scan
             (d / "vanish.csv").unlink()
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Path, "open", guarded_open)
+        mp.setattr(readers, "read_bytes", guarded_read)
         return ingest_paths([d], IngestSettings(), on_file=delete_later_file)
 
 

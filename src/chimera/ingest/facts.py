@@ -118,6 +118,9 @@ class _Plan:
     texts: tuple[str, ...]  # keys whose text is checked for error messages
 
 
+_ROW_FIELDS = ("model", "tag", "label", "failure", "failure_kind", "success")
+
+
 @dataclass(slots=True)
 class _Row:
     model: object = None
@@ -146,11 +149,13 @@ class FactBuilder:
         self._configs: dict[tuple[tuple[str, str], ...], Config] = {}
         self._config_values: dict[tuple[str, object], str | None] = {}
         self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._contexts: dict[int, tuple[object, _Row, dict[str, str]]] = {}
 
     def build(
         self, records: list[RawRecord], source: str, family: str, path_hints: tuple[Hint, ...]
     ) -> list[Fact]:
         out: list[Fact] = []
+        self._contexts.clear()  # keyed by id(): valid while this file's records are alive
         for idx, rec in enumerate(records):
             self._record(rec, idx, source, family, path_hints, out)
         return out
@@ -180,8 +185,13 @@ class FactBuilder:
             ):
                 row.error_text = f"error text in {key}: {_short(raw)}"
                 break
-        for key, raw in reversed(rec.context):
-            self._field(key, raw, row, config)
+        if rec.context:
+            inherited, inherited_config = self._inherited(rec.context)
+            for name in _ROW_FIELDS:
+                if getattr(row, name) is None:
+                    setattr(row, name, getattr(inherited, name))
+            for k, v in inherited_config.items():
+                config.setdefault(k, v)
         metrics = [(key, values[key]) for key in plan.metrics]
         if not config and row.label:
             config["config"] = row.label
@@ -189,7 +199,7 @@ class FactBuilder:
         cfg = self._configs.get(items)
         if cfg is None:
             cfg = tuple(sorted(items, key=lambda kv: (_ORDER.get(kv[0], 99), kv[0])))
-            if len(self._configs) < 100_000:
+            if len(self._configs) < 4096:
                 self._configs[items] = cfg
         if row.failure is None and row.error_text is not None:
             row.failure = row.error_text
@@ -363,9 +373,21 @@ class FactBuilder:
             elif info.role != "ignore":
                 control.append((key, info))
         plan = _Plan(tuple(control), tuple(metrics), tuple(texts))
-        if len(self._plans) < 10_000:
+        if len(self._plans) < 1024:
             self._plans[keys] = plan
         return plan
+
+    def _inherited(self, context: tuple[tuple[str, object], ...]) -> tuple[_Row, dict[str, str]]:
+        """What enclosing objects say (nearest first); siblings share one context tuple."""
+        hit = self._contexts.get(id(context))
+        if hit is not None and hit[0] is context:
+            return hit[1], hit[2]
+        row = _Row()
+        config: dict[str, str] = {}
+        for key, raw in reversed(context):
+            self._field(key, raw, row, config)
+        self._contexts[id(context)] = (context, row, config)
+        return row, config
 
     def _field(self, key: str, raw: object, row: _Row, config: dict[str, str]) -> None:
         """An inherited (context) field: only model, configuration and failure matter."""
@@ -421,7 +443,7 @@ class FactBuilder:
         if key in self._config_values:
             return self._config_values[key]
         v = _config(name, raw)
-        if len(self._config_values) < 100_000:
+        if len(self._config_values) < 4096:
             self._config_values[key] = v
         return v
 

@@ -146,7 +146,6 @@ _add(
     "completed",
     "successful_tests",
     "successful",
-    "succeeded",
     "successes",
     "success_count",
     "n_ok",

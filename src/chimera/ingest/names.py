@@ -176,7 +176,7 @@ class ModelIndex:
         if done is not None:
             return done
         out = self._canonical_uncached(name)
-        if len(self._canonical) < 100_000:
+        if len(self._canonical) < 4096:
             self._canonical[name] = out
         return out
 

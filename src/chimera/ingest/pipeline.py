@@ -39,7 +39,7 @@ class IngestResult(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     inventory: Inventory
-    artifacts: list[Artifact]
+    artifacts: Annotated[list[Artifact], SkipValidation]
     skipped: list[Skipped]
     findings: list[Finding]
     facts: Annotated[list[Fact], SkipValidation] = Field(repr=False)
@@ -181,17 +181,8 @@ def _view(
             dup = first_by_content.get(r.content_key)
             if dup is None:
                 first_by_content[r.content_key] = r.display
-    # built from values this package made, so not validated again (one per file adds up)
-    artifact = Artifact.model_construct(
-        path=r.display,
-        format=r.format,
-        bytes=r.size,
-        mtime=r.mtime,
-        encoding=r.encoding,
-        sha256=r.sha256,
-        family=r.family,
-        records=r.n_records,
-        duplicate_of=dup,
+    artifact = Artifact(
+        r.display, r.format, r.size, r.mtime, r.encoding, r.sha256, r.family, r.n_records, dup
     )
     return FileView(
         artifact=artifact,

@@ -36,20 +36,19 @@ class Skipped(BaseModel):
     sha256: str | None = Field(None, description="content hash when the bytes were read")
 
 
-class Artifact(BaseModel):
-    """A file that was ingested."""
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """A file that was ingested (a slotted dataclass: a tree can hold 100,000 of them)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    path: str = Field(description="display path (relative to the scan base)")
+    path: str  # display path (relative to the scan base)
     format: Format
     bytes: int
-    mtime: float = Field(description="modification time, seconds since the epoch")
+    mtime: float  # modification time, seconds since the epoch
     encoding: str
     sha256: str
-    family: str = Field(description="source family, e.g. param_tuning.csv")
+    family: str  # source family, e.g. param_tuning.csv
     records: int = 0
-    duplicate_of: str | None = Field(None, description="first file with the same content")
+    duplicate_of: str | None = None  # first file with the same content
 
 
 # A model hint: (kind, text). Kinds, strongest first: field, tag, header, heading, doc, path.

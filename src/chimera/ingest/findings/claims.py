@@ -55,6 +55,10 @@ class _Group:
     lo: float = math.nan
     hi: float = math.nan
     reported: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    settings: dict[str, str] = field(default_factory=dict)  # the config as a dict
+
+    def __post_init__(self) -> None:
+        self.settings = dict(self.config)
 
 
 @dataclass(slots=True)
@@ -127,9 +131,10 @@ class DataIndex:
             return None
         want = dict(claim.config)
         if want:
-            exact = [g for g in groups if all(dict(g.config).get(k) == v for k, v in want.items())]
+            wanted = want.items()
+            exact = [g for g in groups if wanted <= g.settings.items()]
             groups = exact or [
-                g for g in groups if all(dict(g.config).get(k, v) == v for k, v in want.items())
+                g for g in groups if all(g.settings.get(k, v) == v for k, v in wanted)
             ]
             if not groups:
                 return None

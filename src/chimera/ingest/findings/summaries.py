@@ -58,11 +58,16 @@ def summary_pairs(files: Sequence[FileView]) -> list[tuple[FileView, FileView]]:
 
 def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
     """Recompute every reported aggregate/count from the matching raw observations."""
-    obs = [
-        f
-        for f in raw
-        if f.aggregate is None and f.origin == "data" and (f.recognized or f.metric == "failed_run")
-    ]
+    # observations grouped by (model, configuration): a summary row matches whole groups
+    groups: dict[tuple[str | None, tuple[tuple[str, str], ...]], list[Fact]] = defaultdict(list)
+    for f in raw:
+        if (
+            f.aggregate is None
+            and f.origin == "data"
+            and (f.recognized or f.metric == "failed_run")
+        ):
+            groups[(f.model, f.config)].append(f)
+    config_sets = {key: frozenset(key[1]) for key in groups}
     out: list[Comparison] = []
     for r in reported:
         if r.failed or not r.recognized or not math.isfinite(r.value):
@@ -71,8 +76,12 @@ def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
         if not counting and r.aggregate not in _AGGS:
             continue
         any_model = r.model is None or r.model_from in ("path-guess", "none")
+        want = frozenset(r.config)
         match = [
-            f for f in obs if (any_model or f.model == r.model) and set(r.config) <= set(f.config)
+            f
+            for key, fs in groups.items()
+            if (any_model or key[0] == r.model) and want <= config_sets[key]
+            for f in fs
         ]
         if counting:
             rows = {(f.source, f.record): f.failed for f in match}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import posixpath
 import re
 from collections.abc import Callable
@@ -25,7 +26,7 @@ _VOLATILE = re.compile(
 )
 # Tools regenerate small reports (digests, summaries); comparing big ones costs more than it
 # finds, so only reports up to this size get a timestamp-blind content key.
-_NEAR_DUP_MAX = 64 * 2**10
+_NEAR_DUP_MAX = 16 * 2**10
 _MENTION_MAX = 2 * 2**20
 # Found by extension first, then the name before it: a '[\w.-]+\.csv' search would backtrack
 # quadratically over a long run of word characters.
@@ -67,6 +68,12 @@ def sniff(text: str) -> Format | None:
     return None
 
 
+def read_bytes(path: str, limit: int) -> bytes:
+    """At most ``limit`` bytes of a file (the one place ingestion reads file contents)."""
+    with io.FileIO(path) as fh:
+        return fh.read(limit) or b""
+
+
 def read_file(
     c: Candidate, settings: IngestSettings, is_config_key: Callable[[str], bool]
 ) -> FileRead | Skipped:
@@ -80,8 +87,7 @@ def read_file(
             f"cap (raise max_file_bytes to read it)",
         )
     try:
-        with c.path.open("rb") as fh:
-            data = fh.read(settings.max_file_bytes + 1)
+        data = read_bytes(c.path, settings.max_file_bytes + 1)
     except FileNotFoundError:
         return Skipped(
             path=c.display,
