@@ -85,7 +85,7 @@ def test_export_json_has_everything(cli: Cli, db: Path, capsys: pytest.CaptureFi
     assert doc["agents"][0]["agent_id"] == "insight" and doc["facts"]
     assert cli("runs", "export", sweep, "--format", "json") == 0
     doc = json.loads(capsys.readouterr().out)
-    assert len(doc["calls"]) == 6 and doc["trials"] == []
+    assert len(doc["calls"]) == 6 and doc["trials"] == [] and doc["scenario_runs"] == []
     assert doc["run"]["settings_json"]["runs"] == 2
 
 

@@ -199,7 +199,11 @@ def store_side(store: Store, ref: str, selector: Selector, label: str) -> Side:
     if not values:
         raise ConfigError(f"{source}: no successful measured calls match")
     unit = "agent run" if any(c["agent_row"] is not None for c in calls) else "call"
-    return Side(label=label, source=source, values=values, notes=[f"one sample per {unit}"])
+    notes = [f"one sample per {unit}"]
+    points = {c["point"] for c in calls if c.get("point")}
+    if len(points) > 1:
+        notes.append(f"pools {len(points)} sweep points; pick one with {ref}@NAME=VALUE,...")
+    return Side(label=label, source=source, values=values, notes=notes)
 
 
 def load_side(

@@ -29,6 +29,9 @@ _JSON_COLUMNS: tuple[str, ...] = (
     "files_json",
     "params_json",
     "samples_json",
+    "failed_agents_json",
+    "slowdowns_json",
+    "agent_times_json",
 )
 # Columns of the tidy calls CSV before the options and metrics.
 CALL_CSV_LEAD = (
@@ -156,8 +159,8 @@ def run_row(store: Store, run_id: str) -> dict[str, Any]:
 
 
 def table_rows(store: Store, table: str, run_id: str) -> list[dict[str, Any]]:
-    """A run's agents, calls, facts, findings or trials, in the order recorded."""
-    if table not in ("agents", "calls", "facts", "findings", "trials"):
+    """A run's agents, calls, facts, findings, trials or scenario runs, in recorded order."""
+    if table not in ("agents", "calls", "facts", "findings", "trials", "scenario_runs"):
         raise ValueError(table)
     cur = _db(store).execute(f"SELECT * FROM {table} WHERE run_id = ? ORDER BY id", (run_id,))
     return [_parse(r) for r in cur]
@@ -165,10 +168,11 @@ def table_rows(store: Store, table: str, run_id: str) -> list[dict[str, Any]]:
 
 def export_document(store: Store, run_id: str) -> dict[str, Any]:
     """Everything recorded about a run: itself, agents, calls (prompts and responses too),
-    facts, findings and trials."""
+    trials, scenario runs, facts and findings."""
     return {
         "run": run_row(store, run_id),
         **{t: table_rows(store, t, run_id) for t in ("agents", "calls", "trials")},
+        "scenario_runs": table_rows(store, "scenario_runs", run_id),
         **{t: table_rows(store, t, run_id) for t in ("facts", "findings")},
     }
 
