@@ -53,7 +53,7 @@ def _best(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
 def naive_records(root: Path) -> int:
     """The old agent's pattern: glob each type, parse CSV and JSON per file into records."""
     try:
-        import pandas as pd  # noqa: PLC0415 - optional, as the old agent had it
+        import pandas as pd
     except ImportError:
         pd = None
     n = 0
@@ -64,14 +64,14 @@ def naive_records(root: Path) -> int:
             else:
                 with p.open(newline="", encoding="utf-8", errors="replace") as fh:
                     n += len(list(csv.DictReader(fh)))
-        except Exception:  # noqa: BLE001 - the naive pattern swallows bad files
+        except Exception:
             pass
     for p in sorted(root.rglob("*.json")):
         try:
             with p.open(encoding="utf-8") as fh:
                 doc = json.load(fh)
             n += len(doc) if isinstance(doc, list) else 1
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
     n += len(sorted(root.rglob("*.md")))
     return n
@@ -103,7 +103,8 @@ def scenario_corpus() -> dict[str, object]:
     naive_records(root)
     walk_and_parse(root)  # warm the page cache and imports for both
     try:
-        import pandas  # noqa: F401, PLC0415
+        import pandas  # noqa: F401
+
         naive_kind = "pandas.read_csv + json.load"
     except ImportError:
         naive_kind = "csv.DictReader + json.load (pandas not installed)"
@@ -116,8 +117,10 @@ def scenario_corpus() -> dict[str, object]:
     whole = _best(pipeline, 7)
     r = ingest_paths([root])
     return {
-        "files": r.inventory.total_files, "naive_pattern": naive_kind,
-        "naive_ms": round(naive * 1000, 1), "walk_and_parse_ms": round(ours * 1000, 1),
+        "files": r.inventory.total_files,
+        "naive_pattern": naive_kind,
+        "naive_ms": round(naive * 1000, 1),
+        "walk_and_parse_ms": round(ours * 1000, 1),
         "speedup_vs_naive": round(naive / ours, 2),
         "pipeline_ms": round(whole * 1000, 1),
         "stages_ms": {k: round(v * 1000, 1) for k, v in r.timings_s.items()},
@@ -134,8 +137,12 @@ def scenario_hostile() -> dict[str, object]:
         t = time.perf_counter()
         r = ingest_paths([d])
         took = time.perf_counter() - t
-    return {"files": r.inventory.total_files, "skipped": len(r.skipped),
-            "seconds": round(took, 3), "peak_rss_mb": round(_peak_mb(), 1)}
+    return {
+        "files": r.inventory.total_files,
+        "skipped": len(r.skipped),
+        "seconds": round(took, 3),
+        "peak_rss_mb": round(_peak_mb(), 1),
+    }
 
 
 def scenario_many(n: int) -> dict[str, object]:
@@ -147,11 +154,17 @@ def scenario_many(n: int) -> dict[str, object]:
         t = time.perf_counter()
         r = ingest_paths([base])
         took = time.perf_counter() - t
-    return {"files": r.inventory.total_files, "facts": len(r.facts), "stats": len(r.stats),
-            "findings": len(r.findings), "seconds": round(took, 2),
-            "files_per_s": round(r.inventory.total_files / took),
-            "stages_s": {k: round(v, 2) for k, v in r.timings_s.items()},
-            "peak_rss_mb": round(_peak_mb(), 1), "rss_before_mb": round(before, 1)}
+    return {
+        "files": r.inventory.total_files,
+        "facts": len(r.facts),
+        "stats": len(r.stats),
+        "findings": len(r.findings),
+        "seconds": round(took, 2),
+        "files_per_s": round(r.inventory.total_files / took),
+        "stages_s": {k: round(v, 2) for k, v in r.timings_s.items()},
+        "peak_rss_mb": round(_peak_mb(), 1),
+        "rss_before_mb": round(before, 1),
+    }
 
 
 def main() -> None:
@@ -161,8 +174,11 @@ def main() -> None:
     ap.add_argument("--skip-hostile", action="store_true")
     args = ap.parse_args()
     if args.scenario:
-        out = {"corpus": scenario_corpus, "hostile": scenario_hostile,
-               "many": lambda: scenario_many(args.many)}[args.scenario]()
+        out = {
+            "corpus": scenario_corpus,
+            "hostile": scenario_hostile,
+            "many": lambda: scenario_many(args.many),
+        }[args.scenario]()
         print(json.dumps(out))
         return
     for name in ("corpus", "hostile", "many"):
