@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -31,7 +31,10 @@ from chimera.cli.app import app
 from chimera.cli.common import run_async
 from chimera.ingest.settings import load_settings
 
-Values = Annotated[str | None, typer.Option(metavar="V1,V2,...")]
+
+def _values(text: str, *names: str) -> Any:
+    """A list-valued option flag: the values of one dimension of the grid."""
+    return typer.Option(*names, metavar="V1,V2,...", help=text)
 
 
 class ProgressObserver:
@@ -95,14 +98,16 @@ def sweep(
         list[Path] | None,
         typer.Argument(help="Agent mode: the artifacts the agent analyses at each point."),
     ] = None,
-    num_gpu: Values = None,
-    num_ctx: Values = None,
-    temperature: Annotated[str | None, typer.Option("--temperature", "--temp")] = None,
-    num_thread: Values = None,
-    num_batch: Values = None,
-    top_p: Values = None,
-    top_k: Values = None,
-    repeat_penalty: Values = None,
+    num_gpu: Annotated[str | None, _values("Layers offloaded to the GPU, e.g. 20,28,36.")] = None,
+    num_ctx: Annotated[str | None, _values("Context windows, e.g. 2048,4096,8192.")] = None,
+    temperature: Annotated[
+        str | None, _values("Temperatures, e.g. 0.6,0.8.", "--temperature", "--temp")
+    ] = None,
+    num_thread: Annotated[str | None, _values("CPU threads, e.g. 4,8.")] = None,
+    num_batch: Annotated[str | None, _values("Prompt batch sizes, e.g. 256,512.")] = None,
+    top_p: Annotated[str | None, _values("top_p values.")] = None,
+    top_k: Annotated[str | None, _values("top_k values.")] = None,
+    repeat_penalty: Annotated[str | None, _values("repeat_penalty values.")] = None,
     option: Annotated[
         list[str] | None,
         typer.Option(
@@ -123,7 +128,13 @@ def sweep(
             help="generate: a fixed prompt per run (throughput); agent: one agent run per run."
         ),
     ] = "generate",
-    prompt: Annotated[str, typer.Option(help="Generate mode's prompt.")] = DEFAULT_PROMPT,
+    prompt: Annotated[
+        str,
+        typer.Option(
+            help="Generate mode's prompt (default: a fixed question of about 40 words).",
+            show_default=False,
+        ),
+    ] = DEFAULT_PROMPT,
     model: Annotated[
         str, typer.Option(help="Model name (llamacpp: a GGUF path).")
     ] = "gemma3:latest",
