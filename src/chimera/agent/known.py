@@ -75,6 +75,7 @@ def inventory_numbers(result: IngestResult) -> list[KnownNumber]:
         KnownNumber(len(result.facts), "measurements", "measurements"),
         KnownNumber(len(result.models()), "models", "models"),
         KnownNumber(len(result.findings), "data-quality findings", "findings"),
+        KnownNumber(len(inv.directories), "directories with files", "directories"),
     ]
     documents = sum(t.count for k, t in inv.types.items() if k in ("csv", "json", "markdown"))
     out.append(
