@@ -158,6 +158,9 @@ def sweep(
         typer.Option(help="Run store (default: CHIMERA_DB or the user data directory)."),
     ] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the sweep.")] = False,
+    html: Annotated[
+        bool, typer.Option("--html", help="Also write sweep.html with heatmaps and plots.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Measure every combination of option values, N runs each, into a tidy CSV.
@@ -223,5 +226,10 @@ def sweep(
         )
         raise
     print_result(result, console)
+    if html:
+        from chimera.render.sweep import write_sweep_html  # matplotlib only when asked
+
+        for path in write_sweep_html(result):
+            console.print(f"wrote {escape(str(path))}")
     if result.status != "ok":
         raise typer.Exit(4)
