@@ -20,10 +20,10 @@ def hostile_result(tmp_path_factory: pytest.TempPathFactory, hostile: ModuleType
     # Root reads a mode-000 file anyway; make the permission failure real for everyone.
     real_read = readers.read_bytes
 
-    def guarded_read(path: str, limit: int) -> bytes:
+    def guarded_read(path: str, limit: int, size_hint: int) -> bytes:
         if path.endswith("noperm.csv"):
             raise PermissionError(13, "Permission denied", path)
-        return real_read(path, limit)
+        return real_read(path, limit, size_hint)
 
     def delete_later_file(display: str) -> None:
         if display == "good.csv":  # read before vanish.csv: delete it mid-scan

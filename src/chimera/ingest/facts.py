@@ -206,7 +206,7 @@ class FactBuilder:
             row.failure_kind = "error_text_success" if row.success else "error_text"
         model: str | None = None
         model_from = "none"
-        hints = rec.hints + path_hints
+        hints = rec.hints + path_hints if rec.hints else path_hints
         if isinstance(row.model, str) and row.model.strip():
             model, model_from, hints = row.model.strip(), "field", ()
             if rec.origin == "data":

@@ -93,16 +93,18 @@ def _ingest(
     t_walk = time.perf_counter()
 
     candidates = sorted(walked.candidates, key=lambda c: (c.root_index, c.display))
-    results, models = read_all(candidates, settings, on_file)
+    walked.candidates = []
+    models: set[str] = set()
     views: list[FileView] = []
     skipped = list(walked.skipped)
     first_by_hash: dict[str, str] = {}
     first_by_content: dict[str, str] = {}
-    for r in results:
+    for r in read_all(candidates, settings, on_file, models):
         if isinstance(r, Skipped):
             skipped.append(r)
         else:
             views.append(_view(r, first_by_hash, first_by_content))
+    del candidates
     t_read = time.perf_counter()
 
     index = ModelIndex(models, settings.model_families)

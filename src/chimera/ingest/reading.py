@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import itertools
 import multiprocessing
 import os
 import posixpath
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from chimera.ingest.facts import Fact, FactBuilder
@@ -131,18 +133,20 @@ def _read_chunk(args: tuple[IngestSettings, list[Candidate]]) -> tuple[list[obje
 def read_all(
     candidates: Sequence[Candidate],
     settings: IngestSettings,
-    on_file: Callable[[str], None] | None = None,
-) -> tuple[list[FileResult | Skipped], set[str]]:
-    """Read every candidate in order; returns the results and the explicit model names."""
+    on_file: Callable[[str], None] | None,
+    models: set[str],
+) -> Iterator[FileResult | Skipped]:
+    """Every candidate read, in order (a generator: results are consumed as they come, so a
+    big tree never holds them all twice); explicit model names are added to ``models``."""
     workers = _workers(settings, len(candidates))
     if workers <= 1:
         reader = _Reader(settings)
-        results: list[FileResult | Skipped] = []
         for c in candidates:
             if on_file is not None:
                 on_file(c.display)
-            results.append(reader.read(c))
-        return results, reader.builder.models
+            yield reader.read(c)
+        models |= reader.builder.models
+        return
     if on_file is not None:
         for c in candidates:  # in parallel mode the observer hears of every file up front
             on_file(c.display)
@@ -150,20 +154,27 @@ def read_all(
     size = -(-len(candidates) // n_chunks)
     chunks = [list(candidates[i : i + size]) for i in range(0, len(candidates), size)]
     ctx = multiprocessing.get_context("fork")
-    results = []
-    models: set[str] = set()
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        for out, chunk_models in pool.map(_read_chunk, [(settings, ch) for ch in chunks]):
+        # a bounded window of chunks in flight: finished ones wait in memory until consumed
+        pending: deque[Future[tuple[list[object], set[str]]]] = deque()
+        todo = iter(chunks)
+        for chunk in itertools.islice(todo, workers + 1):
+            pending.append(pool.submit(_read_chunk, (settings, chunk)))
+        while pending:
+            out, chunk_models = pending.popleft().result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append(pool.submit(_read_chunk, (settings, nxt)))
             models |= chunk_models
             for item in out:
                 if isinstance(item, Skipped):
-                    results.append(item)
+                    yield item
                     continue
                 assert isinstance(item, tuple)
                 r: FileResult = item[0]
                 r.facts = [Fact(*t) for t in item[1]]
-                results.append(r)
-    return results, models
+                yield r
+            del out
 
 
 def _workers(settings: IngestSettings, n_files: int) -> int:

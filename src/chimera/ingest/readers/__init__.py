@@ -68,10 +68,17 @@ def sniff(text: str) -> Format | None:
     return None
 
 
-def read_bytes(path: str, limit: int) -> bytes:
-    """At most ``limit`` bytes of a file (the one place ingestion reads file contents)."""
+def read_bytes(path: str, limit: int, size_hint: int) -> bytes:
+    """At most ``limit`` bytes of a file (the one place ingestion reads file contents).
+
+    Reads ``size_hint + 1`` bytes first: asking for ``limit`` would allocate a buffer of the
+    size cap for every small file.
+    """
     with io.FileIO(path) as fh:
-        return fh.read(limit) or b""
+        data = fh.read(min(limit, size_hint + 1)) or b""
+        if len(data) == size_hint + 1 and len(data) < limit:  # it grew since the walk
+            data += fh.read(limit - len(data)) or b""
+    return data
 
 
 def read_file(
@@ -87,7 +94,7 @@ def read_file(
             f"cap (raise max_file_bytes to read it)",
         )
     try:
-        data = read_bytes(c.path, settings.max_file_bytes + 1)
+        data = read_bytes(c.path, settings.max_file_bytes + 1, c.size)
     except FileNotFoundError:
         return Skipped(
             path=c.display,

@@ -69,8 +69,9 @@ def read_csv(text: str, *, tsv: bool, max_records: int, max_line_chars: int) -> 
             if not any(cell.strip() for cell in row):
                 continue
             if header is None:
-                header = _unique(row)
-                parsed.schema = tuple(h.lower() for h in header)
+                # interned: files of a family repeat a header, and every fact keeps its name
+                header = [sys.intern(h) for h in _unique(row)]
+                parsed.schema = tuple(sys.intern(h.lower()) for h in header)
                 continue
             row_no += 1
             if len(parsed.records) >= max_records:
