@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -126,7 +127,7 @@ def family_of(stem: str, fmt: str) -> str:
         ):
             i += 1
     name = "_".join(tokens[i:]) or stem.lower()
-    return f"{name}.{_EXT.get(fmt, fmt)}"
+    return sys.intern(f"{name}.{_EXT.get(fmt, fmt)}")
 
 
 _BACKENDS = frozenset({"ollama", "llamacpp", "vllm", "lmstudio", "openai"})

@@ -29,6 +29,7 @@ from chimera.ingest.walk import Candidate
 
 _FACT_FIELDS = tuple(f.name for f in dataclasses.fields(Fact))
 _CHUNKS_PER_WORKER = 4
+_NO_NOTES: list[tuple[str, str]] = []  # shared by the files without notes (never mutated)
 
 
 @dataclass(slots=True)
@@ -72,6 +73,7 @@ class _Reader:
             return self.classifier.classify(label).role == "config"
 
         self.words = ConfigWords(config_key, self.classifier.config_aliases)
+        self._schemas: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per layout
 
     def read(self, c: Candidate) -> FileResult | Skipped:
         got = read_file(c, self.settings, self.words)
@@ -84,7 +86,7 @@ class _Reader:
         stem = posixpath.splitext(posixpath.basename(display))[0]
         parent = posixpath.basename(posixpath.dirname(display))
         family = family_of(stem, got.format)
-        notes = list(got.parsed.notes)
+        notes = list(got.parsed.notes) if got.parsed.notes or got.long_lines else _NO_NOTES
         if got.long_lines:
             notes.append(
                 (
@@ -94,6 +96,9 @@ class _Reader:
             )
         hints = (("path", stem),) + ((("dir", parent),) if parent else ())
         facts = self.builder.build(got.parsed.records, display, family, hints)
+        schema = self._schemas.setdefault(got.parsed.schema, got.parsed.schema)
+        # the first line only matters for a data file without facts (an error message?)
+        first_line = got.parsed.first_line if not facts else ""
         return FileResult(
             display,
             c.size,
@@ -106,8 +111,8 @@ class _Reader:
             len(got.parsed.records),
             got.oddities,
             notes,
-            got.parsed.schema,
-            got.parsed.first_line,
+            schema,
+            first_line,
             got.mentions,
             facts,
         )

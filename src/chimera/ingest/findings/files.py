@@ -9,6 +9,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
 
+import numpy as np
+
 from chimera.ingest.facts import ERROR_TEXT, Fact
 from chimera.ingest.findings import FileView, Finding, shown
 from chimera.ingest.records import DATA_FORMATS, Skipped
@@ -67,35 +69,48 @@ def _usable(f: Fact) -> bool:
 
 
 def same_data(files: Sequence[FileView]) -> list[Finding]:
-    """Pairs of files whose numbers (same metric, equal to the shown precision) mostly match."""
+    """Pairs of files whose numbers (same metric, equal to the shown precision) mostly match.
+
+    Candidates come from values shared by 2-12 files: each distinct (metric, aggregate, value to
+    3 significant digits) of each file becomes one hashed int, sorted with numpy (a dict of
+    600,000 tuple keys would cost more memory than the facts); pairs sharing 4 or more are
+    then compared value by value.
+    """
     views = [f for f in files if f.artifact.duplicate_of is None]
-    keysets: list[set[tuple[str, str | None, str]]] = []
-    index: dict[tuple[str, str | None, str], list[int]] = defaultdict(list)
+    hashes: list[int] = []
+    owners: list[int] = []
+    sizes: list[int] = []
     for i, v in enumerate(views):
-        keys = {
-            (f.metric, f.aggregate, _sig(f.value))
-            for f in v.facts
-            if _usable(f) and f.value != 0 and len(_sig(f.value).strip("-0.")) >= 2
-        }
-        keysets.append(keys)
-        for k in keys:
-            bucket = index[k]
-            if len(bucket) <= _MAX_FILES_PER_KEY:
-                bucket.append(i)
+        keys = set()
+        for f in v.facts:
+            if _usable(f) and f.value != 0:
+                sig = _sig(f.value)
+                if len(sig.strip("-0.")) >= 2:
+                    keys.add(hash((f.metric, f.aggregate, sig)))
+        sizes.append(len(keys))
+        hashes.extend(keys)
+        owners.extend([i] * len(keys))
     pairs: Counter[tuple[int, int]] = Counter()
-    for bucket in index.values():
-        if 1 < len(bucket) <= _MAX_FILES_PER_KEY:
-            for a in range(len(bucket)):
-                for b in range(a + 1, len(bucket)):
-                    pairs[(bucket[a], bucket[b])] += 1
+    if hashes:
+        h = np.array(hashes, dtype=np.int64)
+        o = np.array(owners, dtype=np.int64)
+        order = np.argsort(h, kind="stable")
+        h, o = h[order], o[order]
+        starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+        counts = np.diff(np.r_[starts, len(h)])
+        for start, count in zip(starts.tolist(), counts.tolist(), strict=True):
+            if 1 < count <= _MAX_FILES_PER_KEY:
+                bucket = o[start : start + count].tolist()
+                for a in range(count):
+                    for b in range(a + 1, count):
+                        pairs[(min(bucket[a], bucket[b]), max(bucket[a], bucket[b]))] += 1
+        del h, o, order
     lines: list[str] = []
     involved: set[str] = set()
     for (a, b), common in sorted(pairs.items()):
         if common < 4:
             continue
-        small, big = (
-            (views[a], views[b]) if len(keysets[a]) <= len(keysets[b]) else (views[b], views[a])
-        )
+        small, big = (views[a], views[b]) if sizes[a] <= sizes[b] else (views[b], views[a])
         matched, total = _match(small.facts, big.facts)
         if total >= 4 and matched >= 0.8 * total:
             fmt = (
