@@ -90,6 +90,7 @@ def result_json(result: IngestResult) -> dict[str, Any]:
                     "cv",
                     "origin",
                     "files",
+                    "n_files",
                 )
             }
         )

@@ -36,7 +36,8 @@ class Stat(BaseModel):
     max: float | None
     p05: float | None
     p95: float | None
-    files: list[str]
+    files: list[str] = Field(description="the first 20 files of the group, sorted")
+    n_files: int = Field(0, description="files in the group")
 
     @property
     def config_label(self) -> str:
@@ -101,7 +102,8 @@ def compute_stats(facts: Iterable[Fact]) -> list[Stat]:
     for (model, config, metric, family, origin), group in group_observations(facts).items():
         ok = [f.value for f in group if not f.failed]
         s = summarize(ok)
-        files = sorted({f.source for f in group})
+        sources = {f.source for f in group}
+        files = sorted(sources)[:20] if len(sources) > 20 else sorted(sources)
         out.append(
             Stat(
                 model=model,
@@ -113,6 +115,7 @@ def compute_stats(facts: Iterable[Fact]) -> list[Stat]:
                 n=len(ok),
                 n_failed=len(group) - len(ok),
                 files=files,
+                n_files=len(sources),
                 **s,
             )
         )
