@@ -110,6 +110,31 @@ def digest_budget(persona: Persona, options: InferenceOptions) -> int:
     return max(MIN_DIGEST_TOKENS, min(DEFAULT_BUDGET_TOKENS, options.num_ctx - overhead))
 
 
+# The context servers use when num_ctx is not set (Ollama's and llama.cpp's default).
+ASSUMED_CONTEXT_TOKENS = 2048
+MAX_ANALYSIS_TOKENS = 500
+
+
+def analysis_budget(persona: Persona, options: InferenceOptions, digest: str) -> int:
+    """Tokens of the first call's analysis that the report prompt can carry: what is left of
+    the context after the persona, the digest, the instructions and room for the answer."""
+    context = options.num_ctx or ASSUMED_CONTEXT_TOKENS
+    used = estimate_tokens(persona.prompt) + estimate_tokens(digest) + 300
+    return max(0, min(MAX_ANALYSIS_TOKENS, context - used - ANSWER_RESERVE_TOKENS))
+
+
+def trim_to_tokens(text: str, budget: int) -> str:
+    """``text`` cut to about ``budget`` tokens at a paragraph or line end, marked as cut."""
+    if estimate_tokens(text) <= budget:
+        return text
+    limit = int(budget * 3.5)
+    cut = text[:limit]
+    end = max(cut.rfind("\n\n"), cut.rfind("\n"))
+    if end > limit // 2:
+        cut = cut[:end]
+    return cut.rstrip() + "\n[... the rest of the analysis was left out to fit the context]\n"
+
+
 _THINK = re.compile(r"<think>.*?</think>\s*", re.S)
 _FENCE = re.compile(r"^\s*```(?:markdown|md)?\s*\n(.*)\n\s*```\s*$", re.S)
 
@@ -179,7 +204,14 @@ async def run_agent(
             run,
             backend,
             "report",
-            report_messages(spec.persona, run.digest, clean_body(analysis.text)),
+            report_messages(
+                spec.persona,
+                run.digest,
+                trim_to_tokens(
+                    clean_body(analysis.text),
+                    analysis_budget(spec.persona, spec.options, run.digest),
+                ),
+            ),
         )
         run.timings.report_s = time.perf_counter() - t
         if report is not None:

@@ -47,6 +47,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "optimize",
     "compare",
     "runs",
+    "demo",
 )
 
 
