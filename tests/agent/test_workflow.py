@@ -195,3 +195,20 @@ async def test_api_key_never_reaches_reports_metrics_or_the_store(
     assert any(p.name == "runs.db" for p in written)
     for path in written:
         assert secret.encode() not in path.read_bytes(), path
+
+
+def test_analysis_is_trimmed_to_what_the_context_can_carry() -> None:
+    from chimera.agent.personas import INSIGHT_AGENT
+    from chimera.agent.workflow import analysis_budget, trim_to_tokens
+    from chimera.options import InferenceOptions
+
+    digest = "x" * 2100  # about 600 tokens
+    roomy = analysis_budget(INSIGHT_AGENT, InferenceOptions(num_ctx=8192), digest)
+    assert roomy == 500  # capped
+    tight = analysis_budget(INSIGHT_AGENT, InferenceOptions(num_ctx=1024), digest)
+    assert tight == 0  # nothing left after the digest, the persona and the answer's room
+    text = "\n\n".join(f"Paragraph {i}: " + "word " * 40 for i in range(30))
+    cut = trim_to_tokens(text, 200)
+    assert len(cut) < len(text) and cut.endswith("to fit the context]\n")
+    assert cut.split("\n[...")[0].endswith("word")  # cut at a line end, not mid-word
+    assert trim_to_tokens("short", 200) == "short"
