@@ -17,7 +17,8 @@ from chimera.bench.multiagent import MultiAgentSettings, run_multiagent
 from chimera.bench.progress import NullObserver, RichProgress
 from chimera.bench.results import RunRecord
 from chimera.bench.scenario_store import scenario_runs
-from chimera.bench.scenarios import load_scenario_file, preset_scenario
+from chimera.bench.scenarios import ScenarioSpec, load_scenario_file, preset_scenario
+from chimera.errors import OutputError
 from chimera.options import InferenceOptions
 from chimera.store import Store
 from chimera.testing import TestServer, TestServerConfig
@@ -64,6 +65,11 @@ def preset(name: str, a_url: str, b_url: str) -> Any:
         insight_url=b_url,
         backend="ollama",
     )
+
+
+def offline(scenario: ScenarioSpec) -> ScenarioSpec:
+    agents = tuple(a.model_copy(update={"backend": "offline"}) for a in scenario.agents)
+    return scenario.model_copy(update={"agents": agents})
 
 
 def settings(tmp_path: Path, data: Path, scenario: Any, **kw: Any) -> MultiAgentSettings:
@@ -370,12 +376,7 @@ async def test_warmup_is_excluded_and_preload_keeps_loads_out(tmp_path: Path, da
 
 async def test_rich_progress_shows_agents_and_runs(tmp_path: Path, data: Path) -> None:
     console = Console(file=io.StringIO(), width=120, force_terminal=False)
-    scenario = preset("chimera_homo", "", "")
-    scenario = scenario.model_copy(
-        update={
-            "agents": tuple(a.model_copy(update={"backend": "offline"}) for a in scenario.agents)
-        }
-    )
+    scenario = offline(preset("chimera_homo", "", ""))
     with RichProgress(console) as progress:
         outcome = await run_multiagent(settings(tmp_path, data, scenario, runs=2), progress)
     assert progress.outcome is outcome and outcome.ok
@@ -383,3 +384,15 @@ async def test_rich_progress_shows_agents_and_runs(tmp_path: Path, data: Path) -
     assert "chimera_homo: 2 agents, 2 runs" in shown
     assert "collector" in shown and "insight" in shown
     assert "run_1: speedup" in shown and "run_2: speedup" in shown
+
+
+async def test_an_unwritable_output_folder_stops_the_session_cleanly(
+    tmp_path: Path, data: Path
+) -> None:
+    (tmp_path / "out").write_text("a file where the folder should be", encoding="utf-8")
+    scenario = offline(preset("chimera_homo", "", ""))
+    with pytest.raises(OutputError, match="choose another output path"):
+        await run_multiagent(settings(tmp_path, data, scenario))
+    with Store(tmp_path / "runs.db") as store:
+        [row] = store.runs()
+        assert row["status"] == "failed" and "OutputError" in row["error"]

@@ -293,8 +293,9 @@ async def run_multiagent(
     except (KeyboardInterrupt, asyncio.CancelledError):
         outcome.status = "interrupted"
         raise
-    except BaseException:
+    except BaseException as exc:
         outcome.status = "error"
+        outcome.notes.append(f"the session stopped on {type(exc).__name__}: {exc}")
         raise
     finally:
         _finish(session)
@@ -332,9 +333,12 @@ def _finish(session: _Session) -> None:
             if outcome.run_id is not None:
                 errors = _errors(outcome.records)
                 if outcome.status == "interrupted":
-                    errors = f"interrupted after {len(outcome.records)} runs" + (
+                    n = len(outcome.records)
+                    errors = f"interrupted after {n} finished run{'' if n == 1 else 's'}" + (
                         f"; {errors}" if errors else ""
                     )
+                if outcome.status == "error":
+                    errors = "; ".join(filter(None, [outcome.notes[-1], errors]))
                 status = "failed" if outcome.status == "error" else outcome.status
                 session.store.finish_run(outcome.run_id, status, errors)
             session.store.close()

@@ -96,7 +96,7 @@ class RichProgress(NullObserver):
             self._live.update(self._render())
 
     def _render(self) -> Group:
-        table = Table(title=self._title or None, title_justify="left", box=None, expand=False)
+        table = Table(box=None, expand=False)
         for col in ("agent", "alone", "together"):
             table.add_column(col)
         now = time.perf_counter()
@@ -113,8 +113,11 @@ class RichProgress(NullObserver):
                 else:
                     cells.append("[dim]waiting[/]")
             table.add_row(escape(agent_id), *cells)
-        head = Text.from_markup(f"[bold]{escape(self._run)}[/] {self._phase}" if self._run else "")
-        return Group(head, table, *(Text.from_markup(line) for line in self._lines[-8:]))
+        head = escape(self._title)
+        if self._run:
+            head += f" · [bold]{escape(self._run)}[/], agents {self._phase}"
+        lines = (Text.from_markup(line) for line in self._lines[-8:])
+        return Group(Text.from_markup(head), table, *lines)
 
     def session_started(self, scenario: ScenarioSpec, runs: int, warmup: int) -> None:
         self._ids = [a.agent_id for a in scenario.agents]

@@ -65,8 +65,11 @@ def _print_outcome(console: Console, outcome: MultiAgentOutcome) -> None:
             f"[red]{outcome.failed_runs} of {len(outcome.records)} runs failed[/] "
             f"({outcome.failed_agent_runs} agent runs)"
         )
+    by_folder: dict[Path, list[str]] = {}
     for f in outcome.files:
-        console.print(f"wrote {escape(str(f))}")
+        by_folder.setdefault(f.parent, []).append(f.name)
+    for folder, names in by_folder.items():
+        console.print(f"wrote {escape(str(folder))}/: {escape(', '.join(names))}")
     if outcome.run_id:
         console.print(f"recorded as run {outcome.run_id}")
 
