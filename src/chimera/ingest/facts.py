@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -208,7 +209,7 @@ class FactBuilder:
         model_from = "none"
         hints = rec.hints + path_hints if rec.hints else path_hints
         if isinstance(row.model, str) and row.model.strip():
-            model, model_from, hints = row.model.strip(), "field", ()
+            model, model_from, hints = sys.intern(row.model.strip()), "field", ()
             if rec.origin == "data":
                 self.models.add(model)
         elif row.tag or "quantization" in config:
@@ -228,7 +229,7 @@ class FactBuilder:
                 facts.append(
                     Fact(
                         source,
-                        f"{rec.locator}.{key}"
+                        sys.intern(f"{rec.locator}.{key}")
                         if rec.locator.startswith(("$", "line ")) and rec.origin == "data"
                         else rec.locator,
                         rec.origin,
@@ -253,7 +254,7 @@ class FactBuilder:
                 continue
             target = metric_unit(info.name)
             locator = (
-                f"{rec.locator}.{key}"
+                sys.intern(f"{rec.locator}.{key}")
                 if rec.origin == "data" and rec.locator.startswith(("$", "line "))
                 else rec.locator
             )

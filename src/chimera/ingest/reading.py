@@ -28,7 +28,7 @@ from chimera.ingest.settings import AliasSpec, IngestSettings
 from chimera.ingest.walk import Candidate
 
 _FACT_FIELDS = tuple(f.name for f in dataclasses.fields(Fact))
-_CHUNKS_PER_WORKER = 4
+_CHUNKS_PER_WORKER = 16  # small chunks: less waiting in memory between worker and parent
 _NO_NOTES: list[tuple[str, str]] = []  # shared by the files without notes (never mutated)
 
 

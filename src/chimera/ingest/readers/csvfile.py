@@ -82,7 +82,8 @@ def read_csv(text: str, *, tsv: bool, max_records: int, max_line_chars: int) -> 
             values: dict[str, object] = {}
             for name, cell in zip(header, row, strict=False):
                 values[name] = cell
-            parsed.records.append(RawRecord(f"row {row_no}", values))
+            # interned: 'row 1' is the same string in every file, and every fact keeps one
+            parsed.records.append(RawRecord(sys.intern(f"row {row_no}"), values))
     except csv.Error as exc:
         parsed.notes.append(("malformed_rows", f"CSV error after row {row_no}: {exc}"))
     if ragged and header is not None:
