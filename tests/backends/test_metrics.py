@@ -100,3 +100,10 @@ def test_call_totals_weigh_calls_by_their_tokens() -> None:
     unknown = call_totals([a, CallMetrics(output_tokens=5)])
     assert unknown.eval_ms is None and unknown.load_ms is None  # one unknown: the sum is unknown
     assert call_totals([]).decode_tokens_per_s is None
+
+
+def test_chunks_in_one_packet_give_no_made_up_decode_time() -> None:
+    m = compute_metrics(clock(0, [100, 100, 100], 101), ServerTimings(), "stop")
+    assert m.itl_ms_p50 == 0 and m.output_tokens == 3
+    assert m.eval_ms is None and m.decode_tokens_per_s is None
+    assert m.estimated == ["output_tokens"]

@@ -72,10 +72,15 @@ def request(model: Path, n: int, seed: int, chat: bool) -> GenerationRequest:
 def assert_timings(m: CallMetrics) -> None:
     assert m.ttft_ms is not None and m.ttft_ms > 0
     assert m.e2e_ms is not None and m.e2e_ms >= m.ttft_ms
-    assert m.itl_ms_p50 is not None and m.itl_ms_p50 > 0
+    # Tokens that arrive in one packet have a gap of 0 (the client stamps packets as they
+    # come off the socket); then the stream alone cannot give a decode time.
+    assert m.itl_ms_p50 is not None and m.itl_ms_p50 >= 0
     assert m.itl_ms_p99 is not None and m.itl_ms_p99 >= m.itl_ms_p50
-    assert m.eval_ms is not None and 0 < m.eval_ms <= m.e2e_ms
-    assert m.decode_tokens_per_s is not None and m.decode_tokens_per_s > 0
+    if "eval_ms" in m.estimated or m.estimated == []:
+        assert m.eval_ms is not None and 0 < m.eval_ms <= m.e2e_ms
+        assert m.decode_tokens_per_s is not None and m.decode_tokens_per_s > 0
+    else:
+        assert m.eval_ms is None and m.decode_tokens_per_s is None
 
 
 @pytest.mark.parametrize("chat", [False, True], ids=["completion", "chat"])
@@ -95,7 +100,10 @@ async def test_server_and_engine_agree(
 
     # llama_cpp.server streams no usage and no timings: what the stream shows is derived.
     assert remote.endpoint == ("/v1/chat/completions" if chat else "/v1/completions")
-    assert set(remote.metrics.estimated) == {"output_tokens", "eval_ms", "decode_tokens_per_s"}
+    assert set(remote.metrics.estimated) in (
+        {"output_tokens", "eval_ms", "decode_tokens_per_s"},
+        {"output_tokens"},  # all tokens in one packet: no decode time can be seen
+    )
     assert remote.metrics.prompt_tokens is None and remote.metrics.prompt_eval_ms is None
 
     # In-process, every figure is the engine's own.

@@ -87,13 +87,14 @@ def compute_metrics(
         m.decode_tokens_per_s = m.output_tokens / (m.eval_ms / 1000.0)
     elif len(times) >= 2:
         # Decode seen from the client: the gaps after the first token, one token each.
+        # Chunks that arrived in one packet show no decode time: nothing can be said then.
         span_s = (times[-1] - times[0]) / 1e9
         if span_s > 0:
             m.decode_tokens_per_s = (len(times) - 1) / span_s
             estimated.append("decode_tokens_per_s")
-        if m.eval_ms is None:
-            m.eval_ms = span_s * 1000.0
-            estimated.append("eval_ms")
+            if m.eval_ms is None:
+                m.eval_ms = span_s * 1000.0
+                estimated.append("eval_ms")
 
     if m.prompt_eval_ms is not None and m.prompt_eval_ms > 0 and m.prompt_tokens is not None:
         m.prefill_tokens_per_s = m.prompt_tokens / (m.prompt_eval_ms / 1000.0)
