@@ -39,7 +39,9 @@ def test_probe_json_reports_server_models_loaded_and_exact_timings(
 
 
 def test_probe_openai_server_by_detection(cli: Cli, capsys: pytest.CaptureFixture[str]) -> None:
-    cfg = TestServerConfig(protocol="openai", models=["tiny"], responses=["a b c"])
+    cfg = TestServerConfig(
+        protocol="openai", models=["tiny"], responses=["a b c"], token_interval_ms=2
+    )
     with ServerThread(cfg) as srv:
         assert cli("probe", srv.url) == 0
     out = capsys.readouterr().out
