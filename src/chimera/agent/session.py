@@ -183,32 +183,40 @@ def _fact_rows(facts: IngestResult) -> list[dict[str, Any]]:
     ]
 
 
-def _record_agent(store: Store, run_id: str, run: AgentRun, report: Path) -> None:
+def agent_row(run: AgentRun, report: Path | None = None, **columns: Any) -> dict[str, Any]:
+    """The run store's ``agents`` row of one agent run; ``columns`` add or replace columns."""
     spec = run.spec
-    row = store.add_agent(
-        run_id,
-        {
-            "agent_id": spec.agent_id,
-            "label": spec.label,
-            "persona": spec.persona.name,
-            "model": spec.model,
-            "backend": run.backend,
-            "url": run.url,
-            "options_json": spec.options.set_options(),
-            "status": run.status,
-            "error": run.error,
-            "report_path": str(report),
-            "started_at": run.started_at.isoformat(),
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "total_s": run.timings.total_s,
-            "ingest_s": run.timings.ingest_s,
-            "analysis_s": run.timings.analysis_s,
-            "report_s": run.timings.report_s,
-            "grounded_ratio": run.factcheck.grounded_ratio if run.factcheck else None,
-            "quality_score": run.quality.total if run.quality else None,
-            "quality_json": run.quality.model_dump() if run.quality else None,
-        },
-    )
+    row: dict[str, Any] = {
+        "agent_id": spec.agent_id,
+        "label": spec.label,
+        "persona": spec.persona.name,
+        "model": spec.model,
+        "backend": run.backend,
+        "url": run.url,
+        "options_json": spec.options.set_options(),
+        "status": run.status,
+        "error": run.error,
+        "report_path": str(report) if report else None,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "total_s": run.timings.total_s,
+        "ingest_s": run.timings.ingest_s,
+        "analysis_s": run.timings.analysis_s,
+        "report_s": run.timings.report_s,
+        "grounded_ratio": run.factcheck.grounded_ratio if run.factcheck else None,
+        "quality_score": run.quality.total if run.quality else None,
+        "quality_json": run.quality.model_dump() if run.quality else None,
+    }
+    row.update(columns)
+    return row
+
+
+def record_agent(
+    store: Store, run_id: str, run: AgentRun, report: Path | None = None, **columns: Any
+) -> int:
+    """Record one agent run and every call it made (prompt, response, metrics or error)."""
+    spec = run.spec
+    row = store.add_agent(run_id, agent_row(run, report, **columns))
     for c in run.calls:
         store.add_call(
             run_id,
@@ -222,6 +230,7 @@ def _record_agent(store: Store, run_id: str, run: AgentRun, report: Path) -> Non
             model=spec.model,
             options=spec.options.set_options(),
         )
+    return row
 
 
 def summary_document(runs: list[AgentRun]) -> dict[str, Any]:
@@ -328,7 +337,7 @@ async def run_session(
             if settings.html:
                 files.append(_write_html(folder, run, facts, plots))
             if store is not None and run_id is not None:
-                _record_agent(store, run_id, run, folder / "report.md")
+                record_agent(store, run_id, run, folder / "report.md")
         if settings.runs > 1:
             files.append(write_json(settings.output_dir / "summary.json", summary_document(runs)))
         status = "ok" if all(r.status == "ok" for r in runs) else "failed"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chimera.agent import session
 from chimera.bench.grid import Point
 from chimera.bench.measure import CallOutcome, RunOutcome
 from chimera.options import InferenceOptions
@@ -66,28 +67,13 @@ def record_outcome(
     agent_row = None
     if outcome.agent is not None:
         run = outcome.agent
-        spec = run.spec
         agent_row = store.add_agent(
             run_id,
-            {
-                "agent_id": spec.agent_id,
-                "label": f"{spec.label} [{point.key}] run {run_index}",
-                "persona": spec.persona.name,
-                "model": spec.model,
-                "backend": run.backend,
-                "url": run.url,
-                "options_json": options.set_options(),
-                "status": run.status,
-                "error": run.error,
-                "started_at": run.started_at.isoformat(),
-                "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-                "total_s": run.timings.total_s,
-                "ingest_s": run.timings.ingest_s,
-                "analysis_s": run.timings.analysis_s,
-                "report_s": run.timings.report_s,
-                "grounded_ratio": run.factcheck.grounded_ratio if run.factcheck else None,
-                "quality_score": run.quality.total if run.quality else None,
-            },
+            session.agent_row(
+                run,
+                label=f"{run.spec.label} [{point.key}] run {run_index}",
+                options_json=options.set_options(),
+            ),
         )
     for call in outcome.calls:
         add_bench_call(
