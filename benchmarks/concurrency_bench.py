@@ -91,9 +91,7 @@ def scenario(urls: list[str]) -> ScenarioSpec:
 def measure(n: int, runs: int, data: Path, servers: str, out: Path) -> dict[str, Any]:
     flags = ["--models", MODEL, "--response", ANSWER, "--prefill-ms", "200"]
     flags += ["--token-interval-ms", "10"]
-    cfg = TestServerConfig(
-        models=[MODEL], responses=[ANSWER], prefill_ms=200, token_interval_ms=10
-    )
+    cfg = TestServerConfig(models=[MODEL], responses=[ANSWER], prefill_ms=200, token_interval_ms=10)
     started = process_servers(n, flags) if servers == "process" else thread_servers(n, cfg)
     with started as urls:
         settings = MultiAgentSettings(

@@ -73,6 +73,7 @@ def test_ids_are_file_safe_and_unique() -> None:
     assert safe_id("../../etc/passwd", "x") == "etc_passwd"
     assert safe_id("  ..  ", "agent3") == "agent3"
     assert unique_ids(["a", "a", "b", "a"]) == ["a", "a_2", "b", "a_3"]
+    assert unique_ids(["combined"]) == ["combined_2"]  # not the run's combined_report.md
     assert [agent_letter(i) for i in (0, 1, 25, 26)] == ["A", "B", "Z", "27"]
 
 

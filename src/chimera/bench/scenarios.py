@@ -71,8 +71,9 @@ def safe_id(text: str, fallback: str) -> str:
 
 
 def unique_ids(ids: list[str]) -> list[str]:
-    """The ids with repeats suffixed ``_2``, ``_3`` ... so that no two reports share a name."""
-    seen: set[str] = set()
+    """The ids with repeats suffixed ``_2``, ``_3`` ... so that no two reports share a name
+    (``combined`` too: ``combined_report.md`` is the run's own report)."""
+    seen: set[str] = {"combined"}
     out = []
     for base in ids:
         candidate, n = base, 1
