@@ -157,6 +157,7 @@ def test_unreachable_server_fails_its_agent_and_exits_4(
     assert code == 4
     assert "run_1: failed: insight (alone: analysis call failed: cannot reach" in out
     assert "1 of 1 runs failed" in out
+    assert "note: preload of gemma3:latest for insight failed: cannot reach" in out
     summary = json.loads((workdir / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["counts"]["agent_runs_failed"] == 1
     [note] = summary["notes"]
@@ -187,3 +188,18 @@ def test_ctrl_c_keeps_finished_runs_and_the_summary(workdir: Path) -> None:
     assert (workdir / "out" / f"run_{finished}" / "combined_report.md").is_file()
     assert not (workdir / "out" / f"run_{finished + 1}").exists()
     assert "Traceback" not in stderr
+
+
+def test_auto_without_a_server_says_it_ran_offline(
+    cli: Cli, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "http://127.0.0.1:9"
+    code = cli(
+        "multiagent", "--runs", "1", "--output-dir", "out", "--no-store", "-q",
+        "--collector-ollama-url", url, "--insight-ollama-url", url,
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.count("note: No Ollama server answered at http://127.0.0.1:9") == 1
+    report = (workdir / "out" / "run_1" / "collector_report.md").read_text(encoding="utf-8")
+    assert "**Backend:** offline" in report and "No Ollama server answered" in report

@@ -41,6 +41,8 @@ def _options(prefix: str, extra: list[str] | None, values: dict[str, Any]) -> In
 
 
 def _print_outcome(console: Console, outcome: MultiAgentOutcome) -> None:
+    for note in outcome.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
     for r in outcome.records:
         fig = r.figures
         if fig is None:
