@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import bisect
 import math
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -20,14 +22,23 @@ _MAX_FILES_PER_KEY = 12
 
 def duplicates(files: Sequence[FileView], skipped: Sequence[Skipped]) -> list[Finding]:
     """Byte-identical copies (facts are read once) and copies differing only in timestamps."""
-    by_hash: dict[str, list[str]] = defaultdict(list)
-    for f in files:
-        by_hash[f.artifact.sha256].append(f.path)
-    for s in skipped:
-        if s.sha256:
-            by_hash[s.sha256].append(s.path)
+    # The first path per hash in a flat dict, lists only for the hashes seen again: a list per
+    # file would cost 12 MB on a tree of 100,000 files.
+    first: dict[str, str] = {}
+    copies: dict[str, list[str]] = {}
+    named = chain(
+        ((f.artifact.sha256, f.path) for f in files),
+        ((s.sha256, s.path) for s in skipped if s.sha256),
+    )
+    for digest, path in named:
+        seen = first.get(digest)
+        if seen is None:
+            first[digest] = path
+        else:
+            copies.setdefault(digest, [seen]).append(path)
+    del first
     out: list[Finding] = []
-    groups = [sorted(paths) for paths in by_hash.values() if len(paths) > 1]
+    groups = [sorted(paths) for paths in copies.values()]
     if groups:
         groups.sort()
         n_files = sum(len(g) for g in groups)
@@ -41,11 +52,15 @@ def duplicates(files: Sequence[FileView], skipped: Sequence[Skipped]) -> list[Fi
                 evidence=shown([" = ".join(g) for g in groups]),
             )
         )
-    by_content: dict[str, dict[str, str]] = defaultdict(dict)
+    first_content: dict[str, tuple[str, str]] = {}
+    near_sets: dict[str, dict[str, str]] = {}
     for f in files:
         if f.content_key:
-            by_content[f.content_key].setdefault(f.artifact.sha256, f.path)  # one per copy set
-    near = [sorted(paths.values()) for paths in by_content.values() if len(paths) > 1]
+            sha, path = f.artifact.sha256, f.path
+            got = first_content.setdefault(f.content_key, (sha, path))
+            if got[0] != sha:  # one path per copy set
+                near_sets.setdefault(f.content_key, {got[0]: got[1]}).setdefault(sha, path)
+    near = [sorted(paths.values()) for paths in near_sets.values()]
     if near:
         near.sort()
         out.append(
@@ -77,8 +92,9 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
     then compared value by value.
     """
     views = [f for f in files if f.artifact.duplicate_of is None]
-    hashes: list[int] = []
-    owners: list[int] = []
+    # machine-int arrays, not lists: 500,000 hashes as Python ints would cost 40 MB at the peak
+    hashes = array("q")
+    owners = array("q")
     sizes: list[int] = []
     for i, v in enumerate(views):
         keys = set()
@@ -89,13 +105,14 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
                     keys.add(hash((f.metric, f.aggregate, sig)))
         sizes.append(len(keys))
         hashes.extend(keys)
-        owners.extend([i] * len(keys))
+        owners.extend(repeat(i, len(keys)))
     pairs: Counter[tuple[int, int]] = Counter()
     if hashes:
-        h = np.array(hashes, dtype=np.int64)
-        o = np.array(owners, dtype=np.int64)
+        h = np.frombuffer(hashes, dtype=np.int64)
+        o = np.frombuffer(owners, dtype=np.int64)
         order = np.argsort(h, kind="stable")
         h, o = h[order], o[order]
+        del hashes, owners  # the sorted copies are all that is needed now
         starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
         counts = np.diff(np.r_[starts, len(h)])
         for start, count in zip(starts.tolist(), counts.tolist(), strict=True):
