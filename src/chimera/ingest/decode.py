@@ -104,6 +104,19 @@ def _utf8_or_latin1(data: bytes, oddities: list[str]) -> tuple[str, str]:
 
 
 def _text_oddities(text: str, oddities: list[str]) -> None:
+    if not text.isascii():  # O(1) for a str: most artifacts are ASCII and skip two scans
+        _non_ascii_oddities(text, oddities)
+    crlf = text.count("\r\n")
+    cr = text.count("\r") - crlf
+    lf = text.count("\n") - crlf
+    if sum(1 for n in (crlf, cr, lf) if n) > 1:
+        parts = [f"{n} {name}" for n, name in ((crlf, "CRLF"), (lf, "LF"), (cr, "lone CR")) if n]
+        oddities.append(f"mixed line endings ({', '.join(parts)})")
+    elif cr > 1 and not lf and not crlf:
+        oddities.append("CR-only line endings (classic Mac)")
+
+
+def _non_ascii_oddities(text: str, oddities: list[str]) -> None:
     c1 = _C1.findall(text)
     if c1:
         first = _C1.search(text)
@@ -117,14 +130,6 @@ def _text_oddities(text: str, oddities: list[str]) -> None:
         oddities.append(
             f"{bad} U+FFFD replacement character(s): the text was mis-decoded before it was saved"
         )
-    crlf = text.count("\r\n")
-    cr = text.count("\r") - crlf
-    lf = text.count("\n") - crlf
-    if sum(1 for n in (crlf, cr, lf) if n) > 1:
-        parts = [f"{n} {name}" for n, name in ((crlf, "CRLF"), (lf, "LF"), (cr, "lone CR")) if n]
-        oddities.append(f"mixed line endings ({', '.join(parts)})")
-    elif cr > 1 and not lf and not crlf:
-        oddities.append("CR-only line endings (classic Mac)")
 
 
 def split_lines(text: str) -> list[str]:

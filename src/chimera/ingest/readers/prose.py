@@ -75,9 +75,9 @@ def scan_line(
 
     ``is_config_key`` is a callable telling whether a label names a configuration key.
     """
+    if ":" not in line and "=" not in line:
+        return  # nothing labelled here: most prose lines end now (before any regex runs)
     has_digit = _NUMERIC_KV.search(line) is not None
-    if not has_digit and ":" not in line and "=" not in line:
-        return  # nothing labelled here: most prose lines end now
     if (
         not has_digit
         and isinstance(is_config_key, ConfigWords)
