@@ -4,65 +4,10 @@ and each scenario run's figures (the ``scenario_runs`` table of migration 003_mu
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Literal
 
-from chimera.agent.workflow import AgentRun
+from chimera.agent.session import record_agent
 from chimera.bench.results import RunRecord
 from chimera.store import Store
-
-
-def add_agent_run(
-    store: Store,
-    run_id: str,
-    run: AgentRun,
-    *,
-    run_number: int,
-    phase: Literal["alone", "together"],
-    report: Path | None,
-) -> int:
-    """One agent's workflow run in one phase, and its calls."""
-    spec = run.spec
-    row = store.add_agent(
-        run_id,
-        {
-            "agent_id": spec.agent_id,
-            "label": spec.label,
-            "persona": spec.persona.name,
-            "model": spec.model,
-            "backend": run.backend,
-            "url": run.url,
-            "options_json": spec.options.set_options(),
-            "status": run.status,
-            "error": run.error,
-            "report_path": str(report) if report else None,
-            "started_at": run.started_at.isoformat(),
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "total_s": run.timings.total_s,
-            "ingest_s": run.timings.ingest_s,
-            "analysis_s": run.timings.analysis_s,
-            "report_s": run.timings.report_s,
-            "grounded_ratio": run.factcheck.grounded_ratio if run.factcheck else None,
-            "quality_score": run.quality.total if run.quality else None,
-            "quality_json": run.quality.model_dump() if run.quality else None,
-            "run_number": run_number,
-            "phase": phase,
-        },
-    )
-    for c in run.calls:
-        store.add_call(
-            run_id,
-            stage=c.stage,
-            agent_row=row,
-            result=c.result,
-            prompt="\n\n".join(f"[{m.role}]\n{m.content}" for m in c.messages),
-            error=c.error,
-            backend=run.backend,
-            url=run.url,
-            model=spec.model,
-            options=spec.options.set_options(),
-        )
-    return row
 
 
 def record_run(store: Store, run_id: str, record: RunRecord, scenario: str) -> None:
@@ -73,8 +18,8 @@ def record_run(store: Store, run_id: str, record: RunRecord, scenario: str) -> N
         # Warm-ups are numbered negative in the agents table so that run_number alone tells
         # measured runs from warm-ups.
         number = -record.run_number if record.warmup else record.run_number
-        add_agent_run(store, run_id, a.alone, run_number=number, phase="alone", report=None)
-        add_agent_run(store, run_id, a.together, run_number=number, phase="together", report=report)
+        record_agent(store, run_id, a.alone, None, run_number=number, phase="alone")
+        record_agent(store, run_id, a.together, report, run_number=number, phase="together")
     fig = record.figures
     row = {
         "run_id": run_id,
