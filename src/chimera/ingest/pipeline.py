@@ -109,16 +109,16 @@ def _ingest(
 
     index = ModelIndex(models, settings.model_families)
     for view in views:
-        kept = []
+        dropped = False
         for f in view.facts:
             if f.model_from == "field" and f.model is not None:
                 f.model = index.canonical(f.model)
             else:
                 f.model, f.model_from = index.resolve(f.hints)
-                if f.model_from == "unresolved-column":
-                    continue  # a Markdown column for something that is not a model
-            kept.append(f)
-        view.facts = kept
+                # a Markdown column for something that is not a model
+                dropped = dropped or f.model_from == "unresolved-column"
+        if dropped:  # a new list only then: 100,000 copied lists cost 8 MB of the peak
+            view.facts = [f for f in view.facts if f.model_from != "unresolved-column"]
     facts = [f for v in views for f in v.facts]
     stats = compute_stats(facts)
     t_facts = time.perf_counter()
