@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.agent.report import render_report
 from chimera.agent.session import RunSettings, resolve_endpoint, system_info
-from chimera.agent.workflow import AgentRun, AgentSpec, run_agent
+from chimera.agent.workflow import AgentRun, AgentSpec, check_run, run_agent
 from chimera.atomic import write_json, write_text
 from chimera.backends.base import Backend, EndpointSettings, GenerationRequest, generate
 from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD
@@ -138,6 +138,7 @@ class _Session:
                 ingest_s=self.ingest_s,
                 note=self.agent_notes.get(spec.agent_id),
                 on_stage=lambda stage: self.obs.agent_stage(spec.agent_id, phase, stage),
+                check=False,  # checked after the timed phases: see one_run
             )
         except Exception as exc:  # a bug or an unmapped error: recorded, the others go on
             run = AgentRun(
@@ -182,6 +183,10 @@ class _Session:
         else:
             together, wall = await self.together(label)
             alone = await self.alone(label)
+        # The fact check and quality score are CPU work after the calls: done here, outside
+        # the timed phases, so N agents finishing at once do not queue on the event loop.
+        for run, _ in (*alone.values(), *together.values()):
+            check_run(run, self.facts)
         agents = [
             AgentOutcome(
                 agent_id=s.agent_id,
