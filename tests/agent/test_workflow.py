@@ -212,3 +212,29 @@ def test_analysis_is_trimmed_to_what_the_context_can_carry() -> None:
     assert len(cut) < len(text) and cut.endswith("to fit the context]\n")
     assert cut.split("\n[...")[0].endswith("word")  # cut at a line end, not mid-word
     assert trim_to_tokens("short", 200) == "short"
+
+
+async def test_check_can_be_deferred_until_after_a_timed_phase(tmp_path: Path) -> None:
+    from chimera.agent.personas import INSIGHT_AGENT
+    from chimera.agent.session import open_backend
+    from chimera.agent.workflow import AgentSpec, check_run, run_agent
+    from chimera.backends.base import EndpointSettings
+    from chimera.ingest.pipeline import ingest_paths
+
+    (tmp_path / "r.csv").write_text("model,tokens_per_s\nm,5\nm,6\n", encoding="utf-8")
+    facts = ingest_paths([tmp_path / "r.csv"])
+    spec = AgentSpec(
+        agent_id="insight",
+        label="L",
+        persona=INSIGHT_AGENT,
+        model="m",
+        endpoint=EndpointSettings(kind="offline"),
+    )
+    async with open_backend(spec, facts) as backend:
+        run = await run_agent(spec, facts, backend, check=False)
+    assert run.report_body and run.factcheck is None and run.quality is None
+    check_run(run, facts)
+    assert run.factcheck is not None and run.quality is not None
+    first = run.factcheck
+    check_run(run, facts)  # idempotent
+    assert run.factcheck is first

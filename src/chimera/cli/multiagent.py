@@ -154,6 +154,9 @@ def multiagent(
     ] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the runs.")] = False,
     config: Annotated[Path | None, typer.Option(help="Ingestion settings (TOML).")] = None,
+    html: Annotated[
+        bool, typer.Option("--html", help="Also write summary.html with plots.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress.")] = False,
 ) -> None:
     """Run agents alone, then together: speedup, efficiency and contention, honestly measured."""
@@ -246,5 +249,10 @@ def multiagent(
         )
         raise typer.Exit(130) from None
     _print_outcome(console, outcome)
+    if html:
+        from chimera.render.multiagent import write_multiagent_html  # matplotlib when asked
+
+        for path in write_multiagent_html(outcome):
+            console.print(f"wrote {escape(str(path))}")
     if not outcome.ok:
         raise typer.Exit(4)
