@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from chimera.ingest.fact import Config, Fact, config_label
 from chimera.ingest.fields import (
     CONFIG_KEYS,
     FLOAT_CONFIG,
@@ -21,7 +22,8 @@ from chimera.ingest.fields import (
 from chimera.ingest.records import Hint, RawRecord
 from chimera.ingest.values import Number, config_value, convert, float_decimals, parse_number
 
-Config = tuple[tuple[str, str], ...]
+# Fact and config_label live in fact.py; importers keep using this module
+__all__ = ["ERROR_TEXT", "Config", "Fact", "FactBuilder", "config_label"]
 _ORDER = {k: i for i, k in enumerate(CONFIG_KEYS)}
 
 ERROR_TEXT = re.compile(
@@ -56,60 +58,6 @@ _COUNTS = frozenset({"runs_ok", "runs_total"})
 _NUMERIC_START = frozenset("0123456789.-+")
 # a real call never measures 0 for these (0 s to compile or load can be real: nothing to do)
 _NEVER_ZERO = frozenset({"tokens_per_s", "latency_ms", "ttft_s", "eval_s"})
-
-
-@dataclass(slots=True)
-class Fact:
-    """One number: where it was found, what it measures, for which model and configuration."""
-
-    source: str  # display path of the file
-    locator: str  # 'row 3', '$.models[0].mean_ttft_s', 'table 2 row 4', 'line 12'
-    origin: str  # data (CSV/JSON), table (Markdown table), prose (a labelled number in text)
-    family: str  # source family, e.g. 'param_tuning.csv'
-    model: str | None
-    model_from: str  # field, tag, header, label, heading, doc, path, dir, path-guess, none
-    config: Config  # (key, canonical value) in CONFIG_KEYS order
-    metric: str  # canonical metric, or the normalized key when not recognized
-    aggregate: str | None  # None for an observation; mean, median, p95, ... for a summary figure
-    value: float  # in ``unit``; NaN when the row failed and the cell was empty or NaN
-    unit: str
-    original_key: str
-    recognized: bool
-    failed: bool
-    failure: str | None
-    failure_kind: str | None  # error, success_false, status, error_text, error_text_success,
-    #                            zeros, zero_rate, nan
-    decimals: int  # digits shown after the decimal point in the source
-    record: int  # index of the row/object within its file (facts of one row share it)
-    hints: tuple[Hint, ...] = ()
-
-    @property
-    def config_label(self) -> str:
-        return config_label(self.config)
-
-    def row(self) -> dict[str, object]:
-        """The exported columns (CSV and JSON), in order."""
-        return {
-            "source": self.source,
-            "locator": self.locator,
-            "origin": self.origin,
-            "family": self.family,
-            "model": self.model or "",
-            "model_from": self.model_from,
-            "config": self.config_label,
-            "metric": self.metric,
-            "aggregate": self.aggregate or "",
-            "value": "" if math.isnan(self.value) else self.value,
-            "unit": self.unit,
-            "original_key": self.original_key,
-            "recognized": self.recognized,
-            "failed": self.failed,
-            "failure": self.failure or "",
-        }
-
-
-def config_label(config: Config) -> str:
-    return ", ".join(f"{k}={v}" for k, v in config) if config else "-"
 
 
 @dataclass(frozen=True, slots=True)

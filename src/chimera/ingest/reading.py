@@ -7,7 +7,6 @@ dataclasses). Deduplication needs the files in order, so it happens after, in th
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import itertools
 import multiprocessing
@@ -27,7 +26,6 @@ from chimera.ingest.records import Format, Skipped
 from chimera.ingest.settings import AliasSpec, IngestSettings
 from chimera.ingest.walk import Candidate
 
-_FACT_FIELDS = tuple(f.name for f in dataclasses.fields(Fact))
 _CHUNKS_PER_WORKER = 16  # small chunks: less waiting in memory between worker and parent
 _NO_NOTES: list[tuple[str, str]] = []  # shared by the files without notes (never mutated)
 
@@ -127,7 +125,7 @@ def _read_chunk(args: tuple[IngestSettings, list[Candidate]]) -> tuple[list[obje
     for c in chunk:
         r = reader.read(c)
         if isinstance(r, FileResult):
-            facts = [tuple(getattr(f, n) for n in _FACT_FIELDS) for f in r.facts]
+            facts = [f.astuple() for f in r.facts]
             r.facts = []
             out.append((r, facts))
         else:

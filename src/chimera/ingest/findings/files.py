@@ -118,14 +118,15 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
         starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
         del k
         counts = np.diff(np.r_[starts, len(p)])
+        shared = (counts > 1) & (counts <= _MAX_FILES_PER_KEY)  # as Python ints only these
+        starts, counts = starts[shared], counts[shared]
         owner_mask = (1 << owner_bits) - 1
         for start, count in zip(starts.tolist(), counts.tolist(), strict=True):
-            if 1 < count <= _MAX_FILES_PER_KEY:
-                bucket = (p[start : start + count] & owner_mask).tolist()
-                for a in range(count):
-                    for b in range(a + 1, count):
-                        if bucket[a] != bucket[b]:  # a collision within one file
-                            pairs[(bucket[a], bucket[b])] += 1
+            bucket = (p[start : start + count] & owner_mask).tolist()
+            for a in range(count):
+                for b in range(a + 1, count):
+                    if bucket[a] != bucket[b]:  # a collision within one file
+                        pairs[(bucket[a], bucket[b])] += 1
         del p
     del packed
     lines: list[str] = []

@@ -38,15 +38,29 @@ class Comparison:
 
 def summary_pairs(files: Sequence[FileView]) -> list[tuple[FileView, FileView]]:
     """(summary, raw) pairs found by name within a directory."""
+    data = [
+        f for f in files if f.artifact.format in DATA_FORMATS and f.artifact.duplicate_of is None
+    ]
+    # Summaries first, then only the names they ask for: an index of every data file by name
+    # cost 23 MB at the peak on a tree of 100,000 files with no summary at all.
+    summary_views: dict[tuple[str, str], list[FileView]] = defaultdict(list)
+    for f in data:
+        key = _name_key(f.path)
+        if key[1].endswith("summary"):
+            summary_views[key].append(f)
+    wanted: set[tuple[str, str]] = set()
+    for d, stem in summary_views:
+        base = stem[: -len("summary")].rstrip("_-")
+        if base:
+            wanted.update((d, base + suffix) for suffix in _RAW_SUFFIXES)
     by_dir: dict[tuple[str, str], list[FileView]] = defaultdict(list)
-    for f in files:
-        if f.artifact.format in DATA_FORMATS and f.artifact.duplicate_of is None:
-            d, name = posixpath.split(f.path)
-            by_dir[(d, posixpath.splitext(name)[0].lower())].append(f)
+    if wanted:
+        for f in data:
+            key = _name_key(f.path)
+            if key in wanted:
+                by_dir[key].append(f)
     pairs: list[tuple[FileView, FileView]] = []
-    for (d, stem), views in sorted(by_dir.items()):
-        if not stem.endswith("summary"):
-            continue
+    for (d, stem), views in sorted(summary_views.items()):
         base = stem[: -len("summary")].rstrip("_-")
         if not base:
             continue
@@ -54,6 +68,11 @@ def summary_pairs(files: Sequence[FileView]) -> list[tuple[FileView, FileView]]:
             for raw in by_dir.get((d, base + suffix), []):
                 pairs.extend((s, raw) for s in views)
     return pairs
+
+
+def _name_key(path: str) -> tuple[str, str]:
+    d, name = posixpath.split(path)
+    return d, posixpath.splitext(name)[0].lower()
 
 
 def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
