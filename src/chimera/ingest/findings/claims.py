@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from chimera.ingest.facts import Config, Fact, config_label
@@ -229,8 +229,15 @@ def check_claims(
     files: Sequence[FileView], data_facts: Sequence[Fact], stats: Sequence[Stat]
 ) -> dict[str, list[ClaimCheck]]:
     """Every checkable claim of every report file, by file."""
+    return dict(_checks_by_file(files, data_facts, stats))
+
+
+def _checks_by_file(
+    files: Sequence[FileView], data_facts: Sequence[Fact], stats: Sequence[Stat]
+) -> Iterator[tuple[str, list[ClaimCheck]]]:
+    """(path, checks) per report file with checkable claims, as they are made: the caller
+    keeps only what it needs (on 33,000 small reports, every check held at once cost 14 MB)."""
     index = DataIndex(stats, data_facts)
-    out: dict[str, list[ClaimCheck]] = {}
     for view in files:
         if view.artifact.format not in ("markdown", "text") or view.artifact.duplicate_of:
             continue
@@ -258,19 +265,20 @@ def check_claims(
                     c = ClaimCheck(c.claim, False, f"{c.data} ({hint})")
             checks.append(c)
         if checks:
-            out[view.path] = checks
-    return out
+            yield view.path, checks
 
 
 def claims(
     files: Sequence[FileView], data_facts: Sequence[Fact], stats: Sequence[Stat]
 ) -> list[Finding]:
     """A finding per report whose numbers contradict the data they can be tied to."""
-    out = []
-    for path, checks in sorted(check_claims(files, data_facts, stats).items()):
+    disagreeing: list[tuple[str, list[ClaimCheck], int]] = []
+    for path, checks in _checks_by_file(files, data_facts, stats):
         bad = [c for c in checks if not c.agree]
-        if not bad:
-            continue
+        if bad:
+            disagreeing.append((path, bad, len(checks)))
+    out = []
+    for path, bad, n_checks in sorted(disagreeing, key=lambda t: t[0]):
         lines = []
         for c in bad:
             f = c.claim
@@ -283,7 +291,7 @@ def claims(
             Finding(
                 kind="contradicted_claim",
                 severity="warning",
-                title=f"{path}: {len(bad)} of {len(checks)} checkable numbers disagree with the "
+                title=f"{path}: {len(bad)} of {n_checks} checkable numbers disagree with the "
                 f"data for the same model and configuration",
                 files=[path],
                 evidence=shown(lines),
