@@ -131,11 +131,19 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
     del packed
     lines: list[str] = []
     involved: set[str] = set()
+    # a file is in many pairs: its usable numbers and lookup table are made once
+    numbers: dict[int, list[_Number]] = {}
+    tables: dict[int, _Table] = {}
     for (a, b), common in sorted(pairs.items()):
         if common < 4:
             continue
-        small, big = (views[a], views[b]) if sizes[a] <= sizes[b] else (views[b], views[a])
-        matched, total = _match(small.facts, big.facts)
+        (i_small, i_big) = (a, b) if sizes[a] <= sizes[b] else (b, a)
+        small, big = views[i_small], views[i_big]
+        if i_small not in numbers:
+            numbers[i_small] = _numbers(small.facts)
+        if i_big not in tables:
+            tables[i_big] = _table(numbers.get(i_big) or _numbers(big.facts))
+        matched, total = _match(numbers[i_small], tables[i_big])
         if total >= 4 and matched >= 0.8 * total:
             fmt = (
                 f"{small.artifact.format.upper()} vs {big.artifact.format.upper()}"
@@ -158,32 +166,42 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
     ]
 
 
-def _match(small: Sequence[Fact], big: Sequence[Fact]) -> tuple[int, int]:
+_Key = tuple[str, str | None]  # (metric, aggregate)
+_Number = tuple[_Key, float, int]  # key, value, decimals
+# by (metric, aggregate): sorted (value, decimals), and the fewest decimals shown
+_Table = tuple[dict[_Key, list[tuple[float, int]]], dict[_Key, int]]
+
+
+def _numbers(facts: Sequence[Fact]) -> list[_Number]:
+    return [((f.metric, f.aggregate), f.value, f.decimals) for f in facts if _usable(f)]
+
+
+def _table(big: list[_Number]) -> _Table:
     table: dict[tuple[str, str | None], list[tuple[float, int]]] = defaultdict(list)
     coarsest: dict[tuple[str, str | None], int] = {}
-    for f in big:
-        if _usable(f):
-            key = (f.metric, f.aggregate)
-            table[key].append((f.value, f.decimals))
-            coarsest[key] = min(coarsest.get(key, 12), f.decimals)
+    for key, value, dec in big:
+        table[key].append((value, dec))
+        coarsest[key] = min(coarsest.get(key, 12), dec)
     for values in table.values():
         values.sort()
-    matched = total = 0
-    for f in small:
-        if not _usable(f):
-            continue
-        total += 1
-        cands = table.get((f.metric, f.aggregate))
+    return dict(table), coarsest
+
+
+def _match(small: list[_Number], big: _Table) -> tuple[int, int]:
+    table, coarsest = big
+    matched = 0
+    for key, v, decimals in small:
+        cands = table.get(key)
         if not cands:
             continue
-        window = 0.5 * 10.0 ** -min(f.decimals, coarsest[(f.metric, f.aggregate)], 12)
-        lo = bisect.bisect_left(cands, (f.value - window * 1.001 - 1e-9,))
+        window = 0.5 * 10.0 ** -min(decimals, coarsest[key], 12)
+        lo = bisect.bisect_left(cands, (v - window * 1.001 - 1e-9,))
         for value, dec in cands[lo : lo + 6]:
-            tol = 0.5 * 10.0 ** -min(f.decimals, dec, 12) * 1.001 + 1e-12 * abs(value)
-            if abs(value - f.value) <= tol:
+            tol = 0.5 * 10.0 ** -min(decimals, dec, 12) * 1.001 + 1e-12 * abs(value)
+            if abs(value - v) <= tol:
                 matched += 1
                 break
-    return matched, total
+    return matched, len(small)
 
 
 _SEVERE_ODDITY = ("not valid UTF-8", "mangled byte-order mark", "C1 control", "U+FFFD")
