@@ -8,12 +8,11 @@ dataclasses). Deduplication needs the files in order, so it happens after, in th
 from __future__ import annotations
 
 import gc
-import itertools
 import multiprocessing
 import os
 import posixpath
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -26,7 +25,7 @@ from chimera.ingest.records import Format, Skipped
 from chimera.ingest.settings import AliasSpec, IngestSettings
 from chimera.ingest.walk import Candidate
 
-_CHUNKS_PER_WORKER = 16  # small chunks: less waiting in memory between worker and parent
+_CHUNKS_PER_WORKER = 48  # small chunks: less waiting in memory between worker and parent
 _NO_NOTES: list[tuple[str, str]] = []  # shared by the files without notes (never mutated)
 
 
@@ -134,13 +133,17 @@ def _read_chunk(args: tuple[IngestSettings, list[Candidate]]) -> tuple[list[obje
 
 
 def read_all(
-    candidates: Sequence[Candidate],
+    candidates: list[Candidate],
     settings: IngestSettings,
     on_file: Callable[[str], None] | None,
     models: set[str],
 ) -> Iterator[FileResult | Skipped]:
     """Every candidate read, in order (a generator: results are consumed as they come, so a
-    big tree never holds them all twice); explicit model names are added to ``models``."""
+    big tree never holds them all twice); explicit model names are added to ``models``.
+
+    Consumes ``candidates``: in parallel mode the list is emptied once it is split into
+    chunks, and each chunk is let go when it is sent (100,000 candidates hold 19 MB).
+    """
     workers = _workers(settings, len(candidates))
     if workers <= 1:
         reader = _Reader(settings)
@@ -155,17 +158,17 @@ def read_all(
             on_file(c.display)
     n_chunks = workers * _CHUNKS_PER_WORKER
     size = -(-len(candidates) // n_chunks)
-    chunks = [list(candidates[i : i + size]) for i in range(0, len(candidates), size)]
+    chunks = deque(candidates[i : i + size] for i in range(0, len(candidates), size))
+    candidates.clear()
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         # a bounded window of chunks in flight: finished ones wait in memory until consumed
         pending: deque[Future[tuple[list[object], set[str]]]] = deque()
-        todo = iter(chunks)
-        for chunk in itertools.islice(todo, workers + 1):
-            pending.append(pool.submit(_read_chunk, (settings, chunk)))
+        for _ in range(min(workers + 1, len(chunks))):
+            pending.append(pool.submit(_read_chunk, (settings, chunks.popleft())))
         while pending:
             out, chunk_models = pending.popleft().result()
-            nxt = next(todo, None)
+            nxt = chunks.popleft() if chunks else None
             if nxt is not None:
                 pending.append(pool.submit(_read_chunk, (settings, nxt)))
             models |= chunk_models
