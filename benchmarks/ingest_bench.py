@@ -78,7 +78,11 @@ def naive_records(root: Path) -> int:
 
 
 def walk_and_parse(root: Path) -> int:
-    """Our first stage alone: walk, read, decode, sniff and parse every file into records."""
+    """Our first stage alone, and exactly it: the walk (stat, type by extension, skips), then per
+    file: size cap, read, content hash, decoding with its encoding checks, sniffing, and the
+    format's parse into raw records (CSV rows, JSON objects, Markdown table rows and labelled
+    numbers, JSONL lines). Not included: facts (field classification, units, models), the
+    report keys used by findings, statistics, findings. One classifier per call, as per run."""
     from chimera.ingest.fields import Classifier
     from chimera.ingest.readers import read_file
     from chimera.ingest.readers.prose import ConfigWords

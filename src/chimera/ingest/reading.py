@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from chimera.ingest.facts import Fact, FactBuilder
 from chimera.ingest.fields import Classifier
 from chimera.ingest.names import family_of
-from chimera.ingest.readers import FileRead, read_file
+from chimera.ingest.readers import FileRead, read_file, report_keys
 from chimera.ingest.readers.prose import ConfigWords
 from chimera.ingest.records import Format, Skipped
 from chimera.ingest.settings import AliasSpec, IngestSettings
@@ -93,6 +93,7 @@ class _Reader:
             )
         hints = (("path", stem),) + ((("dir", parent),) if parent else ())
         facts = self.builder.build(got.parsed.records, display, family, hints)
+        content_key, mentions = report_keys(got.format, got.text)
         schema = self._schemas.setdefault(got.parsed.schema, got.parsed.schema)
         # the first line only matters for a data file without facts (an error message?)
         first_line = got.parsed.first_line if not facts else ""
@@ -103,14 +104,14 @@ class _Reader:
             got.format,
             got.encoding,
             got.sha256,
-            got.content_key,
+            content_key,
             family,
             len(got.parsed.records),
             got.oddities,
             notes,
             schema,
             first_line,
-            got.mentions,
+            mentions,
             facts,
         )
 

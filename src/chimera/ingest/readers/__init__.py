@@ -41,11 +41,10 @@ class FileRead:
     format: Format
     encoding: str
     sha256: str
-    content_key: str  # hash of the text without timestamps/whitespace ('' when not computed)
     oddities: tuple[str, ...]
     parsed: Parsed
     long_lines: int = 0
-    mentions: frozenset[str] = frozenset()  # data-file names a report refers to (lower case)
+    text: str = ""  # the decoded text, for report_keys (a reader's caller lets it go)
 
 
 def sniff(text: str) -> Format | None:
@@ -156,16 +155,20 @@ def read_file(
             bytes=len(data),
             detail=exc.detail,
         )
+    # content_key and mentions serve the findings, not the parse: report_keys fills them in
+    return FileRead(fmt, dec.encoding, digest, dec.oddities, parsed, long_lines, text)
+
+
+def report_keys(fmt: Format, text: str) -> tuple[str, frozenset[str]]:
+    """For a report (Markdown/text): its timestamp-blind content key ('' when too big or not a
+    report) and the data-file names it mentions; what near-duplicate and claim checks use."""
+    if fmt not in ("markdown", "text"):
+        return "", frozenset()
     content_key = ""
-    if fmt in ("markdown", "text") and len(text) <= _NEAR_DUP_MAX:
+    if len(text) <= _NEAR_DUP_MAX:
         normalized = " ".join(_VOLATILE.sub("", text).split())
         content_key = hashlib.sha256(normalized.encode()).hexdigest()
-    mentions: frozenset[str] = frozenset()
-    if fmt in ("markdown", "text"):
-        mentions = _mentions(text[:_MENTION_MAX])
-    return FileRead(
-        fmt, dec.encoding, digest, content_key, dec.oddities, parsed, long_lines, mentions
-    )
+    return content_key, _mentions(text[:_MENTION_MAX])
 
 
 def _mentions(text: str) -> frozenset[str]:
