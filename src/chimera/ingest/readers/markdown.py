@@ -70,7 +70,8 @@ def read_markdown(
             long_lines += 1
             i += 1
             continue
-        head = line.lstrip()[:3]
+        stripped = line.lstrip()  # once per line: most lines are prose that ends below
+        head = stripped[:3]
         if head in ("```", "~~~"):
             in_fence = not in_fence
             i += 1
@@ -87,15 +88,16 @@ def read_markdown(
             hints = tuple(("heading", t) for _, t in reversed(headings))
             state.config = {}
             state.doc_model = None  # a 'Model:' line speaks for its own section
-        if not line.strip():
+        if not stripped:
             state.config = {}
             i += 1
             continue
-        if "|" in line and i + 1 < n and "-" in lines[i + 1] and _SEP.match(lines[i + 1]):
+        bar = "|" in line
+        if bar and i + 1 < n and "-" in lines[i + 1] and _SEP.match(lines[i + 1]):
             table_no += 1
             i = _read_table(lines, i, table_no, hints, state, parsed, max_line_chars, is_config_key)
             continue
-        if "|" not in line or not line.lstrip().startswith("|"):
+        if not bar or not stripped.startswith("|"):
             scan_line(line, i + 1, state, hints, is_config_key, parsed.records)
         i += 1
     return parsed, long_lines
