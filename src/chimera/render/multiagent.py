@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from chimera.atomic import write_text
 from chimera.bench.results import MultiAgentOutcome
 from chimera.render.html import Image, Section, Table, html_page, write_html, write_plots
 from chimera.render.plots import plot_bars, plot_distributions
@@ -161,9 +162,15 @@ def render_multiagent_html(outcome: MultiAgentOutcome, plots: Mapping[str, bytes
 
 
 def write_multiagent_html(outcome: MultiAgentOutcome) -> list[Path]:
-    """Write the plots and ``summary.html`` into the session's output folder."""
+    """Write the plots and ``summary.html`` into the session's output folder, and link the
+    plots from ``summary.md``."""
     plots = multiagent_plots(outcome)
     files = write_plots(outcome.output_dir, plots)
+    summary_md = outcome.output_dir / "summary.md"
+    if plots and summary_md.is_file():  # the Markdown summary shows the same plots
+        text = summary_md.read_text(encoding="utf-8").split("\n## Plots\n")[0].rstrip()
+        links = [f"![{n.removesuffix('.png').replace('_', ' ')}]({n})" for n in plots]
+        files.append(write_text(summary_md, text + "\n\n## Plots\n\n" + "\n".join(links) + "\n"))
     files.append(
         write_html(outcome.output_dir / "summary.html", render_multiagent_html(outcome, plots))
     )
