@@ -36,13 +36,25 @@ class ConfigWords:
     def __init__(self, is_config_key: Callable[[str], bool], names: Iterable[str]) -> None:
         self._check = is_config_key
         words = sorted({n.replace("_", "[ _]?") for n in names if n}, key=len, reverse=True)
-        self._mention = re.compile(r"(?i)\b(?:" + "|".join(words) + r")\b") if words else None
+        alternatives = "|".join(words)
+        self._mention = re.compile(r"(?i)\b(?:" + alternatives + r")\b") if words else None
+        # On ASCII text (and ASCII names), lower-casing first then matching case-sensitively
+        # gives the same answer 2-3x faster: IGNORECASE costs on every character tried.
+        self._mention_lower = (
+            re.compile(r"\b(?:" + alternatives.lower() + r")\b")
+            if words and alternatives.isascii()
+            else None
+        )
 
     def __call__(self, label: str) -> bool:
         return self._check(label)
 
     def mentioned(self, line: str) -> bool:
-        return self._mention is not None and self._mention.search(line) is not None
+        if self._mention is None:
+            return False
+        if self._mention_lower is not None and line.isascii():
+            return self._mention_lower.search(line.lower()) is not None
+        return self._mention.search(line) is not None
 
 
 _BULLET_SPLIT = re.compile(r"(?:^|\s)[-*•]\s+")
@@ -88,9 +100,12 @@ def scan_line(
     m = _MODEL_LINE.match(line)
     if m is not None:
         state.doc_model = m.group("model")
-    for m in _WORD_VALUE.finditer(line):
-        if check(m.group("label")):
-            state.config[m.group("label")] = m.group("value").rstrip(",.")
+    # '=' tests first: _WORD_VALUE and _EQUALS need one, and their searches try every position
+    has_equals = "=" in line
+    if has_equals:
+        for m in _WORD_VALUE.finditer(line):
+            if check(m.group("label")):
+                state.config[m.group("label")] = m.group("value").rstrip(",.")
     for seg in _BULLET_SPLIT.split(line):
         if not seg.strip():
             continue
@@ -113,10 +128,11 @@ def scan_line(
                 state.config[label] = c.group("value")
             else:
                 found[label] = c.group("value")
-        for m in _EQUALS.finditer(seg):
-            label = m.group("label").strip()
-            if label not in found and not check(label):
-                found[label] = m.group("value")
+        if has_equals and "=" in seg:
+            for m in _EQUALS.finditer(seg):
+                label = m.group("label").strip()
+                if label not in found and not check(label):
+                    found[label] = m.group("value")
         for label, value in found.items():
             out.append(
                 RawRecord(f"line {lineno}", {label: value}, state.context(), seg_hints, "prose")
