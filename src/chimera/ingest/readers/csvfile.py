@@ -66,7 +66,7 @@ def read_csv(text: str, *, tsv: bool, max_records: int, max_line_chars: int) -> 
     row_no = 0
     try:
         for row in reader:
-            if not any(cell.strip() for cell in row):
+            if not "".join(row).strip():  # no cell with anything but whitespace
                 continue
             if header is None:
                 # interned: files of a family repeat a header, and every fact keeps its name
@@ -79,9 +79,7 @@ def read_csv(text: str, *, tsv: bool, max_records: int, max_line_chars: int) -> 
                 break
             if len(row) != len(header):
                 ragged.append(row_no)
-            values: dict[str, object] = {}
-            for name, cell in zip(header, row, strict=False):
-                values[name] = cell
+            values: dict[str, object] = dict(zip(header, row, strict=False))
             # interned: 'row 1' is the same string in every file, and every fact keeps one
             parsed.records.append(RawRecord(sys.intern(f"row {row_no}"), values))
     except csv.Error as exc:

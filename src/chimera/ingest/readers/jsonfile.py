@@ -48,10 +48,6 @@ def loads(text: str) -> Any:
         raise JSONProblem("malformed", f"not valid JSON ({first_error})") from None
 
 
-def _is_number(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
 def flatten(
     doc: Any,
     parsed: Parsed,
@@ -90,6 +86,7 @@ def flatten(
         values: dict[str, object] = {}
         extra: list[tuple[str, object]] = []
         children: list[tuple[str, Any]] = []
+        keep_schema = schema is not None and depth < _SCHEMA_DEPTH  # tested once per object
         for key, v in node.items():
             k = str(key)
             if isinstance(v, dict):
@@ -105,13 +102,16 @@ def flatten(
                 children.append((k, v))
             else:
                 values[k] = v
-            if schema is not None and depth < _SCHEMA_DEPTH and len(schema) < _SCHEMA_MAX:
+            if keep_schema and schema is not None and len(schema) < _SCHEMA_MAX:
                 schema.add(f"{spath}.{k}" if spath else k)
         if extra:
             values.update(extra)
-        if any(_is_number(v) for v in values.values()) or any(
-            k.lower() in _STATUS_CHILD for k in values
-        ):
+        has_number = False
+        for v in values.values():
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                has_number = True
+                break
+        if has_number or any(k.lower() in _STATUS_CHILD for k in values):
             if len(parsed.records) >= max_records:
                 parsed.notes.append(
                     ("truncated", f"only the first {max_records} objects were read")

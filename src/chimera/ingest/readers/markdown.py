@@ -154,9 +154,7 @@ def _read_table(
                 cells[0] = carry
             elif cells:
                 carry = cells[0]
-            values: dict[str, object] = {}
-            for name, cell in zip(header, cells, strict=False):
-                values[name] = _clean(cell)
+            values: dict[str, object] = dict(zip(header, map(_clean, cells), strict=False))
             parsed.records.append(RawRecord(locator, values, context, hints, "table"))
         i += 1
     return i

@@ -106,7 +106,9 @@ def scan_line(
         for m in _WORD_VALUE.finditer(line):
             if check(m.group("label")):
                 state.config[m.group("label")] = m.group("value").rstrip(",.")
-    for seg in _BULLET_SPLIT.split(line):
+    # a split needs a bullet character; most lines have none, and the search tries every position
+    segs = _BULLET_SPLIT.split(line) if ("-" in line or "*" in line or "•" in line) else (line,)
+    for seg in segs:
         if not seg.strip():
             continue
         seg_hints = hints
