@@ -63,8 +63,11 @@ _NEVER_ZERO = frozenset({"tokens_per_s", "latency_ms", "ttft_s", "eval_s"})
 @dataclass(frozen=True, slots=True)
 class _Plan:
     control: tuple[tuple[str, FieldInfo], ...]  # model, tag, config, label, status fields
-    metrics: tuple[str, ...]  # keys holding numbers (known metrics or not)
+    # keys holding numbers (known metrics or not), with their meaning and normalized unit
+    metrics: tuple[tuple[str, FieldInfo, str], ...]
     texts: tuple[str, ...]  # keys whose text is checked for error messages
+    # eval_count and eval_s both plain measurements here: a rate may be derived
+    may_derive: bool = False
 
 
 _ROW_FIELDS = ("model", "tag", "label", "failure", "failure_kind", "success")
@@ -141,7 +144,7 @@ class FactBuilder:
                     setattr(row, name, getattr(inherited, name))
             for k, v in inherited_config.items():
                 config.setdefault(k, v)
-        metrics = [(key, values[key]) for key in plan.metrics]
+        metrics = [(key, info, target, values[key]) for key, info, target in plan.metrics]
         if not config and row.label:
             config["config"] = row.label
         items = tuple(config.items())
@@ -163,13 +166,15 @@ class FactBuilder:
         elif row.tag or "quantization" in config:
             hints = (("tag", row.tag or config["quantization"]), *hints)
         facts: list[Fact] = []
-        for key, raw in metrics:
-            info = self.cls.classify(key)
+        # 'line 3.tokens_s' / '$.runs[0].ttft_s': data-file locators name the key
+        dotted = rec.origin == "data" and rec.locator.startswith(("$", "line "))
+        for key, info, target, raw in metrics:
+            if info.role == "other" and rec.origin != "data":
+                continue  # unknown keys count in data files only (before parsing the value)
             num = _number(raw)
             if info.role == "other":
                 if (
-                    rec.origin != "data"
-                    or not isinstance(num, Number)
+                    not isinstance(num, Number)
                     or not math.isfinite(num.value)
                     or _epochish(info.name, num.value)
                 ):
@@ -177,9 +182,7 @@ class FactBuilder:
                 facts.append(
                     Fact(
                         source,
-                        sys.intern(f"{rec.locator}.{key}")
-                        if rec.locator.startswith(("$", "line ")) and rec.origin == "data"
-                        else rec.locator,
+                        sys.intern(f"{rec.locator}.{key}") if dotted else rec.locator,
                         rec.origin,
                         family,
                         model,
@@ -200,14 +203,9 @@ class FactBuilder:
                     )
                 )
                 continue
-            target = metric_unit(info.name)
-            locator = (
-                sys.intern(f"{rec.locator}.{key}")
-                if rec.origin == "data" and rec.locator.startswith(("$", "line "))
-                else rec.locator
-            )
             if num is None:
                 continue
+            locator = sys.intern(f"{rec.locator}.{key}") if dotted else rec.locator
             if num == "missing":
                 if row.failure is None:
                     continue
@@ -270,7 +268,8 @@ class FactBuilder:
                     hints,
                 )
             )
-        _derive_rate(facts)
+        if plan.may_derive:
+            _derive_rate(facts)
         self._failures(facts, row)
         if not facts and row.failure is not None:
             # a failed run with no numbers at all still counts as a run that failed
@@ -305,7 +304,7 @@ class FactBuilder:
         if plan is not None:
             return plan
         control: list[tuple[str, FieldInfo]] = []
-        metrics: list[str] = []
+        metrics: list[tuple[str, FieldInfo, str]] = []
         texts: list[str] = []
         for key in keys:
             if key == "__column__":
@@ -316,12 +315,14 @@ class FactBuilder:
                 if info.role in ("failure", "success", "status"):
                     control.append((key, info))
             elif info.role in ("metric", "other"):
-                metrics.append(key)
+                metrics.append((key, info, metric_unit(info.name)))
                 if not _PROMPTISH.search(key):
                     texts.append(key)
             elif info.role != "ignore":
                 control.append((key, info))
-        plan = _Plan(tuple(control), tuple(metrics), tuple(texts))
+        plain = {i.name for _, i, _ in metrics if i.role == "metric" and i.aggregate is None}
+        may_derive = "eval_count" in plain and "eval_s" in plain
+        plan = _Plan(tuple(control), tuple(metrics), tuple(texts), may_derive)
         if len(self._plans) < 1024:
             self._plans[keys] = plan
         return plan
