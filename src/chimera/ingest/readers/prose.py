@@ -16,9 +16,11 @@ _UNIT = (
 _VALUE = rf"(?P<value>{_NUM}(?:\s*{_UNIT})?)(?![\w/])"
 # 'Label: value' at the start of a line or bullet segment
 _COLON = re.compile(rf"^\s*\**(?P<label>[A-Za-z][^:=|*\n]{{0,60}}?)\**\s*:\s*\**\s*{_VALUE}")
-_EQUALS = re.compile(rf"(?<![\w.])`?(?P<label>[A-Za-z_][\w.]{{0,40}})`?\s*=\s*`?{_VALUE}")
+# The label's run is possessive ({0,40}+): a shorter label would leave a word character before
+# the '=', which cannot match, so backtracking into it only costs time.
+_EQUALS = re.compile(rf"(?<![\w.])`?(?P<label>[A-Za-z_][\w.]{{0,40}}+)`?\s*=\s*`?{_VALUE}")
 _WORD_VALUE = re.compile(
-    r"(?<![\w.])`?(?P<label>[A-Za-z_][\w.]{0,40})`?\s*=\s*`?(?P<value>"
+    r"(?<![\w.])`?(?P<label>[A-Za-z_][\w.]{0,40}+)`?\s*=\s*`?(?P<value>"
     r"[A-Za-z0-9_.:+-]+)"
 )
 # 'Device: cpu' (a configuration line whose value is a word)
