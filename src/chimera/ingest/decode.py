@@ -134,7 +134,8 @@ def _non_ascii_oddities(text: str, oddities: list[str]) -> None:
 
 def split_lines(text: str) -> list[str]:
     """Lines split at CRLF, CR or LF (not at the other separators ``str.splitlines`` knows)."""
-    lines = _LINE_SPLIT.split(text)
+    # without a CR the only separator is LF, and str.split is 5x faster than the regex
+    lines = text.split("\n") if "\r" not in text else _LINE_SPLIT.split(text)
     if lines and lines[-1] == "":
         lines.pop()
     return lines
