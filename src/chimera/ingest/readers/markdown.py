@@ -97,7 +97,8 @@ def read_markdown(
             table_no += 1
             i = _read_table(lines, i, table_no, hints, state, parsed, max_line_chars, is_config_key)
             continue
-        if not bar or not stripped.startswith("|"):
+        # scan_line's own first test, here to spare the call on most prose lines
+        if (not bar or not stripped.startswith("|")) and (":" in line or "=" in line):
             scan_line(line, i + 1, state, hints, is_config_key, parsed.records)
         i += 1
     return parsed, long_lines
