@@ -11,14 +11,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    SpinnerColumn,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -35,7 +29,7 @@ from chimera.bench.optimize import (
 from chimera.bench.significance import Summary
 from chimera.cli import options as opt
 from chimera.cli.app import app
-from chimera.cli.common import run_async
+from chimera.cli.common import progress_bar, run_async
 
 Spec = Annotated[str | None, typer.Option(metavar="LOW:HIGH|V1,V2")]
 
@@ -218,17 +212,7 @@ def optimize(
         store=not no_store,
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet)
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet or not err.is_terminal,
-    )
+    progress = progress_bar(err, quiet)
     with progress:
         result = run_async(
             run_optimize(

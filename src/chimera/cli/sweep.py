@@ -10,14 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    SpinnerColumn,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -28,7 +22,7 @@ from chimera.bench.sweep import SweepResult, SweepSettings, run_sweep
 from chimera.bench.sweeplog import CSV_NAME
 from chimera.cli import options as opt
 from chimera.cli.app import app
-from chimera.cli.common import run_async
+from chimera.cli.common import progress_bar, run_async
 from chimera.ingest.settings import load_settings
 
 
@@ -203,17 +197,7 @@ def sweep(
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet)
     console = Console(highlight=False, soft_wrap=True)
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet or not err.is_terminal,
-    )
+    progress = progress_bar(err, quiet)
     try:
         with progress:
             result = run_async(

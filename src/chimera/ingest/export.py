@@ -11,26 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from chimera.errors import InputFileError
+from chimera.ingest.fact import FACT_FIELDS
 from chimera.ingest.facts import Fact
 from chimera.ingest.pipeline import IngestResult
 
-FACT_COLUMNS: tuple[str, ...] = (
-    "source",
-    "locator",
-    "origin",
-    "family",
-    "model",
-    "model_from",
-    "config",
-    "metric",
-    "aggregate",
-    "value",
-    "unit",
-    "original_key",
-    "recognized",
-    "failed",
-    "failure",
-)
+# The exported columns: the fact's fields up to ``failure``; the rest (failure kind, decimals,
+# record index, model hints) are bookkeeping for the findings.
+FACT_COLUMNS: tuple[str, ...] = FACT_FIELDS[: FACT_FIELDS.index("failure") + 1]
 
 
 def write_facts_csv(facts: Iterable[Fact], path: Path) -> int:
