@@ -29,7 +29,7 @@ from chimera.errors import BackendError
 from chimera.ingest.pipeline import IngestResult, ingest_paths
 from chimera.ingest.settings import IngestSettings
 from chimera.options import InferenceOptions
-from chimera.store import Store
+from chimera.store import Store, default_db_path
 
 BackendChoice = Literal["auto", "ollama", "openai", "llamacpp", "offline"]
 
@@ -285,11 +285,7 @@ async def run_session(
         endpoint=endpoint,
         options=settings.options,
     )
-    store = (
-        Store(settings.db)
-        if settings.store and settings.db
-        else (Store(_default_db()) if settings.store else None)
-    )
+    store = Store(settings.db or default_db_path()) if settings.store else None
     run_id = None
     if store is not None:
         run_id = store.start_run(
@@ -370,9 +366,3 @@ def _write_html(folder: Path, run: AgentRun, facts: IngestResult, plots: dict[st
     from chimera.render.run import render_run_html
 
     return write_html(folder / "report.html", render_run_html(run, facts, plots))
-
-
-def _default_db() -> Path:
-    from chimera.store import default_db_path
-
-    return default_db_path()
