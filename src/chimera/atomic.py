@@ -27,9 +27,18 @@ _UMASK = _read_umask()  # read once: setting it is process-wide, so not done per
 
 @contextmanager
 def atomic_writer(
-    path: Path | str, *, newline: str | None = None, binary: bool = False
+    path: Path | str,
+    *,
+    newline: str | None = None,
+    binary: bool = False,
+    durable: bool = True,
+    private: bool = False,
 ) -> Iterator[IO[Any]]:
-    """Open a temp file next to ``path``; on success it replaces ``path``, on error it goes."""
+    """Open a temp file next to ``path``; on success it replaces ``path``, on error it goes.
+
+    ``durable=False`` skips the fsync (a cache: losing it to a crash costs a rebuild, and the
+    fsync would cost more than the write); ``private`` keeps mkstemp's owner-only mode.
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,13 +49,15 @@ def atomic_writer(
         ) from None
     try:
         # mkstemp creates the file 0600; give it the mode a plain open() would have.
-        os.fchmod(fd, 0o666 & ~_UMASK)
+        if not private:
+            os.fchmod(fd, 0o666 & ~_UMASK)
         mode = "wb" if binary else "w"
         kw: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": newline}
         with os.fdopen(fd, mode, **kw) as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

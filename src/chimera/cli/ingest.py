@@ -64,12 +64,21 @@ def ingest(
     ] = None,
     first_n: Annotated[int | None, typer.Option(min=0, help="Paths listed per type.")] = None,
     show: Annotated[int, typer.Option(min=0, help="Findings shown in the summary.")] = 12,
+    cache: Annotated[
+        bool,
+        typer.Option(
+            "--cache/--no-cache",
+            help="Reuse the parse of files unchanged since the last ingest of these paths "
+            "(kept in CHIMERA_CACHE_DIR or the user cache directory).",
+        ),
+    ] = True,
 ) -> None:
     """Read a folder of benchmark artifacts into facts, statistics and data-quality findings."""
     settings = load_settings(
         config,
         max_file_bytes=int(max_file_mb * 2**20) if max_file_mb is not None else None,
         first_n=first_n,
+        cache=None if cache else False,
     )
     targets = list(paths) if paths else default_paths(Path.cwd())
     result = ingest_paths(targets, settings)
@@ -97,7 +106,8 @@ def print_summary(console: Console, r: IngestResult, show: int) -> None:
     console.print(
         f"[bold]Ingested {inv.ingested} files[/] ({inv.bytes:,} bytes) under "
         f"{escape(inv.base)} in {r.timings_s.get('total', 0):.2f} s; "
-        f"{inv.skipped} skipped, {inv.duplicates} duplicate copies."
+        f"{inv.skipped} skipped, {inv.duplicates} duplicate copies"
+        + (f"; {r.cached_files} parses reused from the cache." if r.cached_files else ".")
     )
     t = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("type", "files", "bytes", "latest modified", "first path"):

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
+from chimera.ingest.cache import ParseCache
 from chimera.ingest.facts import Fact
 from chimera.ingest.findings import FileView, Finding, sort_findings
 from chimera.ingest.findings.claims import claims
@@ -48,6 +49,7 @@ class IngestResult(BaseModel):
         description="numeric keys not in the alias table, with how often they occur (top 40)"
     )
     timings_s: dict[str, float] = Field(default_factory=dict)
+    cached_files: int = Field(0, description="files whose parse came from the parse cache")
 
     def models(self) -> list[str]:
         """Models with measurements in data files (CSV/JSON)."""
@@ -99,12 +101,17 @@ def _ingest(
     skipped = list(walked.skipped)
     first_by_hash: dict[str, str] = {}
     first_by_content: dict[str, str] = {}
-    for r in read_all(candidates, settings, on_file, models):
+    cache = (
+        ParseCache.open(roots, settings) if len(candidates) < settings.parallel_min_files else None
+    )
+    for r in read_all(candidates, settings, on_file, models, cache):
         if isinstance(r, Skipped):
             skipped.append(r)
         else:
             views.append(_view(r, first_by_hash, first_by_content))
     del candidates
+    if cache is not None:
+        cache.save()
     t_read = time.perf_counter()
 
     index = ModelIndex(models, settings.model_families)
@@ -160,6 +167,7 @@ def _ingest(
         facts=facts,
         stats=stats,
         unrecognized=dict(unrecognized.most_common(40)),
+        cached_files=cache.hits if cache is not None else 0,
         timings_s={
             "walk": t_walk - t0,
             "read_parse": t_read - t_walk,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+from chimera.ingest.cache import ParseCache, ReadOut
 from chimera.ingest.facts import Fact, FactBuilder
 from chimera.ingest.fields import Classifier
 from chimera.ingest.names import family_of
@@ -58,11 +59,13 @@ def classifier_for(settings: IngestSettings) -> Classifier:
     return Classifier(aliases, settings.config_aliases)
 
 
-class _Reader:
-    """Reads files with one classifier and fact builder (one per process)."""
+class Reader:
+    """Reads files with one classifier and fact builder (one per process), through the parse
+    cache when there is one."""
 
-    def __init__(self, settings: IngestSettings) -> None:
+    def __init__(self, settings: IngestSettings, cache: ParseCache | None = None) -> None:
         self.settings = settings
+        self.cache = cache
         self.classifier = classifier_for(settings)
         self.builder = FactBuilder(self.classifier, settings.failure_patterns)
 
@@ -73,12 +76,23 @@ class _Reader:
         self._schemas: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per layout
 
     def read(self, c: Candidate) -> FileResult | Skipped:
+        out = self.parse(c) if self.cache is None else self.cache.fetch(c, self.parse)
+        if isinstance(out, Skipped):
+            return out
+        return self._result(c, *out)
+
+    def parse(self, c: Candidate) -> ReadOut:
+        """``c`` read and parsed, with the keys the report checks use (the cacheable part)."""
         got = read_file(c, self.settings, self.words)
         if isinstance(got, Skipped):
             return got
-        return self._result(c, got)
+        content_key, mentions = report_keys(got.format, got.text)
+        got.text = ""  # let the decoded text go
+        return got, content_key, mentions
 
-    def _result(self, c: Candidate, got: FileRead) -> FileResult:
+    def _result(
+        self, c: Candidate, got: FileRead, content_key: str, mentions: frozenset[str]
+    ) -> FileResult:
         display = c.display
         stem = posixpath.splitext(posixpath.basename(display))[0]
         parent = posixpath.basename(posixpath.dirname(display))
@@ -93,7 +107,6 @@ class _Reader:
             )
         hints = (("path", stem),) + ((("dir", parent),) if parent else ())
         facts = self.builder.build(got.parsed.records, display, family, hints)
-        content_key, mentions = report_keys(got.format, got.text)
         schema = self._schemas.setdefault(got.parsed.schema, got.parsed.schema)
         # the first line only matters for a data file without facts (an error message?)
         first_line = got.parsed.first_line if not facts else ""
@@ -120,7 +133,7 @@ def _read_chunk(args: tuple[IngestSettings, list[Candidate]]) -> tuple[list[obje
     """Worker: read a chunk; facts travel as tuples."""
     gc.disable()  # short-lived process making many small objects
     settings, chunk = args
-    reader = _Reader(settings)
+    reader = Reader(settings)
     out: list[object] = []
     for c in chunk:
         r = reader.read(c)
@@ -138,16 +151,20 @@ def read_all(
     settings: IngestSettings,
     on_file: Callable[[str], None] | None,
     models: set[str],
+    cache: ParseCache | None = None,
 ) -> Iterator[FileResult | Skipped]:
     """Every candidate read, in order (a generator: results are consumed as they come, so a
     big tree never holds them all twice); explicit model names are added to ``models``.
+
+    The parse cache serves the serial path: a big tree read in parallel is not cached (its
+    parses would cost more memory to hold and to pickle than re-reading them in parallel).
 
     Consumes ``candidates``: in parallel mode the list is emptied once it is split into
     chunks, and each chunk is let go when it is sent (100,000 candidates hold 19 MB).
     """
     workers = _workers(settings, len(candidates))
     if workers <= 1:
-        reader = _Reader(settings)
+        reader = Reader(settings, cache)
         for c in candidates:
             if on_file is not None:
                 on_file(c.display)

@@ -65,6 +65,10 @@ class RawRecord:
     hints: tuple[Hint, ...] = ()  # model hints from the document (headings, header columns)
     origin: str = "data"  # data | table | prose
 
+    def __reduce__(self) -> tuple[type[RawRecord], tuple[object, ...]]:
+        # a constructor call unpickles 1.5x faster than slot-by-slot state (the parse cache)
+        return RawRecord, (self.locator, self.values, self.context, self.hints, self.origin)
+
 
 @dataclass(slots=True)
 class Parsed:
@@ -74,3 +78,6 @@ class Parsed:
     schema: tuple[str, ...] = ()  # column names or JSON key paths, for drift checks
     notes: list[tuple[str, str]] = field(default_factory=list)  # (kind, detail) oddities
     first_line: str = ""
+
+    def __reduce__(self) -> tuple[type[Parsed], tuple[object, ...]]:
+        return Parsed, (self.records, self.schema, self.notes, self.first_line)

@@ -60,6 +60,9 @@ class IngestSettings(BaseModel):
     workers: int = Field(
         0, ge=0, description="processes reading files: 0 = one per CPU for big trees, 1 = serial"
     )
+    cache: bool = Field(
+        True, description="reuse the parse of files unchanged since the last ingest of the paths"
+    )
     parallel_min_files: int = Field(
         2000, ge=1, description="trees with fewer files are read in one process"
     )

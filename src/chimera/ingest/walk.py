@@ -6,6 +6,7 @@ import errno
 import os
 import posixpath
 import stat
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,14 @@ class Candidate:
     mtime: float
     format: Format | None  # from the extension; None: decided by sniffing the content
     root_index: int
+    # the stat signature (size, times, inode) a parse cache checks; 0: the file changed too
+    # recently for its stat to prove it unchanged later (see RACY_WINDOW_NS)
+    sig: int = 0
+
+
+# A file changed less than this before the walk may change again within the same timestamp
+# tick without its stat showing it (file systems stamp times at 4 ms to 2 s granularity).
+RACY_WINDOW_NS = 2_000_000_000
 
 
 @dataclass(slots=True)
@@ -111,6 +120,7 @@ def walk(roots: Sequence[Path], settings: IngestSettings, base: Path) -> WalkRes
     file that misbehaves, only for a root that does not exist."""
     out = WalkResult()
     visited: dict[tuple[int, int], str] = {}
+    settled = time.time_ns() - RACY_WINDOW_NS
     for index, root in enumerate(roots):
         try:
             st = root.stat()
@@ -121,9 +131,9 @@ def walk(roots: Sequence[Path], settings: IngestSettings, base: Path) -> WalkRes
         shown = _rel(root, base)
         if stat.S_ISDIR(st.st_mode):
             visited[(st.st_dev, st.st_ino)] = shown or "."
-            _walk_dir(root, shown, index, settings, visited, out)
+            _walk_dir(root, shown, index, settings, visited, out, settled)
         else:
-            _add_file(str(root), shown or root.name, st, index, out)
+            _add_file(str(root), shown or root.name, st, index, out, settled)
     return out
 
 
@@ -134,6 +144,7 @@ def _walk_dir(
     settings: IngestSettings,
     visited: dict[tuple[int, int], str],
     out: WalkResult,
+    settled: int,
 ) -> None:
     stack: list[tuple[str, str, tuple[str, ...]]] = [(str(root), shown, (shown or ".",))]
     while stack:
@@ -225,7 +236,7 @@ def _walk_dir(
                 visited[key] = child_shown
                 subdirs.append((entry.path, child_shown, (*ancestors, child_shown)))
             elif stat.S_ISREG(st.st_mode):
-                _add_file(entry.path, child_shown, st, index, out)
+                _add_file(entry.path, child_shown, st, index, out, settled)
             else:
                 out.skipped.append(
                     Skipped(
@@ -254,7 +265,9 @@ def _kind(mode: int) -> str:
     return "special file"
 
 
-def _add_file(path: str, shown: str, st: os.stat_result, index: int, out: WalkResult) -> None:
+def _add_file(
+    path: str, shown: str, st: os.stat_result, index: int, out: WalkResult, settled: int
+) -> None:
     suffix = posixpath.splitext(shown)[1].lower()
     fmt = EXTENSIONS.get(suffix)
     if fmt is None and suffix in UNSUPPORTED:
@@ -267,4 +280,7 @@ def _add_file(path: str, shown: str, st: os.stat_result, index: int, out: WalkRe
             )
         )
         return
-    out.candidates.append(Candidate(path, shown, st.st_size, st.st_mtime, fmt, index))
+    sig = 0
+    if st.st_mtime_ns < settled and st.st_ctime_ns < settled:
+        sig = hash((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)) or 1
+    out.candidates.append(Candidate(path, shown, st.st_size, st.st_mtime, fmt, index, sig))
