@@ -94,6 +94,9 @@ class WalkResult:
     candidates: list[Candidate] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     hidden: int = 0
+    # Candidates past this many get no signature: a tree that big is read in parallel, without
+    # the parse cache, and 100,000 signatures would cost 3 MB of the peak.
+    sig_limit: int = 0
 
 
 def display_base(roots: Sequence[Path], cwd: Path) -> Path:
@@ -118,7 +121,7 @@ def _rel(path: Path, base: Path) -> str:
 def walk(roots: Sequence[Path], settings: IngestSettings, base: Path) -> WalkResult:
     """Walk ``roots`` (directories or files) into candidates and skips; never raises for a
     file that misbehaves, only for a root that does not exist."""
-    out = WalkResult()
+    out = WalkResult(sig_limit=settings.parallel_min_files if settings.cache else 0)
     visited: dict[tuple[int, int], str] = {}
     settled = time.time_ns() - RACY_WINDOW_NS
     for index, root in enumerate(roots):
@@ -281,6 +284,10 @@ def _add_file(
         )
         return
     sig = 0
-    if st.st_mtime_ns < settled and st.st_ctime_ns < settled:
+    if (
+        st.st_mtime_ns < settled
+        and st.st_ctime_ns < settled
+        and len(out.candidates) < out.sig_limit
+    ):
         sig = hash((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)) or 1
     out.candidates.append(Candidate(path, shown, st.st_size, st.st_mtime, fmt, index, sig))
