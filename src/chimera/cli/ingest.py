@@ -107,7 +107,11 @@ def print_summary(console: Console, r: IngestResult, show: int) -> None:
         f"[bold]Ingested {inv.ingested} files[/] ({inv.bytes:,} bytes) under "
         f"{escape(inv.base)} in {r.timings_s.get('total', 0):.2f} s; "
         f"{inv.skipped} skipped, {inv.duplicates} duplicate copies"
-        + (f"; {r.cached_files} parses reused from the cache." if r.cached_files else ".")
+        + (
+            f"; {r.cached_files} files unchanged since the last ingest, their parses reused."
+            if r.cached_files
+            else "."
+        )
     )
     t = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("type", "files", "bytes", "latest modified", "first path"):

@@ -11,6 +11,7 @@ and a cache that cannot be written is reported once and ingestion goes on.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import logging
@@ -121,7 +122,7 @@ class ParseCache:
                         "ignoring parse cache %s: not yours, or others can write it", self.path
                     )
                     return
-                doc = _Unpickler(io.BytesIO(fh.read())).load()
+                doc = _load_quietly(fh.read())
         except Exception as exc:  # a torn or foreign file is rebuilt, never fatal
             log.debug("ignoring unreadable parse cache %s: %s", self.path, exc)
             return
@@ -164,6 +165,18 @@ class ParseCache:
             _prune(self.path.parent, keep=self.path)
         except (OSError, OutputError) as exc:
             log.warning("parse cache not saved (%s); ingestion is not affected", exc)
+
+
+def _load_quietly(data: bytes) -> Any:
+    """Unpickle with the cyclic collector paused: the thousands of acyclic records a load makes
+    would otherwise trigger collections that free nothing (a third of the load time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _Unpickler(io.BytesIO(data)).load()
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _freeze(out: ReadOut) -> _Frozen | None:
