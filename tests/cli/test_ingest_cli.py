@@ -134,3 +134,20 @@ def test_missing_path_and_bad_config_are_one_line_errors(
     cfg.write_text("[ingest]\nbogus = 1\n")
     assert cli("ingest", str(tmp_path), "--config", str(cfg)) == 2
     assert "bogus: Extra inputs are not permitted" in capsys.readouterr().err
+
+
+def test_a_second_ingest_says_its_parses_came_from_the_cache(
+    cli: Cli, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chimera.ingest import walk
+
+    monkeypatch.setattr(walk, "RACY_WINDOW_NS", 0)  # the files count as settled at once
+    _tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert cli("ingest") == 0
+    assert "unchanged since the last ingest" not in capsys.readouterr().out
+    assert cli("ingest") == 0
+    assert "3 files unchanged since the last ingest" in capsys.readouterr().out
+    assert cli("ingest", "--no-cache") == 0
+    assert "unchanged since the last ingest" not in capsys.readouterr().out
+    assert list((tmp_path / "chimera-home" / "cache").glob("ingest-*.pickle"))
