@@ -90,3 +90,15 @@ def test_run_with_calls_facts_and_findings(tmp_path: Path) -> None:
         assert calls[1]["error"] == "server died"
         assert store.rows("facts", run)[0]["config_json"] == '{"num_gpu": 80}'
         assert len(store.rows("findings", run)) == 1
+
+
+def test_a_transaction_that_fails_leaves_nothing_behind(tmp_path: Path) -> None:
+    with Store(tmp_path / "c.db") as store:
+        run_id = store.start_run("run")
+        with pytest.raises(sqlite3.IntegrityError), store.transaction() as db:
+            db.execute("UPDATE runs SET status = 'changed' WHERE id = ?", (run_id,))
+            db.execute("INSERT INTO agents (run_id) VALUES ('no such run')")
+        assert store.runs()[0]["status"] != "changed"
+        with store.transaction() as db:  # the connection is usable again
+            db.execute("UPDATE runs SET status = 'changed' WHERE id = ?", (run_id,))
+        assert store.runs()[0]["status"] == "changed"

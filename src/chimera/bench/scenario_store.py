@@ -42,7 +42,7 @@ def record_run(store: Store, run_id: str, record: RunRecord, scenario: str) -> N
         ),
     }
     # Store owns the connection and has no writer for this table: one transaction here.
-    with store._tx() as db:
+    with store.transaction() as db:
         db.execute(
             f"INSERT INTO scenario_runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
             tuple(row.values()),

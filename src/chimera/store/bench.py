@@ -43,8 +43,8 @@ def add_bench_call(
         model=model,
         options=options,
     )
-    # Store owns the connection; its add_call has no slot for the 002 columns.
-    with store._tx() as db:
+    # add_call has no slot for the 002 columns
+    with store.transaction() as db:
         db.execute(
             "UPDATE calls SET point = ?, repeat = ?, warmup = ?, trial = ? WHERE id = ?",
             (point, repeat, int(warmup), trial, call_id),
@@ -84,7 +84,7 @@ def add_trial(
         "started_at": started_at,
         "finished_at": now_iso(),
     }
-    with store._tx() as db:
+    with store.transaction() as db:
         cur = db.execute(
             f"INSERT INTO trials ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
             tuple(row.values()),
@@ -94,7 +94,7 @@ def add_trial(
 
 def reopen_run(store: Store, run_id: str) -> bool:
     """Mark a recorded run as running again (a resumed sweep); False if it is not there."""
-    with store._tx() as db:
+    with store.transaction() as db:
         cur = db.execute(
             "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL WHERE id = ?",
             (run_id,),

@@ -67,7 +67,7 @@ class Store:
         self.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
@@ -99,7 +99,7 @@ class Store:
         for name, sql in MIGRATIONS:
             if name in done:
                 continue
-            with self._tx() as db:
+            with self.transaction() as db:
                 for statement in sql.split(";"):
                     if statement.strip():
                         db.execute(statement)
@@ -120,7 +120,7 @@ class Store:
         output_dir: str | None = None,
     ) -> str:
         run_id = uuid.uuid4().hex
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT INTO runs (id, kind, label, status, started_at, command, settings_json,"
                 " system_json, output_dir) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)",
@@ -138,7 +138,7 @@ class Store:
         return run_id
 
     def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute(
                 "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
                 (status, error, now_iso(), run_id),
@@ -146,7 +146,7 @@ class Store:
 
     def add_agent(self, run_id: str, values: Mapping[str, Any]) -> int:
         cols = list(values)
-        with self._tx() as db:
+        with self.transaction() as db:
             cur = db.execute(
                 f"INSERT INTO agents (run_id, {', '.join(cols)}) "
                 f"VALUES (?, {', '.join('?' for _ in cols)})",
@@ -190,7 +190,7 @@ class Store:
         for col in METRIC_COLUMNS:
             if col != "done_reason":
                 row[col] = getattr(m, col) if m else None
-        with self._tx() as db:
+        with self.transaction() as db:
             cur = db.execute(
                 f"INSERT INTO calls ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
                 tuple(row.values()),
@@ -202,7 +202,7 @@ class Store:
         if table not in ("facts", "findings"):
             raise ValueError(table)
         n = 0
-        with self._tx() as db:
+        with self.transaction() as db:
             for row in rows:
                 cols = list(row)
                 db.execute(
