@@ -68,3 +68,20 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except SystemExit as exc:
+        # Typer turns Ctrl-C into a silent exit 130; a command that reported its own
+        # interruption raised that exit itself, with the KeyboardInterrupt suppressed.
+        if exc.code == 130 and _from_ctrl_c(exc):
+            err.print("interrupted")
+        raise
+
+
+def _from_ctrl_c(exc: BaseException) -> bool:
+    """Whether ``exc`` was caused by a KeyboardInterrupt (explicit causes, unsuppressed
+    contexts)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+    return False
