@@ -80,7 +80,7 @@ def test_markdown_table_with_glued_header_and_trailing_text() -> None:
         "| | 4.100 |",
         "| jit | 0.5 | ## Next heading glued on",
     ]
-    p, long_lines = read_markdown(lines, _config, 10_000, 100)
+    p, long_lines = read_markdown("\n".join(lines), _config, 10_000, 100)
     rows = [r for r in p.records if r.origin == "table"]
     assert [r.values for r in rows] == [
         {"Backend": "eager", "Mean (ms)": "3.812"},
@@ -99,7 +99,7 @@ def test_markdown_metric_value_tables_and_model_columns() -> None:
         "| --- | --- | --- | --- |",
         "| **Mean Throughput** | 283.6 tokens/s | 102.85 tokens/s | +34% |",
     ]
-    p, _ = read_markdown(lines, _no_config, 10_000, 100)
+    p, _ = read_markdown("\n".join(lines), _no_config, 10_000, 100)
     got = [(r.values, r.hints[0]) for r in p.records]
     assert got == [
         ({"Mean Throughput": "283.6 tokens/s", "__column__": "Value"}, ("heading", "Gemma3:270m")),
@@ -123,7 +123,7 @@ def test_markdown_prose_claims_with_section_config() -> None:
         "tokens_per_s: 1.0",
         "```",
     ]
-    p, _ = read_markdown(lines, _config, 10_000, 100)
+    p, _ = read_markdown("\n".join(lines), _config, 10_000, 100)
     got = [(r.values, dict(r.context)) for r in p.records]
     cfg = {"num_gpu": "40", "num_ctx": "1024", "temperature": "0.4"}
     assert got == [
@@ -134,7 +134,7 @@ def test_markdown_prose_claims_with_section_config() -> None:
 
 
 def test_markdown_long_lines_are_not_scanned() -> None:
-    p, long_lines = read_markdown(["- TTFT: 0.1 s" + " " * 200], _no_config, 100, 100)
+    p, long_lines = read_markdown("- TTFT: 0.1 s" + " " * 200, _no_config, 100, 100)
     assert (p.records, long_lines) == ([], 1)
 
 

@@ -14,6 +14,7 @@ from chimera.ingest.readers.csvfile import read_csv
 from chimera.ingest.readers.jsonfile import JSONProblem, read_json, read_jsonl
 from chimera.ingest.readers.markdown import read_markdown
 from chimera.ingest.readers.prose import read_text
+from chimera.ingest.readers.textlines import first_line, prepare
 from chimera.ingest.records import Format, Parsed, Skipped
 from chimera.ingest.settings import IngestSettings
 from chimera.ingest.walk import Candidate
@@ -192,11 +193,11 @@ def _parse(
         return csv_parsed, 0
     if fmt == "json":
         return read_json(text, max_depth=settings.max_json_depth, max_records=limit), 0
-    lines = split_lines(text)
     if fmt == "jsonl":
+        lines = split_lines(text)
         return read_jsonl(text, lines, max_depth=settings.max_json_depth, max_records=limit), 0
     if fmt == "markdown":
-        return read_markdown(lines, is_config_key, settings.max_line_chars, limit)
-    records, long_lines = read_text(lines, is_config_key, settings.max_line_chars)
-    parsed = Parsed(records=records[:limit], first_line=lines[0][:200] if lines else "")
+        return read_markdown(text, is_config_key, settings.max_line_chars, limit)
+    records, long_lines = read_text(text, is_config_key, settings.max_line_chars)
+    parsed = Parsed(records=records[:limit], first_line=first_line(prepare(text)))
     return parsed, long_lines

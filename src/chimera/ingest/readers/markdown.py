@@ -8,15 +8,29 @@ Headings above a table or line become model hints; ``Model: x`` lines set the do
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 
-from chimera.ingest.readers.prose import ProseState, scan_line
+from chimera.ingest.readers.prose import COLON_CLAIM, EQUALS_CLAIM, ProseState, scan_line
+from chimera.ingest.readers.textlines import (
+    blank_between,
+    first_line,
+    line_end,
+    long_line_starts,
+    prepare,
+)
 from chimera.ingest.records import Hint, Parsed, RawRecord
 
 _SEP = re.compile(
     r"^\s*(?:\|\s*:?-{2,}:?\s*)+\|?\s*$|^\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)+\|?\s*$"
 )
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
+# Searched in a prepared text (textlines): lines that may open or close a code block or be a
+# heading; what every separator row holds (both _SEP alternatives have a '|' before a '--'),
+# found from the '|' (the line above is the table's header).
+_STRUCT = re.compile(r"\n[^\S\n]*(?:```|~~~|#)")
+_FENCE = re.compile(r"\n[^\S\n]*(?:```|~~~)")
+_SEP_BAR = re.compile(r"\|[^\S\n]*:?--")
 _SPLIT = re.compile(r"(?<!\\)\|")
 # first-column headers of "Metric | Value" tables (one metric per row)
 _KV_HEADERS = frozenset(
@@ -49,36 +63,65 @@ def _clean(cell: str) -> str:
 
 
 def read_markdown(
-    lines: list[str], is_config_key: Callable[[str], bool], max_line_chars: int, max_records: int
+    text: str, is_config_key: Callable[[str], bool], max_line_chars: int, max_records: int
 ) -> tuple[Parsed, int]:
     """Records for every table row and labelled number; also the count of lines too long to
-    scan."""
-    parsed = Parsed(first_line=lines[0][:200] if lines else "")
+    scan.
+
+    Regex searches over the whole text jump to the lines that can matter (fences, headings,
+    a line above a separator row, lines scan_line acts on); C skips the rest. What a skipped
+    line would have done is kept exact: a blank one ends the section's configuration (checked
+    between the lines visited), a long one is counted.
+    """
+    t = prepare(text)
+    size = len(t)
+    find, rfind = t.find, t.rfind
+    parsed = Parsed(first_line=first_line(t))
+    records = parsed.records
     headings: list[tuple[int, str]] = []
     hints: tuple[Hint, ...] = ()
     state = ProseState()
-    long_lines = 0
     in_fence = False
-    table_no = 0
-    i = 0
-    n = len(lines)
-    while i < n:
-        line = lines[i]
-        if len(parsed.records) >= max_records:
+    table_no = long_seps = lineno = counted = 0
+    # the next line of each kind, stale when < pos: heading or fence, table header, claims
+    at_struct = at_table = at_colon = at_equals = -1
+    pos = 1  # the first line not yet read
+    while pos < size:
+        if len(records) >= max_records:
             parsed.notes.append(("truncated", f"only the first {max_records} records were read"))
             break
-        if len(line) > max_line_chars:
-            long_lines += 1
-            i += 1
+        if in_fence:  # only the closing fence matters
+            pos = _after_fence(t, pos, max_line_chars)
+            in_fence = False
             continue
-        stripped = line.lstrip()  # once per line: most lines are prose that ends below
+        if at_struct < pos:
+            m = _STRUCT.search(t, pos - 1)
+            at_struct = m.start() + 1 if m is not None else size
+        if at_table < pos:
+            at_table = _next_header(t, pos)
+        if at_colon < pos:
+            m = COLON_CLAIM.search(t, pos)
+            at_colon = rfind("\n", 0, m.start()) + 1 if m is not None else size
+        if at_equals < pos:
+            m = EQUALS_CLAIM.search(t, pos)
+            at_equals = rfind("\n", 0, m.start()) + 1 if m is not None else size
+        start = min(at_struct, at_table, at_colon, at_equals)
+        if start >= size:
+            pos = size  # nothing left that reads or counts (but long lines)
+            break
+        if state.config and blank_between(t, pos, start, max_line_chars):
+            state.config = {}
+        end = find("\n", start)
+        if end < 0:
+            end = size
+        pos = end + 1
+        if end - start > max_line_chars:
+            continue
+        line = t[start:end]
+        stripped = line.lstrip()
         head = stripped[:3]
         if head in ("```", "~~~"):
-            in_fence = not in_fence
-            i += 1
-            continue
-        if in_fence:
-            i += 1
+            in_fence = True
             continue
         h = _HEADING.match(line) if head.startswith("#") else None
         if h is not None:
@@ -86,45 +129,89 @@ def read_markdown(
             while headings and headings[-1][0] >= level:
                 headings.pop()
             headings.append((level, h.group(2).strip()))
-            hints = tuple(("heading", t) for _, t in reversed(headings))
+            hints = tuple(("heading", title) for _, title in reversed(headings))
             state.config = {}
             state.doc_model = None  # a 'Model:' line speaks for its own section
         if not stripped:
             state.config = {}
-            i += 1
             continue
-        bar = "|" in line
-        if bar and i + 1 < n and "-" in lines[i + 1] and _SEP.match(lines[i + 1]):
-            table_no += 1
-            i = _read_table(lines, i, table_no, hints, state, parsed, max_line_chars, is_config_key)
-            continue
-        # scan_line's own first test, here to spare the call on most prose lines
-        if (not bar or not stripped.startswith("|")) and (":" in line or "=" in line):
-            scan_line(line, i + 1, state, hints, is_config_key, parsed.records)
-        i += 1
-    return parsed, long_lines
+        lineno += t.count("\n", counted, start)
+        counted = start
+        if pos < size and "|" in line:
+            below_end = find("\n", pos)
+            below = t[pos:] if below_end < 0 else t[pos:below_end]
+            if "-" in below and _SEP.match(below):
+                table_no += 1
+                long_seps += len(below) > max_line_chars
+                pos = _read_table(
+                    t,
+                    line,
+                    below,
+                    lineno,
+                    table_no,
+                    hints,
+                    state,
+                    parsed,
+                    max_line_chars,
+                    is_config_key,
+                    pos + len(below) + 1,
+                )
+                continue
+        if not stripped.startswith("|") and (":" in line or "=" in line):
+            scan_line(line, lineno, state, hints, is_config_key, records)
+    longs = long_line_starts(t, max_line_chars)
+    return parsed, (bisect_left(longs, pos) if longs else 0) - long_seps
+
+
+def _next_header(t: str, pos: int) -> int:
+    """The first line at or after line start ``pos`` that a separator-like line follows (the
+    end when none)."""
+    at = pos
+    while (m := _SEP_BAR.search(t, at)) is not None:
+        sep = t.rfind("\n", 0, m.start()) + 1
+        if sep > pos:  # the line above was not read yet (the first line has none: pos >= 1)
+            return t.rfind("\n", 0, sep - 1) + 1
+        at = t.find("\n", sep)  # the line above was read: look further down
+        if at < 0:
+            break
+    return len(t)
+
+
+def _after_fence(t: str, pos: int, max_line_chars: int) -> int:
+    """The line after the fence closing a code block at or after ``pos`` (the end when none)."""
+    m = _FENCE.search(t, pos - 1)
+    while m is not None:
+        end = line_end(t, m.start() + 1)
+        if end - m.start() - 1 <= max_line_chars:  # a long line is not read, fence or not
+            return end + 1
+        m = _FENCE.search(t, end)
+    return len(t)
 
 
 def _read_table(
-    lines: list[str],
-    start: int,
+    t: str,
+    head_line: str,
+    sep_line: str,
+    lineno: int,
     table_no: int,
     hints: tuple[Hint, ...],
     state: ProseState,
     parsed: Parsed,
     max_line_chars: int,
     is_config_key: Callable[[str], bool],
+    pos: int,
 ) -> int:
-    """Read the table whose header is ``lines[start]``; returns the index after it."""
-    sep = _cells(lines[start + 1].strip().strip("|"))
+    """Read the table with this header line (number ``lineno``) and separator row, whose rows
+    start at ``pos``; returns where the first line after it starts."""
+    sep = _cells(sep_line.strip().strip("|"))
     width = len(sep)
-    head = _cells(lines[start].strip())
+    head = _cells(head_line.strip())
     if head and head[-1] == "" and len(head) > width:
         head = head[:-1]
     # cells before the last ``width`` are prose glued to the table (lost line breaks)
     before = "|".join(head[:-width]).strip() if len(head) > width else ""
     if before:
-        scan_line(before, start + 1, state, hints, is_config_key, parsed.records)
+        scan_line(before, lineno, state, hints, is_config_key, parsed.records)
     header = [_clean(c) for c in head[-width:]]
     while len(header) < width:
         header.append(f"column_{len(header) + 1}")
@@ -133,10 +220,11 @@ def _read_table(
         hints = (*hints, ("doc", state.doc_model))
     kv_table = bool(header) and header[0].lower() in _KV_HEADERS
     carry = ""
-    i = start + 2
     row_no = 0
-    while i < len(lines):
-        line = lines[i]
+    size = len(t)
+    while pos < size:
+        end = line_end(t, pos)
+        line = t[pos:end]
         stripped = line.strip()
         if not stripped or "|" not in stripped or len(line) > max_line_chars:
             break
@@ -158,8 +246,8 @@ def _read_table(
                 carry = cells[0]
             values: dict[str, object] = dict(zip(header, map(_clean, cells), strict=False))
             parsed.records.append(RawRecord(locator, values, context, hints, "table"))
-        i += 1
-    return i
+        pos = end + 1
+    return min(pos, size)
 
 
 def _kv_row(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from chimera.ingest.readers.textlines import long_line_starts, prepare
 from chimera.ingest.records import Hint, RawRecord
 
 _NUM = r"[~≈]?[-+]?\d[\d,]*(?:\.\d+)?"
@@ -30,6 +31,18 @@ _COLON_WORD = re.compile(
 # 'label: 12.5' or 'key=12.5' somewhere on the line (the cheap test before the real parse)
 _NUMERIC_KV = re.compile(r"[:=]\s*[*`]*\s*[~≈+-]?\d")
 _MODEL_WORD = re.compile(r"model", re.IGNORECASE)
+# The lines scan_line can act on, searched in a whole prepared text (see textlines); each
+# pattern starts with a literal, which a search skips to fast. A ':' with a number after it
+# (_NUMERIC_KV), with 'model' or 'model name' before it (_MODEL_LINE: [mM][oO]... is what
+# IGNORECASE matches) or '*'/whitespace before it (_MODEL_LINE's '\**\s*'), or ': word' ending
+# the line or a bullet segment (_COLON_WORD); an '=' with a number or a word after it
+# (_NUMERIC_KV, _WORD_VALUE). They may find more lines, never fewer; [^\S\n] is \s on one line.
+COLON_CLAIM = re.compile(
+    r":(?:(?<=[mM][oO][dD][eE][lL]:)|(?<=[mM][oO][dD][eE][lL] [nN][aA][mM][eE]:)|(?<=[*\s]:)"
+    r"|[^\S\n]*[*`]*[^\S\n]*[~≈+-]?\d"
+    r"|[^\S\n]*\**[^\S\n]*`?[\w.:+-]++`?[^\S\n]*(?:\n|\Z|[-*•]))"
+)
+EQUALS_CLAIM = re.compile(r"=[^\S\n]*[*`]*[^\S\n]*[~≈\w.:+-]")
 
 
 class ConfigWords:
@@ -37,6 +50,7 @@ class ConfigWords:
 
     def __init__(self, is_config_key: Callable[[str], bool], names: Iterable[str]) -> None:
         self._check = is_config_key
+        self._known: dict[str, bool] = {}  # labels repeat across lines and files
         words = sorted({n.replace("_", "[ _]?") for n in names if n}, key=len, reverse=True)
         alternatives = "|".join(words)
         self._mention = re.compile(r"(?i)\b(?:" + alternatives + r")\b") if words else None
@@ -49,7 +63,10 @@ class ConfigWords:
         )
 
     def __call__(self, label: str) -> bool:
-        return self._check(label)
+        known = self._known.get(label)
+        if known is None:
+            known = self._known[label] = self._check(label)
+        return known
 
     def mentioned(self, line: str) -> bool:
         if self._mention is None:
@@ -59,7 +76,12 @@ class ConfigWords:
         return self._mention.search(line) is not None
 
 
-_BULLET_SPLIT = re.compile(r"(?:^|\s)[-*•]\s+")
+_BULLET_SPLIT = re.compile(r"(?:^|\s)[-*•]\s+")  # what _segments splits at
+# A bullet character whose predecessor is whitespace or nothing (the lookbehind spans the
+# predecessor and the bullet); the character class first lets the search skip ahead in C.
+_BULLET = re.compile(r"[-*•](?<!\S.)\s+")
+# a label (1 + 40 characters) with a backtick on each side
+_EQ_REACH = 43
 _SUBJECT = re.compile(r"^\s*`?(?P<subject>[\w.:+-]+)`?\s*:\s*(?:$|[-*]|\w+=)")
 _MODEL_LINE = re.compile(
     r"^\s*[-*]?\s*\**(?:model|model name)\**\s*:\**\s*`?(?P<model>[\w.:/+-]+)`?", re.IGNORECASE
@@ -102,60 +124,118 @@ def scan_line(
     m = _MODEL_LINE.match(line)
     if m is not None:
         state.doc_model = m.group("model")
-    # '=' tests first: _WORD_VALUE and _EQUALS need one, and their searches try every position
     has_equals = "=" in line
     if has_equals:
-        for m in _WORD_VALUE.finditer(line):
+        for m in _eq_matches(_WORD_VALUE, line):
             if check(m.group("label")):
                 state.config[m.group("label")] = m.group("value").rstrip(",.")
-    # a split needs a bullet character; most lines have none, and the search tries every position
-    segs = _BULLET_SPLIT.split(line) if ("-" in line or "*" in line or "•" in line) else (line,)
-    for seg in segs:
-        if not seg.strip():
-            continue
-        seg_hints = hints
-        s = _SUBJECT.match(seg)
-        if s is not None and not check(s.group("subject")):
-            seg_hints = (("label", s.group("subject")), *hints)
-        if state.doc_model:
-            seg_hints = (*seg_hints, ("doc", state.doc_model))
-        found: dict[str, str] = {}
-        w = _COLON_WORD.match(seg)
-        if w is not None and check(w.group("label")):
-            state.config[w.group("label")] = w.group("value")
+    for seg in _segments(line):
+        # every pattern below needs a ':' or an '=' in the segment (blank ones have neither)
+        has_colon = ":" in seg
+        if has_colon:
+            w = _COLON_WORD.match(seg)
+            if w is not None and check(w.group("label")):
+                state.config[w.group("label")] = w.group("value")
         if not has_digit:
             continue
-        c = _COLON.match(seg)
-        if c is not None:
-            label = c.group("label").strip()
-            if check(label):
-                state.config[label] = c.group("value")
-            else:
-                found[label] = c.group("value")
+        found: dict[str, str] = {}
+        if has_colon:
+            c = _COLON.match(seg)
+            if c is not None:
+                label = c.group("label").strip()
+                if check(label):
+                    state.config[label] = c.group("value")
+                else:
+                    found[label] = c.group("value")
         if has_equals and "=" in seg:
-            for m in _EQUALS.finditer(seg):
+            for m in _eq_matches(_EQUALS, seg):
                 label = m.group("label").strip()
                 if label not in found and not check(label):
                     found[label] = m.group("value")
-        for label, value in found.items():
-            out.append(
-                RawRecord(f"line {lineno}", {label: value}, state.context(), seg_hints, "prose")
-            )
+        if found:
+            _emit(found, seg, lineno, state, hints, check, out)
 
 
-def read_text(
-    lines: list[str], is_config_key: object, max_line_chars: int
-) -> tuple[list[RawRecord], int]:
+def _emit(
+    found: dict[str, str],
+    seg: str,
+    lineno: int,
+    state: ProseState,
+    hints: tuple[Hint, ...],
+    check: Callable[[str], bool],
+    out: list[RawRecord],
+) -> None:
+    """One record per labelled number of a bullet segment, with the segment's subject."""
+    s = _SUBJECT.match(seg)
+    if s is not None and not check(s.group("subject")):
+        hints = (("label", s.group("subject")), *hints)
+    if state.doc_model:
+        hints = (*hints, ("doc", state.doc_model))
+    context = state.context()
+    locator = f"line {lineno}"
+    for label, value in found.items():
+        out.append(RawRecord(locator, {label: value}, context, hints, "prose"))
+
+
+def _segments(line: str) -> list[str] | tuple[str]:
+    """``_BULLET_SPLIT.split(line)``, found from the bullet characters (a fast search) instead
+    of from every position."""
+    if "-" not in line and "*" not in line and "•" not in line:
+        return (line,)
+    segs = []
+    last = 0
+    for m in _BULLET.finditer(line):
+        cut = m.start() - 1 if m.start() else 0  # a separator starts with its whitespace
+        if cut < last:
+            continue  # that whitespace ended the separator before: not a separator here
+        segs.append(line[last:cut])
+        last = m.end()
+    if not segs:
+        return (line,)
+    segs.append(line[last:])
+    return segs
+
+
+def _eq_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` for _WORD_VALUE and _EQUALS, whose searches try every
+    position: each match holds an '=' and starts at most _EQ_REACH characters before the
+    whitespace ahead of it, so every search starts there (and none after the last '=')."""
+    pos = 0
+    while (q := text.find("=", pos)) >= 0:
+        while q > pos and text[q - 1].isspace():
+            q -= 1
+        m = pattern.search(text, max(pos, q - _EQ_REACH))
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+
+
+def read_text(text: str, is_config_key: object, max_line_chars: int) -> tuple[list[RawRecord], int]:
     """Records for the labelled numbers of a plain-text file; also the count of lines too long
     to scan."""
+    t = prepare(text)
+    size = len(t)
     state = ProseState()
     out: list[RawRecord] = []
-    long_lines = 0
-    for n, line in enumerate(lines, 1):
-        if len(line) > max_line_chars:
-            long_lines += 1
-            continue
-        if not line.strip():
-            continue
-        scan_line(line, n, state, (), is_config_key, out)
-    return out, long_lines
+    pos = lineno = counted = 0
+    at_colon = at_equals = -1  # the next line of each kind (stale when < pos)
+    while True:
+        if at_colon < pos:
+            m = COLON_CLAIM.search(t, pos)
+            at_colon = t.rfind("\n", 0, m.start()) + 1 if m is not None else size
+        if at_equals < pos:
+            m = EQUALS_CLAIM.search(t, pos)
+            at_equals = t.rfind("\n", 0, m.start()) + 1 if m is not None else size
+        start = min(at_colon, at_equals)
+        if start >= size:
+            break
+        end = t.find("\n", start)
+        if end < 0:
+            end = size
+        pos = end + 1
+        if end - start <= max_line_chars:
+            lineno += t.count("\n", counted, start)
+            counted = start
+            scan_line(t[start:end], lineno, state, (), is_config_key, out)
+    return out, len(long_line_starts(t, max_line_chars))

@@ -1,0 +1,59 @@
+"""Line bookkeeping for readers that search a whole text instead of looping over its lines.
+
+A prepared text has a newline in front and LF line ends, so every line (the first included)
+starts right after a newline: a regex that starts with ``\\n`` finds line starts with a fast
+literal search, and a line's number is the count of newlines before it. Lines are those of
+``decode.split_lines``: CRLF, CR and LF end a line, and a final line end opens no empty line.
+"""
+
+from __future__ import annotations
+
+import re
+
+# a blank line: only whitespace between two newlines ([^\S\n] is \s without the newline)
+_BLANK = re.compile(r"\n[^\S\n]*\n")
+
+
+def prepare(text: str) -> str:
+    """``text`` with a newline in front and CRLF and lone CR line ends made LF."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "\n" + text
+
+
+def first_line(t: str) -> str:
+    """The first line of a prepared text, cut at 200 characters."""
+    return t[1:201].split("\n", 1)[0]
+
+
+def line_end(t: str, start: int) -> int:
+    """Where the line starting at ``start`` ends (its newline, or the end of the text)."""
+    end = t.find("\n", start)
+    return len(t) if end < 0 else end
+
+
+def line_start(t: str, pos: int) -> int:
+    """Where the line holding position ``pos`` starts (``pos`` is not a newline)."""
+    return t.rfind("\n", 0, pos) + 1
+
+
+def long_line_starts(t: str, max_line_chars: int) -> list[int]:
+    """Start positions of the lines longer than ``max_line_chars``, in order."""
+    if len(t) - 1 <= max_line_chars:
+        return []  # no line is longer than the text: the usual case costs nothing
+    out = []
+    start = 1
+    for line in t[1:].split("\n"):
+        if len(line) > max_line_chars:
+            out.append(start)
+        start += len(line) + 1
+    return out
+
+
+def blank_between(t: str, start: int, stop: int, max_line_chars: int) -> bool:
+    """Whether a blank line starts at or after line start ``start`` and before ``stop`` (a later
+    line start); a blank line over ``max_line_chars`` is a long line, not a blank one."""
+    m = _BLANK.search(t, start - 1, stop)
+    while m is not None and m.end() - m.start() - 2 > max_line_chars:
+        m = _BLANK.search(t, m.end() - 1, stop)
+    return m is not None
