@@ -40,11 +40,24 @@ def test_every_field_reads_back_in_constructor_order() -> None:
     assert Fact(*f.astuple()) == f
 
 
-def test_facts_of_one_column_share_their_meaning() -> None:
+def test_facts_of_one_column_share_their_traits() -> None:
     a, b = _fact(1.0), _fact(2.0)
-    assert a._key is b._key  # one tuple for (metric, aggregate, unit, original_key, recognized)
-    assert _fact(key="tps")._key is not a._key
+    assert a.traits is b.traits  # one tuple for all the fields but the value
+    assert _fact(key="tps").traits is not a.traits
+    assert a.traits.original_key == "tokens_s" and a.traits.decimals == 2
     assert a != b and _fact(1.0) == a
+
+
+def test_assigning_a_shared_field_reinterns() -> None:
+    a, b = _fact(), _fact(key="other")
+    a.original_key = "other"
+    assert a.traits is b.traits
+    a.fail("error: y", "error")
+    assert (a.failed, a.failure, a.failure_kind) == (True, "error: y", "error")
+    c = _fact(key="other")
+    c.fail("error: y", "error")
+    assert a.traits is c.traits
+    assert not b.failed and b.failure is None
 
 
 def test_assignment_changes_one_fact_only() -> None:

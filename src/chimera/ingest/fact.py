@@ -1,25 +1,43 @@
 """The Fact record: one number with its source, model, configuration and metric, kept compact.
 
-A tree of 100,000 files holds 600,000 facts, so a fact stores what many facts share as one
-tuple: the column's meaning (metric, aggregate, unit, original key, recognized) is interned
-and shared by every fact of that column, and a fact that did not fail holds None for its
-three failure fields. 13 slots instead of 19: 136 bytes a fact instead of 184.
+A tree of 100,000 files holds 600,000 facts, so what many facts have in common lives in one
+interned tuple, their ``Traits``: the column's meaning (metric, aggregate, unit, original key,
+recognized), the origin and source family, the decimals shown, and the failure (None for a
+fact that did not fail). A fact keeps 9 slots instead of 19: 104 bytes instead of 184.
 """
 
 from __future__ import annotations
 
 import math
+from operator import attrgetter
+from typing import TYPE_CHECKING, NamedTuple
 
 from chimera.ingest.records import Hint
 
 Config = tuple[tuple[str, str], ...]
-_Key = tuple[str, str | None, str, str, bool]  # metric, aggregate, unit, original_key, recognized
-_Fail = tuple[bool, str | None, str | None]  # failed, failure, failure_kind
-_NOT_FAILED: _Fail = (False, None, None)
-# Interned column meanings; bounded: past the limit it starts again (sharing is an economy,
-# not a meaning, so a fresh table only costs memory).
-_KEYS: dict[_Key, _Key] = {}
-_KEYS_MAX = 200_000
+
+
+class Traits(NamedTuple):
+    """What many facts share (one interned tuple for all of them; read-only)."""
+
+    metric: str
+    aggregate: str | None
+    unit: str
+    original_key: str
+    recognized: bool
+    origin: str
+    family: str
+    decimals: int
+    failed: bool
+    failure: str | None
+    failure_kind: str | None
+
+
+# Interned traits, keyed by the plain tuple of their values (equal to the Traits and cheaper to
+# build). Bounded: past the limit it starts again (sharing is an economy, not a meaning, so a
+# fresh table only costs memory).
+_TRAITS: dict[tuple[object, ...], Traits] = {}
+_TRAITS_MAX = 200_000
 FACT_FIELDS = (
     "source",
     "locator",
@@ -43,13 +61,28 @@ FACT_FIELDS = (
 )
 
 
-def _intern(key: _Key) -> _Key:
-    got = _KEYS.get(key)
+def intern_traits(values: tuple[object, ...]) -> Traits:
+    """The one Traits with these 11 values (in Traits' field order)."""
+    got = _TRAITS.get(values)
     if got is None:
-        if len(_KEYS) >= _KEYS_MAX:
-            _KEYS.clear()
-        _KEYS[key] = got = key
+        if len(_TRAITS) >= _TRAITS_MAX:
+            _TRAITS.clear()
+        got = Traits._make(values)
+        _TRAITS[values] = got
     return got
+
+
+def _shared(name: str) -> property:
+    """A Traits field read and assigned through the fact (an assignment re-interns)."""
+    index = Traits._fields.index(name)
+
+    def set_(self: Fact, value: object) -> None:
+        values: list[object] = list(self.traits)
+        values[index] = value
+        self.traits = intern_traits(tuple(values))
+
+    # a C getter: no Python frame per read
+    return property(attrgetter(f"traits.{name}"), set_, doc=f"``traits.{name}``")
 
 
 class Fact:
@@ -66,37 +99,32 @@ class Fact:
     success_false, status, error_text, error_text_success, zeros, zero_rate, nan),
     ``decimals`` (digits shown after the decimal point in the source), ``record`` (index of
     the row/object within its file; facts of one row share it), ``hints`` (model hints).
+
+    The shared fields are also readable together as ``traits``: a loop over many facts reads
+    ``f.traits.metric`` three times faster than ``f.metric``.
     """
 
     __slots__ = (
-        "_fail",
-        "_key",
         "config",
-        "decimals",
-        "family",
         "hints",
         "locator",
         "model",
         "model_from",
-        "origin",
         "record",
         "source",
+        "traits",
         "value",
     )
 
     source: str
     locator: str
-    origin: str
-    family: str
     model: str | None
     model_from: str
     config: Config
-    _key: _Key
     value: float
-    _fail: _Fail
-    decimals: int
     record: int
     hints: tuple[Hint, ...]
+    traits: Traits
 
     def __init__(
         self,
@@ -122,43 +150,49 @@ class Fact:
     ) -> None:
         self.source = source
         self.locator = locator
-        self.origin = origin
-        self.family = family
         self.model = model
         self.model_from = model_from
         self.config = config
-        self._key = _intern((metric, aggregate, unit, original_key, recognized))
         self.value = value
-        self._fail = (
-            _NOT_FAILED
-            if not failed and failure is None and failure_kind is None
-            else (failed, failure, failure_kind)
-        )
-        self.decimals = decimals
         self.record = record
         self.hints = hints
+        key = (
+            metric,
+            aggregate,
+            unit,
+            original_key,
+            recognized,
+            origin,
+            family,
+            decimals,
+            failed,
+            failure,
+            failure_kind,
+        )
+        got = _TRAITS.get(key)
+        self.traits = got if got is not None else intern_traits(key)
 
     def astuple(self) -> tuple[object, ...]:
         """The 19 fields in constructor order (``Fact(*f.astuple())`` is an equal fact)."""
-        k, fl = self._key, self._fail
+        t = self.traits
         return (
             self.source,
             self.locator,
-            self.origin,
-            self.family,
+            t.origin,
+            t.family,
             self.model,
             self.model_from,
             self.config,
-            k[0],
-            k[1],
+            t.metric,
+            t.aggregate,
             self.value,
-            k[2],
-            k[3],
-            k[4],
-            fl[0],
-            fl[1],
-            fl[2],
-            self.decimals,
+            t.unit,
+            t.original_key,
+            t.recognized,
+            t.failed,
+            t.failure,
+            t.failure_kind,
+            t.decimals,
             self.record,
             self.hints,
         )
@@ -175,74 +209,34 @@ class Fact:
         inner = ", ".join(f"{n}={v!r}" for n, v in zip(FACT_FIELDS, self.astuple(), strict=True))
         return f"Fact({inner})"
 
-    @property
-    def metric(self) -> str:
-        return self._key[0]
+    def fail(self, failure: str, kind: str | None) -> None:
+        """Mark the fact failed, with why (one re-interning for the three fields)."""
+        self.traits = intern_traits((*self.traits[:8], True, failure, kind))
 
-    @metric.setter
-    def metric(self, v: str) -> None:
-        k = self._key
-        self._key = _intern((v, k[1], k[2], k[3], k[4]))
-
-    @property
-    def aggregate(self) -> str | None:
-        return self._key[1]
-
-    @aggregate.setter
-    def aggregate(self, v: str | None) -> None:
-        k = self._key
-        self._key = _intern((k[0], v, k[2], k[3], k[4]))
-
-    @property
-    def unit(self) -> str:
-        return self._key[2]
-
-    @unit.setter
-    def unit(self, v: str) -> None:
-        k = self._key
-        self._key = _intern((k[0], k[1], v, k[3], k[4]))
-
-    @property
-    def original_key(self) -> str:
-        return self._key[3]
-
-    @original_key.setter
-    def original_key(self, v: str) -> None:
-        k = self._key
-        self._key = _intern((k[0], k[1], k[2], v, k[4]))
-
-    @property
-    def recognized(self) -> bool:
-        return self._key[4]
-
-    @recognized.setter
-    def recognized(self, v: bool) -> None:
-        k = self._key
-        self._key = _intern((k[0], k[1], k[2], k[3], v))
-
-    @property
-    def failed(self) -> bool:
-        return self._fail[0]
-
-    @failed.setter
-    def failed(self, v: bool) -> None:
-        self._fail = (v, self._fail[1], self._fail[2])
-
-    @property
-    def failure(self) -> str | None:
-        return self._fail[1]
-
-    @failure.setter
-    def failure(self, v: str | None) -> None:
-        self._fail = (self._fail[0], v, self._fail[2])
-
-    @property
-    def failure_kind(self) -> str | None:
-        return self._fail[2]
-
-    @failure_kind.setter
-    def failure_kind(self, v: str | None) -> None:
-        self._fail = (self._fail[0], self._fail[1], v)
+    if TYPE_CHECKING:  # plain attributes to the type checker, properties at run time
+        metric: str
+        aggregate: str | None
+        unit: str
+        original_key: str
+        recognized: bool
+        origin: str
+        family: str
+        decimals: int
+        failed: bool
+        failure: str | None
+        failure_kind: str | None
+    else:
+        metric = _shared("metric")
+        aggregate = _shared("aggregate")
+        unit = _shared("unit")
+        original_key = _shared("original_key")
+        recognized = _shared("recognized")
+        origin = _shared("origin")
+        family = _shared("family")
+        decimals = _shared("decimals")
+        failed = _shared("failed")
+        failure = _shared("failure")
+        failure_kind = _shared("failure_kind")
 
     @property
     def config_label(self) -> str:
@@ -250,22 +244,23 @@ class Fact:
 
     def row(self) -> dict[str, object]:
         """The exported columns (CSV and JSON), in order."""
+        t = self.traits
         return {
             "source": self.source,
             "locator": self.locator,
-            "origin": self.origin,
-            "family": self.family,
+            "origin": t.origin,
+            "family": t.family,
             "model": self.model or "",
             "model_from": self.model_from,
             "config": self.config_label,
-            "metric": self.metric,
-            "aggregate": self.aggregate or "",
+            "metric": t.metric,
+            "aggregate": t.aggregate or "",
             "value": "" if math.isnan(self.value) else self.value,
-            "unit": self.unit,
-            "original_key": self.original_key,
-            "recognized": self.recognized,
-            "failed": self.failed,
-            "failure": self.failure or "",
+            "unit": t.unit,
+            "original_key": t.original_key,
+            "recognized": t.recognized,
+            "failed": t.failed,
+            "failure": t.failure or "",
         }
 
 

@@ -411,9 +411,9 @@ class FactBuilder:
                 row.failure, row.failure_kind = f"{zero.original_key} is 0", "zero_rate"
         for f in facts:
             if row.failure is not None:
-                f.failed, f.failure, f.failure_kind = True, row.failure, row.failure_kind
+                f.fail(row.failure, row.failure_kind)
             elif not math.isfinite(f.value):
-                f.failed, f.failure, f.failure_kind = True, "value is NaN/inf", "nan"
+                f.fail("value is NaN/inf", "nan")
 
 
 def _derive_rate(facts: list[Fact]) -> None:
