@@ -11,7 +11,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable
 
-from chimera.ingest.readers.prose import COLON_CLAIM, EQUALS_CLAIM, ProseState, scan_line
+from chimera.ingest.readers.prose import ProseState, claim_lines, scan_line
 from chimera.ingest.readers.textlines import (
     blank_between,
     first_line,
@@ -30,7 +30,7 @@ _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
 # found from the '|' (the line above is the table's header).
 _STRUCT = re.compile(r"\n[^\S\n]*(?:```|~~~|#)")
 _FENCE = re.compile(r"\n[^\S\n]*(?:```|~~~)")
-_SEP_BAR = re.compile(r"\|[^\S\n]*:?--")
+_SEP_BAR = re.compile(r"\|[^\S\n]*:?--[^\n]*")  # one match per line
 _SPLIT = re.compile(r"(?<!\\)\|")
 # first-column headers of "Metric | Value" tables (one metric per row)
 _KV_HEADERS = frozenset(
@@ -68,46 +68,25 @@ def read_markdown(
     """Records for every table row and labelled number; also the count of lines too long to
     scan.
 
-    Regex searches over the whole text jump to the lines that can matter (fences, headings,
-    a line above a separator row, lines scan_line acts on); C skips the rest. What a skipped
+    Regex searches over the whole text find the lines that can matter (fences, headings, a
+    line above a separator row, lines scan_line acts on); C skips the rest. What a skipped
     line would have done is kept exact: a blank one ends the section's configuration (checked
     between the lines visited), a long one is counted.
     """
     t = prepare(text)
     size = len(t)
-    find, rfind = t.find, t.rfind
+    find = t.find
     parsed = Parsed(first_line=first_line(t))
     records = parsed.records
-    headings: list[tuple[int, str]] = []
+    headings: list[tuple[int, tuple[Hint, ...]]] = []  # (level, hints) of open sections
     hints: tuple[Hint, ...] = ()
     state = ProseState()
-    in_fence = False
     table_no = long_seps = lineno = counted = 0
-    # the next line of each kind, stale when < pos: heading or fence, table header, claims
-    at_struct = at_table = at_colon = at_equals = -1
     pos = 1  # the first line not yet read
-    while pos < size:
+    for start in _lines_to_visit(t):
+        if start < pos:
+            continue  # in a code block or table already read
         if len(records) >= max_records:
-            parsed.notes.append(("truncated", f"only the first {max_records} records were read"))
-            break
-        if in_fence:  # only the closing fence matters
-            pos = _after_fence(t, pos, max_line_chars)
-            in_fence = False
-            continue
-        if at_struct < pos:
-            m = _STRUCT.search(t, pos - 1)
-            at_struct = m.start() + 1 if m is not None else size
-        if at_table < pos:
-            at_table = _next_header(t, pos)
-        if at_colon < pos:
-            m = COLON_CLAIM.search(t, pos)
-            at_colon = rfind("\n", 0, m.start()) + 1 if m is not None else size
-        if at_equals < pos:
-            m = EQUALS_CLAIM.search(t, pos)
-            at_equals = rfind("\n", 0, m.start()) + 1 if m is not None else size
-        start = min(at_struct, at_table, at_colon, at_equals)
-        if start >= size:
-            pos = size  # nothing left that reads or counts (but long lines)
             break
         if state.config and blank_between(t, pos, start, max_line_chars):
             state.config = {}
@@ -121,15 +100,16 @@ def read_markdown(
         stripped = line.lstrip()
         head = stripped[:3]
         if head in ("```", "~~~"):
-            in_fence = True
+            pos = _after_fence(t, pos, max_line_chars)
             continue
         h = _HEADING.match(line) if head.startswith("#") else None
         if h is not None:
             level = len(h.group(1))
             while headings and headings[-1][0] >= level:
                 headings.pop()
-            headings.append((level, h.group(2).strip()))
-            hints = tuple(("heading", title) for _, title in reversed(headings))
+            # the innermost heading first: each level keeps the hints it and its parents give
+            hints = (("heading", h.group(2).strip()), *(headings[-1][1] if headings else ()))
+            headings.append((level, hints))
             state.config = {}
             state.doc_model = None  # a 'Model:' line speaks for its own section
         if not stripped:
@@ -159,22 +139,26 @@ def read_markdown(
                 continue
         if not stripped.startswith("|") and (":" in line or "=" in line):
             scan_line(line, lineno, state, hints, is_config_key, records)
+    # the line reader stopped at the first line it met with the records full
+    if len(records) >= max_records and pos < size:
+        parsed.notes.append(("truncated", f"only the first {max_records} records were read"))
+    else:
+        pos = size
     longs = long_line_starts(t, max_line_chars)
     return parsed, (bisect_left(longs, pos) if longs else 0) - long_seps
 
 
-def _next_header(t: str, pos: int) -> int:
-    """The first line at or after line start ``pos`` that a separator-like line follows (the
-    end when none)."""
-    at = pos
-    while (m := _SEP_BAR.search(t, at)) is not None:
-        sep = t.rfind("\n", 0, m.start()) + 1
-        if sep > pos:  # the line above was not read yet (the first line has none: pos >= 1)
-            return t.rfind("\n", 0, sep - 1) + 1
-        at = t.find("\n", sep)  # the line above was read: look further down
-        if at < 0:
-            break
-    return len(t)
+def _lines_to_visit(t: str) -> list[int]:
+    """Starts of the lines of prepared text ``t`` that may matter, in order: fences, headings,
+    lines above a separator-like line, claim lines."""
+    rfind = t.rfind
+    starts = claim_lines(t)
+    starts.update([m.start() + 1 for m in _STRUCT.finditer(t)])
+    for m in _SEP_BAR.finditer(t):
+        sep = rfind("\n", 0, m.start()) + 1
+        if sep > 1:  # the first line has no line above
+            starts.add(rfind("\n", 0, sep - 1) + 1)
+    return sorted(starts)
 
 
 def _after_fence(t: str, pos: int, max_line_chars: int) -> int:
@@ -223,7 +207,9 @@ def _read_table(
     row_no = 0
     size = len(t)
     while pos < size:
-        end = line_end(t, pos)
+        end = t.find("\n", pos)
+        if end < 0:
+            end = size
         line = t[pos:end]
         stripped = line.strip()
         if not stripped or "|" not in stripped or len(line) > max_line_chars:
@@ -239,12 +225,17 @@ def _read_table(
         if kv_table:
             _kv_row(header, cells, locator, hints, context, parsed)
         else:
+            # without '**' or '`' the (stripped) cells are clean already
+            plain = "**" not in stripped and "`" not in stripped
             # a blank first cell continues the group above (| `mlp` | eager | ... then | | jit |)
-            if cells and not _clean(cells[0]) and carry:
+            if cells and not (cells[0] if plain else _clean(cells[0])) and carry:
                 cells[0] = carry
+                plain = plain and "**" not in carry and "`" not in carry
             elif cells:
                 carry = cells[0]
-            values: dict[str, object] = dict(zip(header, map(_clean, cells), strict=False))
+            values: dict[str, object] = dict(
+                zip(header, cells if plain else map(_clean, cells), strict=False)
+            )
             parsed.records.append(RawRecord(locator, values, context, hints, "table"))
         pos = end + 1
     return min(pos, size)

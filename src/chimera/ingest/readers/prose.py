@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from chimera.ingest.readers.textlines import long_line_starts, prepare
@@ -24,25 +24,36 @@ _WORD_VALUE = re.compile(
     r"(?<![\w.])`?(?P<label>[A-Za-z_][\w.]{0,40}+)`?\s*=\s*`?(?P<value>"
     r"[A-Za-z0-9_.:+-]+)"
 )
-# 'Device: cpu' (a configuration line whose value is a word)
+# 'Device: cpu' (a configuration line whose value is a word; a shorter value would leave a
+# value character before the end, so the value's run is possessive)
 _COLON_WORD = re.compile(
-    r"^\s*\**(?P<label>[A-Za-z][\w ]{0,30}?)\**\s*:\s*\**\s*`?(?P<value>[\w.:+-]+)`?\s*$"
+    r"^\s*\**(?P<label>[A-Za-z][\w ]{0,30}?)\**\s*:\s*\**\s*`?(?P<value>[\w.:+-]++)`?\s*$"
 )
 # 'label: 12.5' or 'key=12.5' somewhere on the line (the cheap test before the real parse)
 _NUMERIC_KV = re.compile(r"[:=]\s*[*`]*\s*[~≈+-]?\d")
 _MODEL_WORD = re.compile(r"model", re.IGNORECASE)
 # The lines scan_line can act on, searched in a whole prepared text (see textlines); each
-# pattern starts with a literal, which a search skips to fast. A ':' with a number after it
-# (_NUMERIC_KV), with 'model' or 'model name' before it (_MODEL_LINE: [mM][oO]... is what
-# IGNORECASE matches) or '*'/whitespace before it (_MODEL_LINE's '\**\s*'), or ': word' ending
-# the line or a bullet segment (_COLON_WORD); an '=' with a number or a word after it
-# (_NUMERIC_KV, _WORD_VALUE). They may find more lines, never fewer; [^\S\n] is \s on one line.
-COLON_CLAIM = re.compile(
+# pattern starts with a literal, which a search skips to fast, and ends with the rest of the
+# line (one match per line). A ':' with a number after it (_NUMERIC_KV), with 'model' or
+# 'model name' before it (_MODEL_LINE: [mM][oO]... is what IGNORECASE matches) or '*' or
+# whitespace before it (_MODEL_LINE's '\**\s*'), or ': word' ending the line or a bullet
+# segment (_COLON_WORD); an '=' with a number or a word after it (_NUMERIC_KV, _WORD_VALUE).
+# They may find more lines, never fewer; [^\S\n] is \s on one line.
+_COLON_LINE = re.compile(
     r":(?:(?<=[mM][oO][dD][eE][lL]:)|(?<=[mM][oO][dD][eE][lL] [nN][aA][mM][eE]:)|(?<=[*\s]:)"
     r"|[^\S\n]*[*`]*[^\S\n]*[~≈+-]?\d"
-    r"|[^\S\n]*\**[^\S\n]*`?[\w.:+-]++`?[^\S\n]*(?:\n|\Z|[-*•]))"
+    r"|[^\S\n]*\**[^\S\n]*`?[\w.:+-]++`?[^\S\n]*(?:$|[-*•]))[^\n]*",
+    re.MULTILINE,
 )
-EQUALS_CLAIM = re.compile(r"=[^\S\n]*[*`]*[^\S\n]*[~≈\w.:+-]")
+_EQUALS_LINE = re.compile(r"=[^\S\n]*[*`]*[^\S\n]*[~≈\w.:+-][^\n]*")
+
+
+def claim_lines(t: str) -> set[int]:
+    """Where the lines of prepared text ``t`` that scan_line may act on start."""
+    rfind = t.rfind
+    starts = {rfind("\n", 0, m.start()) + 1 for m in _COLON_LINE.finditer(t)}
+    starts.update([rfind("\n", 0, m.start()) + 1 for m in _EQUALS_LINE.finditer(t)])
+    return starts
 
 
 class ConfigWords:
@@ -124,18 +135,21 @@ def scan_line(
     m = _MODEL_LINE.match(line)
     if m is not None:
         state.doc_model = m.group("model")
+    config = state.config
     has_equals = "=" in line
     if has_equals:
-        for m in _eq_matches(_WORD_VALUE, line):
-            if check(m.group("label")):
-                state.config[m.group("label")] = m.group("value").rstrip(",.")
+        for label, value in _WORD_VALUE.findall(line, _eq_start(line)):
+            if check(label):
+                config[label] = value.rstrip(",.")
     for seg in _segments(line):
         # every pattern below needs a ':' or an '=' in the segment (blank ones have neither)
         has_colon = ":" in seg
         if has_colon:
             w = _COLON_WORD.match(seg)
             if w is not None and check(w.group("label")):
-                state.config[w.group("label")] = w.group("value")
+                config[w.group("label")] = w.group("value")
+        elif not has_digit or not has_equals or "=" not in seg:
+            continue
         if not has_digit:
             continue
         found: dict[str, str] = {}
@@ -144,14 +158,14 @@ def scan_line(
             if c is not None:
                 label = c.group("label").strip()
                 if check(label):
-                    state.config[label] = c.group("value")
+                    config[label] = c.group("value")
                 else:
                     found[label] = c.group("value")
         if has_equals and "=" in seg:
-            for m in _eq_matches(_EQUALS, seg):
-                label = m.group("label").strip()
+            for label, value in _EQUALS.findall(seg, _eq_start(seg)):
+                label = label.strip()
                 if label not in found and not check(label):
-                    found[label] = m.group("value")
+                    found[label] = value
         if found:
             _emit(found, seg, lineno, state, hints, check, out)
 
@@ -196,44 +210,27 @@ def _segments(line: str) -> list[str] | tuple[str]:
     return segs
 
 
-def _eq_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """``pattern.finditer(text)`` for _WORD_VALUE and _EQUALS, whose searches try every
-    position: each match holds an '=' and starts at most _EQ_REACH characters before the
-    whitespace ahead of it, so every search starts there (and none after the last '=')."""
-    pos = 0
-    while (q := text.find("=", pos)) >= 0:
-        while q > pos and text[q - 1].isspace():
-            q -= 1
-        m = pattern.search(text, max(pos, q - _EQ_REACH))
-        if m is None:
-            return
-        yield m
-        pos = m.end()
+def _eq_start(text: str) -> int:
+    """Where a search of ``text`` for _WORD_VALUE/_EQUALS, which try every position, can
+    start: a match holds an '=' and starts at most _EQ_REACH characters before the whitespace
+    ahead of it, so none starts before that for the first '='."""
+    q = text.find("=")
+    while q > 0 and text[q - 1].isspace():
+        q -= 1
+    return max(0, q - _EQ_REACH)
 
 
 def read_text(text: str, is_config_key: object, max_line_chars: int) -> tuple[list[RawRecord], int]:
     """Records for the labelled numbers of a plain-text file; also the count of lines too long
     to scan."""
     t = prepare(text)
-    size = len(t)
     state = ProseState()
     out: list[RawRecord] = []
-    pos = lineno = counted = 0
-    at_colon = at_equals = -1  # the next line of each kind (stale when < pos)
-    while True:
-        if at_colon < pos:
-            m = COLON_CLAIM.search(t, pos)
-            at_colon = t.rfind("\n", 0, m.start()) + 1 if m is not None else size
-        if at_equals < pos:
-            m = EQUALS_CLAIM.search(t, pos)
-            at_equals = t.rfind("\n", 0, m.start()) + 1 if m is not None else size
-        start = min(at_colon, at_equals)
-        if start >= size:
-            break
+    lineno = counted = 0
+    for start in sorted(claim_lines(t)):
         end = t.find("\n", start)
         if end < 0:
-            end = size
-        pos = end + 1
+            end = len(t)
         if end - start <= max_line_chars:
             lineno += t.count("\n", counted, start)
             counted = start
