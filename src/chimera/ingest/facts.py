@@ -20,7 +20,12 @@ from chimera.ingest.fields import (
     metric_unit,
 )
 from chimera.ingest.records import Hint, RawRecord
-from chimera.ingest.values import Number, config_value, convert, float_decimals, parse_number
+from chimera.ingest.values import (
+    config_value,
+    convert,
+    float_decimals,
+    parse_cell,
+)
 
 # Fact and config_label live in fact.py; importers keep using this module
 __all__ = ["ERROR_TEXT", "Config", "Fact", "FactBuilder", "config_label"]
@@ -68,6 +73,7 @@ class _Plan:
     texts: tuple[str, ...]  # keys whose text is checked for error messages
     # eval_count and eval_s both plain measurements here: a rate may be derived
     may_derive: bool = False
+    known: tuple[tuple[str, FieldInfo, str], ...] = ()  # the metrics but unknown keys
 
 
 _ROW_FIELDS = ("model", "tag", "label", "failure", "failure_kind", "success")
@@ -133,7 +139,7 @@ class FactBuilder:
                 isinstance(raw, str)
                 and raw[:1] not in _NUMERIC_START
                 and self.error_text.search(raw)
-                and parse_number(raw) is None
+                and parse_cell(raw) is None
             ):
                 row.error_text = f"error text in {key}: {_short(raw)}"
                 break
@@ -144,7 +150,6 @@ class FactBuilder:
                     setattr(row, name, getattr(inherited, name))
             for k, v in inherited_config.items():
                 config.setdefault(k, v)
-        metrics = [(key, info, target, values[key]) for key, info, target in plan.metrics]
         if not config and row.label:
             config["config"] = row.label
         items = tuple(config.items())
@@ -166,54 +171,53 @@ class FactBuilder:
         elif row.tag or "quantization" in config:
             hints = (("tag", row.tag or config["quantization"]), *hints)
         facts: list[Fact] = []
+        origin = rec.origin
         # 'line 3.tokens_s' / '$.runs[0].ttft_s': data-file locators name the key
-        dotted = rec.origin == "data" and rec.locator.startswith(("$", "line "))
-        for key, info, target, raw in metrics:
-            if info.role == "other" and rec.origin != "data":
-                continue  # unknown keys count in data files only (before parsing the value)
-            num = _number(raw)
+        dotted = origin == "data" and rec.locator.startswith(("$", "line "))
+        # unknown keys count in data files only (skipped before their value is parsed)
+        for key, info, target in plan.metrics if origin == "data" else plan.known:
+            cell = _cell(values[key])
+            if cell is None:
+                continue
+            locator = sys.intern(f"{rec.locator}.{key}") if dotted else rec.locator
             if info.role == "other":
-                if (
-                    not isinstance(num, Number)
-                    or not math.isfinite(num.value)
-                    or _epochish(info.name, num.value)
-                ):
+                if isinstance(cell, _Missing):
+                    continue
+                num, decimals, cell_unit = cell
+                if not math.isfinite(num) or _epochish(info.name, num):
                     continue
                 facts.append(
                     Fact(
                         source,
-                        sys.intern(f"{rec.locator}.{key}") if dotted else rec.locator,
-                        rec.origin,
+                        locator,
+                        origin,
                         family,
                         model,
                         model_from,
                         cfg,
                         info.name,
                         None,
-                        num.value,
-                        num.unit or info.unit or "",
+                        num,
+                        cell_unit or info.unit or "",
                         key,
                         False,
                         False,
                         None,
                         None,
-                        num.decimals,
+                        decimals,
                         idx,
                         hints,
                     )
                 )
                 continue
-            if num is None:
-                continue
-            locator = sys.intern(f"{rec.locator}.{key}") if dotted else rec.locator
-            if num == "missing":
+            if isinstance(cell, _Missing):
                 if row.failure is None:
                     continue
                 facts.append(
                     Fact(
                         source,
                         locator,
-                        rec.origin,
+                        origin,
                         family,
                         model,
                         model_from,
@@ -233,23 +237,25 @@ class FactBuilder:
                     )
                 )
                 continue
-            assert isinstance(num, Number)
-            unit = num.unit or info.unit
-            value = convert(num.value, unit, target)
-            if value is None or (target in ("s", "ms") and _epochish(info.name, num.value)):
+            num, decimals, cell_unit = cell
+            unit = cell_unit or info.unit
+            value = num
+            if unit is not None and unit != target and target:  # else convert() is the identity
+                converted = convert(num, unit, target)
+                if converted is None:
+                    continue
+                value = converted
+                # decimals as they would be shown in the target unit (0.5 ms shown = 0.0005 s)
+                scale = convert(1.0, unit, target) or 1.0
+                if scale != 1.0:
+                    decimals -= math.floor(math.log10(scale) + 1e-9)
+            if target in ("s", "ms") and _epochish(info.name, num):
                 continue
-            # decimals as they would be shown in the target unit (0.5 ms shown = 0.0005 s)
-            scale = convert(1.0, unit, target) or 1.0
-            decimals = (
-                num.decimals - math.floor(math.log10(scale) + 1e-9)
-                if scale != 1.0
-                else num.decimals
-            )
             facts.append(
                 Fact(
                     source,
                     locator,
-                    rec.origin,
+                    origin,
                     family,
                     model,
                     model_from,
@@ -322,7 +328,8 @@ class FactBuilder:
                 control.append((key, info))
         plain = {i.name for _, i, _ in metrics if i.role == "metric" and i.aggregate is None}
         may_derive = "eval_count" in plain and "eval_s" in plain
-        plan = _Plan(tuple(control), tuple(metrics), tuple(texts), may_derive)
+        known = tuple(m for m in metrics if m[1].role != "other")
+        plan = _Plan(tuple(control), tuple(metrics), tuple(texts), may_derive, known)
         if len(self._plans) < 1024:
             self._plans[keys] = plan
         return plan
@@ -451,19 +458,33 @@ def _derive_rate(facts: list[Fact]) -> None:
     )
 
 
-def _number(raw: object) -> Number | str | None:
+class _Missing:
+    """An empty cell (None, blank): a failed row's measurement, not a number."""
+
+
+_MISSING = _Missing()
+_Cell = tuple[float, int, str | None]  # value, decimals shown, unit written after it
+
+
+def _cell(raw: object) -> _Cell | _Missing | None:
+    """A cell's number (as a tuple: no Number object per cell), _MISSING, or None (not one)."""
+    cls = raw.__class__
+    if cls is str:  # the common cases first, by exact type
+        assert isinstance(raw, str)
+        return _MISSING if not raw.strip() else parse_cell(raw)
+    if cls is float:
+        assert isinstance(raw, float)
+        return raw, float_decimals(raw), None
     if raw is None:
-        return "missing"
+        return _MISSING
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return Number(float(raw), 0)
+        return float(raw), 0, None
     if isinstance(raw, float):
-        return Number(raw, float_decimals(raw))
+        return raw, float_decimals(raw), None
     if isinstance(raw, str):
-        if not raw.strip():
-            return "missing"
-        return parse_number(raw)
+        return _MISSING if not raw.strip() else parse_cell(raw)
     return None
 
 

@@ -50,6 +50,12 @@ def float_decimals(v: float) -> int:
 
 def parse_number(text: str) -> Number | None:
     """A number in a cell ('12.5', '3,503', '0.06s', '**303.9 tok/s**', 'nan'), else None."""
+    got = parse_cell(text)
+    return None if got is None else Number(*got)
+
+
+def parse_cell(text: str) -> tuple[float, int, str | None] | None:
+    """``parse_number`` as a plain (value, decimals, unit) tuple: the fast path for facts."""
     t = text.strip()
     if not t:
         return None
@@ -59,7 +65,11 @@ def parse_number(text: str) -> Number | None:
         except ValueError:
             pass
         else:
-            return Number(v, decimals_of(t) if math.isfinite(v) else 0)
+            if not math.isfinite(v):
+                return v, 0, None
+            if "e" in t or "E" in t:
+                return v, decimals_of(t), None
+            return v, len(t.partition(".")[2]), None  # decimals_of without an exponent
     t = t.replace("**", "").replace("`", "").strip()
     m = _NUM_RE.match(t)
     if m is None:
@@ -71,7 +81,7 @@ def parse_number(text: str) -> Number | None:
         if unit is None:
             return None  # '3.3 GB', '12x': a number, but not in a unit we measure
     num = m.group("num").replace(",", "")
-    return Number(float(num), decimals_of(num), unit)
+    return float(num), decimals_of(num), unit
 
 
 def parse_bool(text: str) -> bool | None:
