@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from chimera.ingest.facts import Config, Fact, config_label
@@ -38,7 +38,8 @@ class ClaimCheck:
 
 
 def _usable(f: Fact) -> bool:
-    return f.recognized and not f.failed and math.isfinite(f.value)
+    t = f.traits
+    return t.recognized and not t.failed and math.isfinite(f.value)
 
 
 @dataclass(slots=True)
@@ -49,16 +50,13 @@ class _Group:
     model: str | None
     files: tuple[str, ...]
     config: Config
+    settings: dict[str, str]  # the config as a dict (read-only: groups share it)
     n: int = 0
     mean: float = math.nan
     median: float = math.nan
     lo: float = math.nan
     hi: float = math.nan
-    reported: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    settings: dict[str, str] = field(default_factory=dict)  # the config as a dict
-
-    def __post_init__(self) -> None:
-        self.settings = dict(self.config)
+    reported: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -78,7 +76,8 @@ class DataIndex:
     """The data by (model, metric): the statistics groups of the observations (one per source
     family) and each file's reported aggregates."""
 
-    def __init__(self, stats: Sequence[Stat], facts: Sequence[Fact]) -> None:
+    def __init__(self, stats: Sequence[Stat], facts: Iterable[Fact]) -> None:
+        """``facts``: any facts; only data files' reported aggregates are used."""
         groups: dict[tuple[str | None, str, str, Config], _Group] = {}
         for st in stats:
             if st.origin != "data" or not st.n or st.mean is None:
@@ -88,20 +87,32 @@ class DataIndex:
                 st.model,
                 tuple(st.files),
                 cfg,
+                st.config,
                 st.n,
                 st.mean,
                 st.median if st.median is not None else st.mean,
                 st.min if st.min is not None else st.mean,
                 st.max if st.max is not None else st.mean,
             )
+        settings: dict[Config, dict[str, str]] = {}
         for f in facts:
-            if f.aggregate is None or f.origin != "data" or not _usable(f):
+            t = f.traits
+            if (
+                t.aggregate is None
+                or t.origin != "data"
+                or not t.recognized
+                or t.failed
+                or not math.isfinite(f.value)
+            ):
                 continue
-            key = (f.model, f.metric, f.source, f.config)
+            key = (f.model, t.metric, f.source, f.config)
             g = groups.get(key)
             if g is None:
-                g = groups[key] = _Group(f.model, (f.source,), f.config)
-            g.reported[f.aggregate].append(f.value)
+                d = settings.get(f.config)
+                if d is None:
+                    d = settings[f.config] = dict(f.config)
+                g = groups[key] = _Group(f.model, (f.source,), f.config, d)
+            g.reported.setdefault(t.aggregate, []).append(f.value)
         self.by_key: dict[tuple[str | None, str], list[_Group]] = defaultdict(list)
         self._means: dict[str | None, list[tuple[float, str, str]]] = defaultdict(list)
         for (model, metric, _, _), g in groups.items():
@@ -111,22 +122,35 @@ class DataIndex:
             for v in g.reported.get("mean", ()):
                 self._means[model].append((v, metric, g.files[0]))
         self._pools: dict[tuple[str | None, str, Config, frozenset[str]], Pool | None] = {}
+        self._named: dict[frozenset[str], frozenset[str]] = {}
+        # per metric, the unnamed groups with the file names (lower case) they come from
+        self._unnamed: dict[str, list[tuple[_Group, frozenset[str]]]] = {}
 
     def pool(self, claim: Fact, mentions: frozenset[str]) -> Pool | None:
         """The data a claim can be held against (memoized per model, metric, configuration)."""
-        named = frozenset(m for m in mentions if m.endswith((".csv", ".tsv", ".json", ".jsonl")))
+        named = self._named.get(mentions)
+        if named is None:
+            named = self._named[mentions] = frozenset(
+                m for m in mentions if m.endswith((".csv", ".tsv", ".json", ".jsonl"))
+            )
         key = (claim.model, claim.metric, claim.config, named)
         if key not in self._pools:
             self._pools[key] = self._build(claim, named)
         return self._pools[key]
 
+    def _unnamed_groups(self, metric: str) -> list[tuple[_Group, frozenset[str]]]:
+        got = self._unnamed.get(metric)
+        if got is None:
+            got = self._unnamed[metric] = [
+                (g, frozenset(p.rsplit("/", 1)[-1].lower() for p in g.files))
+                for g in self.by_key.get((None, metric), [])
+            ]
+        return got
+
     def _build(self, claim: Fact, named: frozenset[str]) -> Pool | None:
         groups = list(self.by_key.get((claim.model, claim.metric), []))
-        groups += [
-            g
-            for g in self.by_key.get((None, claim.metric), [])
-            if any(p.rsplit("/", 1)[-1].lower() in named for p in g.files)
-        ]
+        if named:  # unnamed data counts from the files the report names
+            groups += [g for g, names in self._unnamed_groups(claim.metric) if names & named]
         if not groups:
             return None
         want = dict(claim.config)
@@ -226,18 +250,18 @@ def _far_off(claim: Fact, pool: Pool) -> bool:
 
 
 def check_claims(
-    files: Sequence[FileView], data_facts: Sequence[Fact], stats: Sequence[Stat]
+    files: Sequence[FileView], facts: Iterable[Fact], stats: Sequence[Stat]
 ) -> dict[str, list[ClaimCheck]]:
     """Every checkable claim of every report file, by file."""
-    return dict(_checks_by_file(files, data_facts, stats))
+    return dict(_checks_by_file(files, facts, stats))
 
 
 def _checks_by_file(
-    files: Sequence[FileView], data_facts: Sequence[Fact], stats: Sequence[Stat]
+    files: Sequence[FileView], facts: Iterable[Fact], stats: Sequence[Stat]
 ) -> Iterator[tuple[str, list[ClaimCheck]]]:
     """(path, checks) per report file with checkable claims, as they are made: the caller
     keeps only what it needs (on 33,000 small reports, every check held at once cost 14 MB)."""
-    index = DataIndex(stats, data_facts)
+    index = DataIndex(stats, facts)
     for view in files:
         if view.artifact.format not in ("markdown", "text") or view.artifact.duplicate_of:
             continue
@@ -269,11 +293,11 @@ def _checks_by_file(
 
 
 def claims(
-    files: Sequence[FileView], data_facts: Sequence[Fact], stats: Sequence[Stat]
+    files: Sequence[FileView], facts: Iterable[Fact], stats: Sequence[Stat]
 ) -> list[Finding]:
     """A finding per report whose numbers contradict the data they can be tied to."""
     disagreeing: list[tuple[str, list[ClaimCheck], int]] = []
-    for path, checks in _checks_by_file(files, data_facts, stats):
+    for path, checks in _checks_by_file(files, facts, stats):
         bad = [c for c in checks if not c.agree]
         if bad:
             disagreeing.append((path, bad, len(checks)))
