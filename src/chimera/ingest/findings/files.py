@@ -80,7 +80,8 @@ def _sig(v: float) -> str:
 
 
 def _usable(f: Fact) -> bool:
-    return f.recognized and not f.failed and f.origin != "prose" and math.isfinite(f.value)
+    t = f.traits
+    return t.recognized and not t.failed and t.origin != "prose" and math.isfinite(f.value)
 
 
 def same_data(files: Sequence[FileView]) -> list[Finding]:
@@ -104,10 +105,11 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
     for i, v in enumerate(views):
         keys = set()
         for f in v.facts:
-            if _usable(f) and f.value != 0:
+            if f.value != 0 and _usable(f):
                 sig = _sig(f.value)
                 if len(sig.strip("-0.")) >= 2:
-                    keys.add(((hash((f.metric, f.aggregate, sig)) & hash_mask) << owner_bits) | i)
+                    t = f.traits
+                    keys.add(((hash((t.metric, t.aggregate, sig)) & hash_mask) << owner_bits) | i)
         sizes.append(len(keys))
         packed.extend(keys)
     pairs: Counter[tuple[int, int]] = Counter()
@@ -173,7 +175,12 @@ _Table = tuple[dict[_Key, list[tuple[float, int]]], dict[_Key, int]]
 
 
 def _numbers(facts: Sequence[Fact]) -> list[_Number]:
-    return [((f.metric, f.aggregate), f.value, f.decimals) for f in facts if _usable(f)]
+    out: list[_Number] = []
+    for f in facts:
+        if _usable(f):
+            t = f.traits
+            out.append(((t.metric, t.aggregate), f.value, t.decimals))
+    return out
 
 
 def _table(big: list[_Number]) -> _Table:
@@ -187,6 +194,17 @@ def _table(big: list[_Number]) -> _Table:
     return dict(table), coarsest
 
 
+class _HalfUnits(dict[int, float]):
+    """Half a unit of the last shown digit, widened by 0.1%, by decimals (one power each)."""
+
+    def __missing__(self, decimals: int) -> float:
+        got = self[decimals] = 0.5 * 10.0**-decimals * 1.001
+        return got
+
+
+_HALF_UNIT = _HalfUnits()
+
+
 def _match(small: list[_Number], big: _Table) -> tuple[int, int]:
     table, coarsest = big
     matched = 0
@@ -194,10 +212,11 @@ def _match(small: list[_Number], big: _Table) -> tuple[int, int]:
         cands = table.get(key)
         if not cands:
             continue
-        window = 0.5 * 10.0 ** -min(decimals, coarsest[key], 12)
-        lo = bisect.bisect_left(cands, (v - window * 1.001 - 1e-9,))
+        if decimals > 12:
+            decimals = 12
+        lo = bisect.bisect_left(cands, (v - _HALF_UNIT[min(decimals, coarsest[key])] - 1e-9,))
         for value, dec in cands[lo : lo + 6]:
-            tol = 0.5 * 10.0 ** -min(decimals, dec, 12) * 1.001 + 1e-12 * abs(value)
+            tol = _HALF_UNIT[dec if dec < decimals else decimals] + 1e-12 * abs(value)
             if abs(value - v) <= tol:
                 matched += 1
                 break

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chimera.ingest.facts import Fact, config_label
+from chimera.ingest.facts import Config, Fact, config_label
 from chimera.ingest.findings import FileView, Finding, shown
 from chimera.ingest.records import DATA_FORMATS
 from chimera.ingest.stats import percentile
@@ -87,6 +87,8 @@ def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
         ):
             groups[(f.model, f.config)].append(f)
     config_sets = {key: frozenset(key[1]) for key in groups}
+    # a summary row's figures share a model and configuration: their rows are found once
+    matches: dict[tuple[str | None, Config], tuple[list[Fact], dict[str, list[Fact]]]] = {}
     out: list[Comparison] = []
     for r in reported:
         if r.failed or not r.recognized or not math.isfinite(r.value):
@@ -95,13 +97,21 @@ def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
         if not counting and r.aggregate not in _AGGS:
             continue
         any_model = r.model is None or r.model_from in ("path-guess", "none")
-        want = frozenset(r.config)
-        match = [
-            f
-            for key, fs in groups.items()
-            if (any_model or key[0] == r.model) and want <= config_sets[key]
-            for f in fs
-        ]
+        mkey = (None if any_model else r.model, r.config)
+        hit = matches.get(mkey)
+        if hit is None:
+            want = frozenset(r.config)
+            match = [
+                f
+                for key, fs in groups.items()
+                if (any_model or key[0] == r.model) and want <= config_sets[key]
+                for f in fs
+            ]
+            by_metric: dict[str, list[Fact]] = defaultdict(list)
+            for f in match:
+                by_metric[f.traits.metric].append(f)
+            hit = matches[mkey] = match, by_metric
+        match, by_metric = hit
         if counting:
             rows = {(f.source, f.record): f.failed for f in match}
             if not rows:
@@ -113,7 +123,7 @@ def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
             )
             out.append(_cmp(r, value, len(rows), 12, 12))  # counts: exactly
             continue
-        same = [f for f in match if f.metric == r.metric]
+        same = by_metric.get(r.metric, [])
         if not same and r.aggregate != "overall":
             continue
         ok = sorted(f.value for f in same if not f.failed and math.isfinite(f.value))
