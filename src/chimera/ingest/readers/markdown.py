@@ -30,8 +30,11 @@ _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
 # found from the '|' (the line above is the table's header).
 _STRUCT = re.compile(r"\n[^\S\n]*(?:```|~~~|#)")
 _FENCE = re.compile(r"\n[^\S\n]*(?:```|~~~)")
+_BLANK = re.compile(r"\n[^\S\n]*\n")  # a blank line (textlines.blank_between's)
 _SEP_BAR = re.compile(r"\|[^\S\n]*:?--[^\n]*")  # one match per line
 _SPLIT = re.compile(r"(?<!\\)\|")
+# table rows: a run of lines whose first non-blank character is '|'
+_BAR_ROWS = re.compile(r"(?:[^\S\n]*\|[^\n]*(?:\n|\Z))*")
 # first-column headers of "Metric | Value" tables (one metric per row)
 _KV_HEADERS = frozenset(
     {
@@ -82,13 +85,21 @@ def read_markdown(
     hints: tuple[Hint, ...] = ()
     state = ProseState()
     table_no = long_seps = lineno = counted = 0
+    blank = _BLANK.search
+    maybe_long = size - 1 > max_line_chars  # a blank line may be a long one then
     pos = 1  # the first line not yet read
     for start in _lines_to_visit(t):
         if start < pos:
             continue  # in a code block or table already read
         if len(records) >= max_records:
             break
-        if state.config and blank_between(t, pos, start, max_line_chars):
+        # a blank line between the last line read and this one ends the configuration's scope
+        if (
+            state.config
+            and start > pos
+            and blank(t, pos - 1, start) is not None
+            and (not maybe_long or blank_between(t, pos, start, max_line_chars))
+        ):
             state.config = {}
         end = find("\n", start)
         if end < 0:
@@ -102,7 +113,7 @@ def read_markdown(
         if head in ("```", "~~~"):
             pos = _after_fence(t, pos, max_line_chars)
             continue
-        h = _HEADING.match(line) if head.startswith("#") else None
+        h = _HEADING.match(line) if head[:1] == "#" else None
         if h is not None:
             level = len(h.group(1))
             while headings and headings[-1][0] >= level:
@@ -112,15 +123,15 @@ def read_markdown(
             headings.append((level, hints))
             state.config = {}
             state.doc_model = None  # a 'Model:' line speaks for its own section
-        if not stripped:
+        elif not stripped:
             state.config = {}
             continue
-        lineno += t.count("\n", counted, start)
-        counted = start
         if pos < size and "|" in line:
             below_end = find("\n", pos)
             below = t[pos:] if below_end < 0 else t[pos:below_end]
             if "-" in below and _SEP.match(below):
+                lineno += t.count("\n", counted, start)
+                counted = start
                 table_no += 1
                 long_seps += len(below) > max_line_chars
                 pos = _read_table(
@@ -137,7 +148,9 @@ def read_markdown(
                     pos + len(below) + 1,
                 )
                 continue
-        if not stripped.startswith("|") and (":" in line or "=" in line):
+        if (":" in line or "=" in line) and stripped[:1] != "|":
+            lineno += t.count("\n", counted, start)
+            counted = start
             scan_line(line, lineno, state, hints, is_config_key, records)
     # the line reader stopped at the first line it met with the records full
     if len(records) >= max_records and pos < size:
@@ -205,8 +218,50 @@ def _read_table(
     kv_table = bool(header) and header[0].lower() in _KV_HEADERS
     carry = ""
     row_no = 0
+    records = parsed.records
+    rows, end = _rows(t, pos, max_line_chars)
+    for row in rows:
+        cells = _row_cells(row, width)
+        row_no += 1
+        locator = f"table {table_no} row {row_no}"
+        if kv_table:
+            _kv_row(header, cells, locator, hints, context, parsed)
+            continue
+        # without '**' or '`' the (stripped) cells are clean already
+        plain = "**" not in row and "`" not in row
+        # a blank first cell continues the group above (| `mlp` | eager | ... then | | jit |)
+        if cells and not (cells[0] if plain else _clean(cells[0])) and carry:
+            cells[0] = carry
+            plain = plain and "**" not in carry and "`" not in carry
+        elif cells:
+            carry = cells[0]
+        values: dict[str, object] = dict(
+            zip(header, cells if plain else map(_clean, cells), strict=False)
+        )
+        records.append(RawRecord(locator, values, context, hints, "table"))
+    return end
+
+
+def _rows(t: str, pos: int, max_line_chars: int) -> tuple[list[str], int]:
+    """The table rows (stripped) from line start ``pos`` on, and where the line after them
+    starts: lines that start with '|', and separator-like lines holding one."""
+    rows: list[str] = []
     size = len(t)
     while pos < size:
+        bars = _BAR_ROWS.match(t, pos)  # most rows at once (it matches, if only nothing)
+        run = bars.end() if bars is not None else pos
+        if run > pos:
+            lines = t[pos:run].split("\n")
+            if t.endswith("\n", pos, run):
+                lines.pop()  # the run's last newline opens no row
+            for line in lines:
+                if len(line) > max_line_chars:
+                    return rows, pos  # too long to read: the table ends above it
+                rows.append(line.strip())
+                pos += len(line) + 1
+            pos = min(pos, size)
+            if pos >= size:
+                break
         end = t.find("\n", pos)
         if end < 0:
             end = size
@@ -216,29 +271,17 @@ def _read_table(
             break
         if not stripped.startswith("|") and _SEP.match(stripped) is None:
             break
-        cells = _cells(stripped)
-        if cells and cells[0] == "":
-            cells = cells[1:]
-        cells = cells[:width]
-        row_no += 1
-        locator = f"table {table_no} row {row_no}"
-        if kv_table:
-            _kv_row(header, cells, locator, hints, context, parsed)
-        else:
-            # without '**' or '`' the (stripped) cells are clean already
-            plain = "**" not in stripped and "`" not in stripped
-            # a blank first cell continues the group above (| `mlp` | eager | ... then | | jit |)
-            if cells and not (cells[0] if plain else _clean(cells[0])) and carry:
-                cells[0] = carry
-                plain = plain and "**" not in carry and "`" not in carry
-            elif cells:
-                carry = cells[0]
-            values: dict[str, object] = dict(
-                zip(header, cells if plain else map(_clean, cells), strict=False)
-            )
-            parsed.records.append(RawRecord(locator, values, context, hints, "table"))
+        rows.append(stripped)
         pos = end + 1
-    return min(pos, size)
+    return rows, min(pos, size)
+
+
+def _row_cells(row: str, width: int) -> list[str]:
+    """The first ``width`` cells of a table row, a leading empty one (before '|') left out."""
+    parts = row.split("|") if "\\" not in row else _SPLIT.split(row)
+    if not parts[0].strip():
+        del parts[0]
+    return [p.strip() for p in parts[:width]]
 
 
 def _kv_row(

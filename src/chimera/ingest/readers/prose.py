@@ -56,6 +56,9 @@ def claim_lines(t: str) -> set[int]:
     return starts
 
 
+_NON_ASCII_WORD = re.compile(r"[^\W\x00-\x7f]")  # a word character outside ASCII
+
+
 class ConfigWords:
     """Tells configuration labels apart; its regex finds the lines that may set one."""
 
@@ -82,8 +85,15 @@ class ConfigWords:
     def mentioned(self, line: str) -> bool:
         if self._mention is None:
             return False
-        if self._mention_lower is not None and line.isascii():
-            return self._mention_lower.search(line.lower()) is not None
+        if self._mention_lower is not None:
+            if line.isascii():
+                return self._mention_lower.search(line.lower()) is not None
+            if _NON_ASCII_WORD.search(line) is None:
+                # Other characters match no ASCII name either way (the four that IGNORECASE
+                # folds to ASCII letters, like the Kelvin sign, are word characters), and '?'
+                # is a non-word character like them.
+                ascii_line = line.encode("ascii", "replace").decode("ascii")
+                return self._mention_lower.search(ascii_line.lower()) is not None
         return self._mention.search(line) is not None
 
 
@@ -93,6 +103,11 @@ _BULLET_SPLIT = re.compile(r"(?:^|\s)[-*•]\s+")  # what _segments splits at
 _BULLET = re.compile(r"[-*•](?<!\S.)\s+")
 # a label (1 + 40 characters) with a backtick on each side
 _EQ_REACH = 43
+# a run of label characters ([\w.]), read backwards from an '='
+_LABEL_RUN = re.compile(r"[\w.]+")
+_LABEL_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+# characters a search tries per '=' before a per-'=' match is the cheaper way (measured)
+_EQ_DENSE = 40
 _SUBJECT = re.compile(r"^\s*`?(?P<subject>[\w.:+-]+)`?\s*:\s*(?:$|[-*]|\w+=)")
 _MODEL_LINE = re.compile(
     r"^\s*[-*]?\s*\**(?:model|model name)\**\s*:\**\s*`?(?P<model>[\w.:/+-]+)`?", re.IGNORECASE
@@ -138,7 +153,7 @@ def scan_line(
     config = state.config
     has_equals = "=" in line
     if has_equals:
-        for label, value in _WORD_VALUE.findall(line, _eq_start(line)):
+        for label, value in _eq_pairs(_WORD_VALUE, line):
             if check(label):
                 config[label] = value.rstrip(",.")
     for seg in _segments(line):
@@ -162,7 +177,7 @@ def scan_line(
                 else:
                     found[label] = c.group("value")
         if has_equals and "=" in seg:
-            for label, value in _EQUALS.findall(seg, _eq_start(seg)):
+            for label, value in _eq_pairs(_EQUALS, seg):
                 label = label.strip()
                 if label not in found and not check(label):
                     found[label] = value
@@ -210,14 +225,44 @@ def _segments(line: str) -> list[str] | tuple[str]:
     return segs
 
 
-def _eq_start(text: str) -> int:
-    """Where a search of ``text`` for _WORD_VALUE/_EQUALS, which try every position, can
-    start: a match holds an '=' and starts at most _EQ_REACH characters before the whitespace
-    ahead of it, so none starts before that for the first '='."""
+def _eq_pairs(pattern: re.Pattern[str], text: str) -> list[tuple[str, str]]:
+    """``pattern.findall(text)`` for _WORD_VALUE and _EQUALS (label, value), whose searches try
+    every position. A match holds one '=' and its label is the whole run of word characters
+    and dots before it (past an optional backtick and whitespace), so where sparse '='s sit in
+    a long text, only the start of each one's label is tried."""
     q = text.find("=")
-    while q > 0 and text[q - 1].isspace():
-        q -= 1
-    return max(0, q - _EQ_REACH)
+    if q < 0:
+        return []
+    lo = q
+    while lo > 0 and text[lo - 1].isspace():
+        lo -= 1
+    lo = max(0, lo - _EQ_REACH)  # no match starts before this
+    if len(text) - lo < _EQ_DENSE * text.count("=", q):
+        return pattern.findall(text, lo)  # '='s close together: one search is cheaper
+    pairs: list[tuple[str, str]] = []
+    last = 0  # where the last match ended: the next may not start before
+    while q >= 0:
+        end = q
+        while end > 0 and text[end - 1].isspace():
+            end -= 1
+        if end > 0 and text[end - 1] == "`":
+            end -= 1
+        run = _LABEL_RUN.match(text[max(0, end - _EQ_REACH + 1) : end][::-1])
+        start = end - run.end() if run is not None and run.end() < _EQ_REACH - 1 else -1
+        if start >= 0 and text[start] in _LABEL_FIRST:
+            if start and text[start - 1] == "`" and (start < 2 or not _word(text[start - 2])):
+                start -= 1  # the match takes the backtick before the label
+            m = pattern.match(text, start) if start >= last else None
+            if m is not None:
+                pairs.append((m.group(1), m.group(2)))
+                last = m.end()
+        q = text.find("=", q + 1)
+    return pairs
+
+
+def _word(char: str) -> bool:
+    """Whether ``char`` is a word character or a dot (a label character: ``[\\w.]``)."""
+    return char.isalnum() or char in "_."
 
 
 def read_text(text: str, is_config_key: object, max_line_chars: int) -> tuple[list[RawRecord], int]:
