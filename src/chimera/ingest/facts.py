@@ -407,15 +407,22 @@ class FactBuilder:
     def _failures(self, facts: list[Fact], row: _Row) -> None:
         if not facts:
             return
-        measured = [
-            f for f in facts if f.recognized and f.metric not in _COUNTS and not math.isnan(f.value)
-        ]
-        if row.failure is None and len(measured) >= 2 and all(f.value == 0 for f in measured):
-            row.failure, row.failure_kind = "all measurements are 0", "zeros"
         if row.failure is None:
-            zero = next((f for f in measured if f.value == 0 and f.metric in _NEVER_ZERO), None)
-            if zero is not None:
-                row.failure, row.failure_kind = f"{zero.original_key} is 0", "zero_rate"
+            measured = [
+                f
+                for f in facts
+                if f.traits.recognized
+                and f.traits.metric not in _COUNTS
+                and not math.isnan(f.value)
+            ]
+            if len(measured) >= 2 and all(f.value == 0 for f in measured):
+                row.failure, row.failure_kind = "all measurements are 0", "zeros"
+            else:
+                zero = next(
+                    (f for f in measured if f.value == 0 and f.traits.metric in _NEVER_ZERO), None
+                )
+                if zero is not None:
+                    row.failure, row.failure_kind = f"{zero.original_key} is 0", "zero_rate"
         for f in facts:
             if row.failure is not None:
                 f.fail(row.failure, row.failure_kind)

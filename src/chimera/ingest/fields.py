@@ -316,6 +316,7 @@ _PER_S_RE = re.compile(
     r"s(ec(ond)?)?\b"
 )
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_SNAKE_RE = re.compile(r"[a-z0-9_]+")
 
 Role = Literal[
     "metric",
@@ -332,6 +333,21 @@ Role = Literal[
 ]
 
 
+# the roles named by key sets, the earlier set winning where they overlap
+_ROLE_SETS: tuple[tuple[frozenset[str], Role], ...] = (
+    (MODEL_KEYS, "model"),
+    (TAG_KEYS, "tag"),
+    (FAILURE_KEYS, "failure"),
+    (SUCCESS_KEYS, "success"),
+    (STATUS_KEYS, "status"),
+    (LABEL_KEYS, "label"),
+    (OPTIONS_KEYS, "options"),
+)
+_KEY_ROLES: dict[str, Role] = {}
+for _keys, _role in reversed(_ROLE_SETS):
+    _KEY_ROLES.update(dict.fromkeys(_keys, _role))
+
+
 @dataclass(frozen=True, slots=True)
 class FieldInfo:
     """What one key means."""
@@ -345,6 +361,8 @@ class FieldInfo:
 
 def normalize_key(key: str) -> tuple[str, str | None]:
     """(normalized key, unit named in parentheses) for a column header or JSON key."""
+    if _SNAKE_RE.fullmatch(key):  # lower-case snake case: only underscore runs to fold
+        return ("_".join(filter(None, key.split("_"))) if "__" in key else key.strip("_")), None
     text = key.strip().strip("*_`").replace("`", "").replace("*", "").lower()
     unit: str | None = None
     for inner in _PAREN_RE.findall(text):
@@ -394,18 +412,9 @@ class Classifier:
             if paren_unit in ("ms", "s", "us", "ns"):  # e.g. "(ms)"
                 return FieldInfo("metric", "latency_ms", paren_unit, None, True)
             return FieldInfo("other", norm)
-        if norm in MODEL_KEYS:
-            return FieldInfo("model", norm)
-        for keys, role in (
-            (TAG_KEYS, "tag"),
-            (FAILURE_KEYS, "failure"),
-            (SUCCESS_KEYS, "success"),
-            (STATUS_KEYS, "status"),
-            (LABEL_KEYS, "label"),
-            (OPTIONS_KEYS, "options"),
-        ):
-            if norm in keys:
-                return FieldInfo(role, norm)  # type: ignore[arg-type]
+        role = _KEY_ROLES.get(norm)
+        if role is not None:
+            return FieldInfo(role, norm)
         if norm in self.config_aliases:
             return FieldInfo("config", self.config_aliases[norm])
         metric = self._metric(norm, paren_unit)

@@ -28,7 +28,7 @@ from chimera.ingest.findings.summaries import summaries
 from chimera.ingest.inventory import Inventory, build_inventory
 from chimera.ingest.names import ModelIndex
 from chimera.ingest.reading import FileResult, read_all
-from chimera.ingest.records import Artifact, Skipped
+from chimera.ingest.records import Artifact, Hint, Skipped
 from chimera.ingest.settings import IngestSettings
 from chimera.ingest.stats import Stat, compute_stats
 from chimera.ingest.walk import display_base, walk
@@ -175,8 +175,11 @@ def _resolve_models(views: list[FileView], index: ModelIndex) -> None:
     configs: dict[Config, Config] = {}
     for view in views:
         dropped = False
-        seen: Config | None = None  # facts of one row share their configuration tuple
+        # facts of one row share their configuration and hints: each looked up once
+        seen: Config | None = None
         shared: Config = ()
+        hints: tuple[Hint, ...] | None = None
+        resolved: tuple[str | None, str] = (None, "none")
         for f in view.facts:
             if f.config is not seen:
                 seen = f.config
@@ -185,7 +188,10 @@ def _resolve_models(views: list[FileView], index: ModelIndex) -> None:
             if f.model_from == "field" and f.model is not None:
                 f.model = index.canonical(f.model)
             else:
-                f.model, f.model_from = index.resolve(f.hints)
+                if f.hints is not hints:
+                    hints = f.hints
+                    resolved = index.resolve(hints)
+                f.model, f.model_from = resolved
                 # a Markdown column for something that is not a model
                 dropped = dropped or f.model_from == "unresolved-column"
         if dropped:  # a new list only then: 100,000 copied lists cost 8 MB of the peak

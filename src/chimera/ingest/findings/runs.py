@@ -36,10 +36,12 @@ def failures(files: Sequence[FileView]) -> list[Finding]:
     for view in files:
         if view.artifact.duplicate_of is not None:
             continue
-        rows = _records([f for f in view.facts if f.recognized or f.metric == "failed_run"])
+        rows = _records(
+            [f for f in view.facts if f.traits.recognized or f.traits.metric == "failed_run"]
+        )
         by_kind: dict[str, list[list[Fact]]] = defaultdict(list)
         for row in rows.values():
-            failed = [f for f in row if f.failed]
+            failed = [f for f in row if f.traits.failed]
             if not failed:
                 continue
             kind = failed[0].failure_kind or "error"
@@ -163,8 +165,9 @@ def spread(stats: Sequence[Stat], files: Sequence[FileView]) -> list[Finding]:
             continue
         per: dict[tuple[object, ...], list[float]] = defaultdict(list)
         for f in view.facts:
-            if f.aggregate is None and f.recognized and not f.failed and f.origin == "data":
-                key = (f.model, f.config_label, f.metric, f.family)
+            t = f.traits
+            if t.aggregate is None and t.recognized and not t.failed and t.origin == "data":
+                key = (f.model, f.config_label, t.metric, t.family)
                 if key in wanted:
                     per[key].append(f.value)
         for group, xs in per.items():
@@ -188,7 +191,11 @@ def spread(stats: Sequence[Stat], files: Sequence[FileView]) -> list[Finding]:
         if view.artifact.duplicate_of is not None or view.artifact.format in ("markdown", "text"):
             continue
         for row in _records(view.facts).values():
-            by_agg = {(f.metric, f.aggregate): f for f in row if f.recognized and not f.failed}
+            by_agg = {
+                (f.traits.metric, f.traits.aggregate): f
+                for f in row
+                if f.traits.recognized and not f.traits.failed
+            }
             for (metric, agg), sd in by_agg.items():
                 mean = by_agg.get((metric, "mean"))
                 if agg != "std" or mean is None or mean.value <= 0 or sd.value <= mean.value:
@@ -247,7 +254,8 @@ def warmup(files: Sequence[FileView]) -> list[Finding]:
 def _cold_first(view: FileView) -> list[str]:
     series: dict[tuple[str | None, tuple[tuple[str, str], ...]], list[float]] = defaultdict(list)
     for f in view.facts:
-        if f.metric == "ttft_s" and f.aggregate is None and not f.failed and f.origin == "data":
+        t = f.traits
+        if t.metric == "ttft_s" and t.aggregate is None and not t.failed and t.origin == "data":
             series[(f.model, f.config)].append(f.value)
     out = []
     for (model, config), xs in series.items():
@@ -271,7 +279,9 @@ def _reloads(view: FileView) -> list[str]:
     rows: list[tuple[float, float, tuple[tuple[str, str], ...]]] = []
     for row in _records(view.facts).values():
         vals = {
-            f.metric: f for f in row if f.aggregate is None and not f.failed and f.origin == "data"
+            f.traits.metric: f
+            for f in row
+            if f.traits.aggregate is None and not f.traits.failed and f.traits.origin == "data"
         }
         if "ttft_s" in vals and "load_s" in vals:
             rows.append((vals["ttft_s"].value, vals["load_s"].value, vals["ttft_s"].config))
