@@ -16,7 +16,9 @@ _UNIT = (
 )
 _VALUE = rf"(?P<value>{_NUM}(?:\s*{_UNIT})?)(?![\w/])"
 # 'Label: value' at the start of a line or bullet segment
-_COLON = re.compile(rf"^\s*\**(?P<label>[A-Za-z][^:=|*\n]{{0,60}}?)\**\s*:\s*\**\s*{_VALUE}")
+# (the label is possessive: it cannot hold the ':' it ends at, so a shorter one differs only
+# by trailing whitespace, which the reader strips)
+_COLON = re.compile(rf"^\s*\**(?P<label>[A-Za-z][^:=|*\n]{{0,60}}+)\**\s*:\s*\**\s*{_VALUE}")
 # The label's run is possessive ({0,40}+): a shorter label would leave a word character before
 # the '=', which cannot match, so backtracking into it only costs time.
 _EQUALS = re.compile(rf"(?<![\w.])`?(?P<label>[A-Za-z_][\w.]{{0,40}}+)`?\s*=\s*`?{_VALUE}")
@@ -157,7 +159,7 @@ def scan_line(
             if check(label):
                 config[label] = value.rstrip(",.")
     for seg in _segments(line):
-        # every pattern below needs a ':' or an '=' in the segment (blank ones have neither)
+        # every pattern below needs a ':' or an '=' in the segment
         has_colon = ":" in seg
         if has_colon:
             w = _COLON_WORD.match(seg)
@@ -207,21 +209,25 @@ def _emit(
 
 
 def _segments(line: str) -> list[str] | tuple[str]:
-    """``_BULLET_SPLIT.split(line)``, found from the bullet characters (a fast search) instead
-    of from every position."""
+    """The non-empty parts of ``_BULLET_SPLIT.split(line)`` (empty ones hold nothing to read),
+    found from the bullet characters (a fast search) instead of from every position."""
     if "-" not in line and "*" not in line and "•" not in line:
+        return (line,)
+    search = _BULLET.search
+    m = search(line)
+    if m is None:
         return (line,)
     segs = []
     last = 0
-    for m in _BULLET.finditer(line):
+    while m is not None:
         cut = m.start() - 1 if m.start() else 0  # a separator starts with its whitespace
-        if cut < last:
-            continue  # that whitespace ended the separator before: not a separator here
-        segs.append(line[last:cut])
-        last = m.end()
-    if not segs:
-        return (line,)
-    segs.append(line[last:])
+        if cut >= last:  # else that whitespace ended the separator before: no separator here
+            if cut > last:
+                segs.append(line[last:cut])
+            last = m.end()
+        m = search(line, m.end())
+    if last < len(line):
+        segs.append(line[last:])
     return segs
 
 
