@@ -8,6 +8,7 @@ from chimera.ingest.readers import sniff
 from chimera.ingest.readers.csvfile import read_csv
 from chimera.ingest.readers.jsonfile import JSONProblem, loads, read_json
 from chimera.ingest.readers.markdown import read_markdown
+from chimera.ingest.readers.prose import read_text
 from chimera.ingest.values import config_value, decimals_of, parse_number
 
 
@@ -136,6 +137,94 @@ def test_markdown_prose_claims_with_section_config() -> None:
 def test_markdown_long_lines_are_not_scanned() -> None:
     p, long_lines = read_markdown("- TTFT: 0.1 s" + " " * 200, _no_config, 100, 100)
     assert (p.records, long_lines) == ([], 1)
+
+
+def _claims(text: str, max_line_chars: int = 10_000, max_records: int = 100) -> list[object]:
+    p, long_lines = read_markdown(text, _config, max_line_chars, max_records)
+    got = [(r.locator, r.values, dict(r.context), r.hints) for r in p.records]
+    return [got, p.notes, long_lines]
+
+
+def test_markdown_blank_line_of_spaces_ends_the_configuration() -> None:
+    text = "Top configuration: num_gpu=40\n- Throughput: 70 tok/s\n  \t \n- TTFT: 12 ms"
+    assert _claims(text)[0] == [
+        ("line 2", {"Throughput": "70 tok/s"}, {"num_gpu": "40"}, ()),
+        ("line 4", {"TTFT": "12 ms"}, {}, ()),
+    ]
+
+
+def test_markdown_table_right_after_a_fence_closes() -> None:
+    # the separator row has no leading '|' and two-dash cells: still a table
+    text = "```\n| a | b |\n|---|---|\n```\n| Backend | Mean (ms) |\n:-- | --:\n| eager | 3.8 |"
+    assert _claims(text)[0] == [
+        ("table 1 row 1", {"Backend": "eager", "Mean (ms)": "3.8"}, {}, ()),
+    ]
+
+
+def test_markdown_unclosed_fence_hides_the_rest() -> None:
+    text = "- TTFT: 1 ms\n```python\n- TTFT: 2 ms\n| x | y |\n|---|---|\n| 1 | 2 |"
+    assert _claims(text) == [[("line 1", {"TTFT": "1 ms"}, {}, ())], [], 0]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_markdown_line_ends_cr_crlf_and_lf_read_alike(newline: str) -> None:
+    lines = ["# Report", "- TTFT: 12 ms", "", "| A | B |", "|---|---|", "| x | 1 |", ""]
+    report = (("heading", "Report"),)
+    assert _claims(newline.join(lines)) == [
+        [
+            ("line 2", {"TTFT": "12 ms"}, {}, report),
+            ("table 1 row 1", {"A": "x", "B": "1"}, {}, report),
+        ],
+        [],
+        0,
+    ]
+
+
+def test_markdown_long_lines_in_the_middle_are_counted_not_read() -> None:
+    # the long all-blank line is a long line, not a blank one: the configuration stays
+    lines = ["Device: cpu", "- TTFT: 1 ms", "x" * 150 + " TTFT: 3 ms", " " * 150]
+    lines += ["- Latency: 2 ms", "", "- Mean: 4 ms"]
+    assert _claims("\n".join(lines), max_line_chars=100) == [
+        [
+            ("line 2", {"TTFT": "1 ms"}, {"Device": "cpu"}, ()),
+            ("line 5", {"Latency": "2 ms"}, {"Device": "cpu"}, ()),
+            ("line 7", {"Mean": "4 ms"}, {}, ()),
+        ],
+        [],
+        2,
+    ]
+
+
+def test_markdown_heading_inside_a_fence_is_no_heading() -> None:
+    text = "# Outer\n```\n# Inner\n- TTFT: 9 ms\n```\n- TTFT: 1 ms"
+    assert _claims(text)[0] == [("line 6", {"TTFT": "1 ms"}, {}, (("heading", "Outer"),))]
+
+
+def test_markdown_bar_lines_without_a_separator_are_no_table() -> None:
+    # a line starting with '|' is left alone; one with a '|' inside is prose
+    text = "| TTFT: 5 ms |\nMean: 3 ms | p95: 4 ms\ntext"
+    assert _claims(text)[0] == [("line 2", {"Mean": "3 ms"}, {}, ())]
+
+
+def test_markdown_record_limit_stops_at_the_next_line() -> None:
+    assert _claims("- A: 1 ms\n- B: 2 ms\n\nplain", max_records=2)[1:] == [
+        [("truncated", "only the first 2 records were read")],
+        0,
+    ]
+    assert _claims("- A: 1 ms\n- B: 2 ms", max_records=2)[1] == []  # nothing left unread
+
+
+def test_text_claims_with_cr_line_ends_and_a_long_line() -> None:
+    text = (
+        "TTFT: 1 ms\rDevice: cpu\r\nLatency: 2 ms\n" + "y" * 120 + " Mean: 3 ms\n  \n- Mean: 4 ms"
+    )
+    records, long_lines = read_text(text, _config, 100)
+    assert [(r.locator, r.values, dict(r.context)) for r in records] == [
+        ("line 1", {"TTFT": "1 ms"}, {}),
+        ("line 3", {"Latency": "2 ms"}, {"Device": "cpu"}),
+        ("line 6", {"Mean": "4 ms"}, {"Device": "cpu"}),  # blank lines end nothing in text
+    ]
+    assert long_lines == 1
 
 
 @pytest.mark.parametrize(
