@@ -171,12 +171,19 @@ class FactBuilder:
         elif row.tag or "quantization" in config:
             hints = (("tag", row.tag or config["quantization"]), *hints)
         facts: list[Fact] = []
+        # _failures has work only for a failed row, a zero measurement or a NaN/inf value
+        suspect = row.failure is not None
         origin = rec.origin
         # 'line 3.tokens_s' / '$.runs[0].ttft_s': data-file locators name the key
         dotted = origin == "data" and rec.locator.startswith(("$", "line "))
         # unknown keys count in data files only (skipped before their value is parsed)
         for key, info, target in plan.metrics if origin == "data" else plan.known:
-            cell = _cell(values[key])
+            raw = values[key]
+            if raw.__class__ is str:  # most cells: text to parse (no second call)
+                assert isinstance(raw, str)
+                cell: _Cell | _Missing | None = parse_cell(raw) if raw.strip() else _MISSING
+            else:
+                cell = _cell(raw)
             if cell is None:
                 continue
             locator = sys.intern(f"{rec.locator}.{key}") if dotted else rec.locator
@@ -251,6 +258,8 @@ class FactBuilder:
                     decimals -= math.floor(math.log10(scale) + 1e-9)
             if target in ("s", "ms") and _epochish(info.name, num):
                 continue
+            if value == 0 or not math.isfinite(value):
+                suspect = True
             facts.append(
                 Fact(
                     source,
@@ -276,7 +285,9 @@ class FactBuilder:
             )
         if plan.may_derive:
             _derive_rate(facts)
-        self._failures(facts, row)
+            suspect = True  # the derived rate may be 0
+        if facts and suspect:
+            self._failures(facts, row)
         if not facts and row.failure is not None:
             # a failed run with no numbers at all still counts as a run that failed
             facts.append(
@@ -405,8 +416,6 @@ class FactBuilder:
         return v
 
     def _failures(self, facts: list[Fact], row: _Row) -> None:
-        if not facts:
-            return
         if row.failure is None:
             measured = [
                 f

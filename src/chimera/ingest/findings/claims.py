@@ -51,6 +51,7 @@ class _Group:
     files: tuple[str, ...]
     config: Config
     settings: dict[str, str]  # the config as a dict (read-only: groups share it)
+    pairs: frozenset[tuple[str, str]]  # its items, for subset tests (shared likewise)
     n: int = 0
     mean: float = math.nan
     median: float = math.nan
@@ -79,15 +80,20 @@ class DataIndex:
     def __init__(self, stats: Sequence[Stat], facts: Iterable[Fact]) -> None:
         """``facts``: any facts; only data files' reported aggregates are used."""
         groups: dict[tuple[str | None, str, str, Config], _Group] = {}
+        pair_sets: dict[Config, frozenset[tuple[str, str]]] = {}
         for st in stats:
             if st.origin != "data" or not st.n or st.mean is None:
                 continue
             cfg: Config = tuple(st.config.items())
+            pairs = pair_sets.get(cfg)
+            if pairs is None:
+                pairs = pair_sets[cfg] = frozenset(cfg)
             groups[(st.model, st.metric, st.source, cfg)] = _Group(
                 st.model,
                 tuple(st.files),
                 cfg,
                 st.config,
+                pairs,
                 st.n,
                 st.mean,
                 st.median if st.median is not None else st.mean,
@@ -111,7 +117,10 @@ class DataIndex:
                 d = settings.get(f.config)
                 if d is None:
                     d = settings[f.config] = dict(f.config)
-                g = groups[key] = _Group(f.model, (f.source,), f.config, d)
+                pairs = pair_sets.get(f.config)
+                if pairs is None:
+                    pairs = pair_sets[f.config] = frozenset(d.items())
+                g = groups[key] = _Group(f.model, (f.source,), f.config, d, pairs)
             g.reported.setdefault(t.aggregate, []).append(f.value)
         self.by_key: dict[tuple[str | None, str], list[_Group]] = defaultdict(list)
         self._means: dict[str | None, list[tuple[float, str, str]]] = defaultdict(list)
@@ -156,7 +165,8 @@ class DataIndex:
         want = dict(claim.config)
         if want:
             wanted = want.items()
-            exact = [g for g in groups if wanted <= g.settings.items()]
+            want_pairs = frozenset(wanted)
+            exact = [g for g in groups if want_pairs <= g.pairs]
             groups = exact or [
                 g for g in groups if all(g.settings.get(k, v) == v for k, v in wanted)
             ]
@@ -215,28 +225,34 @@ def _nearest(xs: list[float], v: float) -> float:
 
 def check_claim(claim: Fact, pool: Pool) -> ClaimCheck | None:
     """Whether ``claim`` agrees with ``pool`` (None when the pool cannot say)."""
+    agree = _agrees(claim, pool)
+    return None if agree is None else ClaimCheck(claim, agree, _data(claim, pool))
+
+
+def _agrees(claim: Fact, pool: Pool) -> bool | None:
     tol = 10.0 ** -min(claim.decimals, 12) * 1.0001 + 1e-9 * abs(claim.value)
     agg = "median" if claim.aggregate == "p50" else claim.aggregate
     if agg in _CENTRAL:
         figures = pool.figures[agg]
         if not figures:
             return None
-        near = _nearest(figures, claim.value)
-        data = (
-            f"{agg} {fmt_num(near)} in {pool.where}"
-            if len(figures) == 1
-            else f"{len(figures)} {agg}s {fmt_num(figures[0])}-{fmt_num(figures[-1])} "
-            f"in {pool.where}"
-        )
-        return ClaimCheck(claim, abs(near - claim.value) <= tol, data)
-    ok = pool.lo - tol <= claim.value <= pool.hi + tol
-    data = (
-        f"{fmt_num(pool.lo)} in {pool.where}"
-        if pool.lo == pool.hi
-        else f"range {fmt_num(pool.lo)}-{fmt_num(pool.hi)} over {pool.n_values} values in "
-        f"{pool.where}"
+        return abs(_nearest(figures, claim.value) - claim.value) <= tol
+    return pool.lo - tol <= claim.value <= pool.hi + tol
+
+
+def _data(claim: Fact, pool: Pool) -> str:
+    """The data a claim was held against, for a person."""
+    agg = "median" if claim.aggregate == "p50" else claim.aggregate
+    if agg in _CENTRAL:
+        figures = pool.figures[agg]
+        if len(figures) == 1:
+            return f"{agg} {fmt_num(_nearest(figures, claim.value))} in {pool.where}"
+        return f"{len(figures)} {agg}s {fmt_num(figures[0])}-{fmt_num(figures[-1])} in {pool.where}"
+    if pool.lo == pool.hi:
+        return f"{fmt_num(pool.lo)} in {pool.where}"
+    return (
+        f"range {fmt_num(pool.lo)}-{fmt_num(pool.hi)} over {pool.n_values} values in {pool.where}"
     )
-    return ClaimCheck(claim, ok, data)
 
 
 def _far_off(claim: Fact, pool: Pool) -> bool:
@@ -253,54 +269,59 @@ def check_claims(
     files: Sequence[FileView], facts: Iterable[Fact], stats: Sequence[Stat]
 ) -> dict[str, list[ClaimCheck]]:
     """Every checkable claim of every report file, by file."""
-    return dict(_checks_by_file(files, facts, stats))
+    return {path: checks for path, checks, _ in _checks_by_file(files, facts, stats, True)}
 
 
 def _checks_by_file(
-    files: Sequence[FileView], facts: Iterable[Fact], stats: Sequence[Stat]
-) -> Iterator[tuple[str, list[ClaimCheck]]]:
-    """(path, checks) per report file with checkable claims, as they are made: the caller
-    keeps only what it needs (on 33,000 small reports, every check held at once cost 14 MB)."""
+    files: Sequence[FileView], facts: Iterable[Fact], stats: Sequence[Stat], agreeing: bool
+) -> Iterator[tuple[str, list[ClaimCheck], int]]:
+    """(path, checks, how many) per report file with checkable claims, as they are made: the
+    caller keeps only what it needs (on 33,000 small reports, every check held at once cost
+    14 MB). Without ``agreeing``, the claims that agree are only counted."""
     index = DataIndex(stats, facts)
     for view in files:
         if view.artifact.format not in ("markdown", "text") or view.artifact.duplicate_of:
             continue
         checks = []
+        n = 0
         for f in view.facts:
+            t = f.traits
             if (
-                not _usable(f)
-                or f.model is None
-                or f.aggregate not in _CHECKED
-                or f.metric in ("runs_ok", "runs_total")
+                f.model is None
+                or t.aggregate not in _CHECKED
+                or not t.recognized
+                or t.failed
+                or not math.isfinite(f.value)
+                or t.metric in ("runs_ok", "runs_total")
             ):
                 continue
             pool = index.pool(f, view.mentions)
             if pool is None:
                 continue
-            c = check_claim(f, pool)
-            if c is None:
+            agree = _agrees(f, pool)
+            if agree is None:
                 continue
-            if not c.agree:
-                far = f.value > 0 and _far_off(f, pool)
-                if not pool.own_model and not far:
-                    continue  # only unnamed data from files the report lists: too weak to accuse
-                hint = index.figure_named_otherwise(f) if far else None
-                if hint:
-                    c = ClaimCheck(c.claim, False, f"{c.data} ({hint})")
-            checks.append(c)
-        if checks:
-            yield view.path, checks
+            if agree:
+                n += 1
+                if agreeing:
+                    checks.append(ClaimCheck(f, True, _data(f, pool)))
+                continue
+            far = f.value > 0 and _far_off(f, pool)
+            if not pool.own_model and not far:
+                continue  # only unnamed data from files the report lists: too weak to accuse
+            data = _data(f, pool)
+            hint = index.figure_named_otherwise(f) if far else None
+            checks.append(ClaimCheck(f, False, f"{data} ({hint})" if hint else data))
+            n += 1
+        if n:
+            yield view.path, checks, n
 
 
 def claims(
     files: Sequence[FileView], facts: Iterable[Fact], stats: Sequence[Stat]
 ) -> list[Finding]:
     """A finding per report whose numbers contradict the data they can be tied to."""
-    disagreeing: list[tuple[str, list[ClaimCheck], int]] = []
-    for path, checks in _checks_by_file(files, facts, stats):
-        bad = [c for c in checks if not c.agree]
-        if bad:
-            disagreeing.append((path, bad, len(checks)))
+    disagreeing = [t for t in _checks_by_file(files, facts, stats, False) if t[1]]
     out = []
     for path, bad, n_checks in sorted(disagreeing, key=lambda t: t[0]):
         lines = []
