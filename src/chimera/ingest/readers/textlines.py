@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 # a blank line: only whitespace between two newlines ([^\S\n] is \s without the newline)
-_BLANK = re.compile(r"\n[^\S\n]*\n")
+BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 
 
 def prepare(text: str) -> str:
@@ -53,7 +53,7 @@ def long_line_starts(t: str, max_line_chars: int) -> list[int]:
 def blank_between(t: str, start: int, stop: int, max_line_chars: int) -> bool:
     """Whether a blank line starts at or after line start ``start`` and before ``stop`` (a later
     line start); a blank line over ``max_line_chars`` is a long line, not a blank one."""
-    m = _BLANK.search(t, start - 1, stop)
+    m = BLANK_LINE.search(t, start - 1, stop)
     while m is not None and m.end() - m.start() - 2 > max_line_chars:
-        m = _BLANK.search(t, m.end() - 1, stop)
+        m = BLANK_LINE.search(t, m.end() - 1, stop)
     return m is not None
