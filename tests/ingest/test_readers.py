@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chimera.ingest.readers import sniff
+from chimera.ingest.readers import prose, sniff
 from chimera.ingest.readers.csvfile import read_csv
 from chimera.ingest.readers.jsonfile import JSONProblem, loads, read_json
 from chimera.ingest.readers.markdown import read_markdown
@@ -225,6 +225,27 @@ def test_text_claims_with_cr_line_ends_and_a_long_line() -> None:
         ("line 6", {"Mean": "4 ms"}, {"Device": "cpu"}),  # blank lines end nothing in text
     ]
     assert long_lines == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- a: 1 - b: 2",
+        "- - x",
+        "a -\tb *  c • d",
+        "**Bold:** 3 ms - ",
+        "x`k`=3 a=b=1 `num_ctx`=2048, temp = 0.7 ==5",
+        "prose " * 12 + "GPU=80, CTX=2048 " + "more prose " * 10 + "TEMP=1.0",
+        "q8_0: mean_latency_ms=46.570 tokens_per_s=2.008 mem_mb=0",
+        "a" * 41 + "=1 " + "b" * 42 + "=2" + " pad" * 60 + " é=3 _x=4 .y=5 `z`=6",
+    ],
+)
+def test_prose_shortcuts_give_what_their_patterns_give(text: str) -> None:
+    # bullet segments and 'label=value' pairs are found from the '-'/'*'/'=' characters; the
+    # patterns they stand for try every position
+    assert list(prose._segments(text)) == [s for s in prose._BULLET_SPLIT.split(text) if s]
+    for pattern in (prose._WORD_VALUE, prose._EQUALS):
+        assert prose._eq_pairs(pattern, text) == pattern.findall(text)
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """Markdown pipe tables: one record per row under a separator row (``| --- | --- |``).
 
 A "Metric | Value" table (first header 'Metric', 'Parameter' or the like) gives one record per
-value cell instead, labelled by the row's first cell. Rows are found as a run of lines that start with
-'|' (one search), then split into cells.
+value cell instead, labelled by the row's first cell. Rows are found as a run of lines that
+start with '|' (one search), then split into cells.
 """
 
 from __future__ import annotations

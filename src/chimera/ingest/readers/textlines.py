@@ -32,11 +32,6 @@ def line_end(t: str, start: int) -> int:
     return len(t) if end < 0 else end
 
 
-def line_start(t: str, pos: int) -> int:
-    """Where the line holding position ``pos`` starts (``pos`` is not a newline)."""
-    return t.rfind("\n", 0, pos) + 1
-
-
 def long_line_starts(t: str, max_line_chars: int) -> list[int]:
     """Start positions of the lines longer than ``max_line_chars``, in order."""
     if len(t) - 1 <= max_line_chars:
