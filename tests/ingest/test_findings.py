@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from chimera.ingest import IngestResult, ingest_paths
 from chimera.ingest.findings import Finding
+from chimera.ingest.findings import files as file_findings
+from chimera.ingest.findings.copies import Repeats
 
 Write = Callable[[str, str | bytes], Path]
 
@@ -179,3 +184,35 @@ def test_encoding_oddities_are_one_finding(write: Write, tmp_path: Path) -> None
     write("b.md", b"# T\r\nx\n")
     [f] = _kind(_run(tmp_path), "encoding")
     assert f.severity == "warning" and f.files == ["a.txt", "b.md"]
+
+
+def test_repeats_groups_copies_and_near_copies_and_names_the_first() -> None:
+    rep = Repeats()
+    assert rep.file("h1", "a.csv") is None
+    assert rep.file("h2", "r1.md", "k") is None
+    assert rep.file("h1", "b.csv") == "a.csv"  # the same bytes
+    assert rep.file("h3", "r2.md", "k") == "r1.md"  # the same report but for timestamps
+    assert rep.file("h2", "r3.md", "k") == "r1.md"  # a byte copy of the first report
+    rep.skipped("h1", "c.bin")  # a skipped file still joins its copies
+    rep.skipped(None, "d.csv")
+    rep.finish()
+    dup, near = rep.findings()
+    assert (dup.kind, dup.files) == (
+        "duplicate_file",
+        ["a.csv", "b.csv", "c.bin", "r1.md", "r3.md"],
+    )
+    assert dup.evidence == ["a.csv = b.csv = c.bin", "r1.md = r3.md"]
+    assert (near.kind, near.files) == ("duplicate_content", ["r1.md", "r2.md"])
+
+
+def test_run_starts_match_a_whole_array_computation_across_slices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 7, 64, 65, 200):
+        p = np.sort(rng.integers(0, 40, n).astype(np.int64) << 3 | rng.integers(0, 8, n))
+        k = p >> 3
+        want = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+        for size in (1, 2, 3, 64, 1 << 16):
+            monkeypatch.setattr(file_findings, "_SLICE", size)
+            assert file_findings._run_starts(p, 3).tolist() == want.tolist()

@@ -35,7 +35,6 @@ class FileView:
     notes: list[tuple[str, str]] = field(default_factory=list)
     schema: tuple[str, ...] = ()
     first_line: str = ""
-    content_key: str = ""
     facts: list[Fact] = field(default_factory=list)
     mentions: frozenset[str] = frozenset()  # data-file names a report refers to
 

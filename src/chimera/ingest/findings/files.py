@@ -1,5 +1,5 @@
-"""File-level findings: copies, the same numbers in two files, encodings, malformed content,
-error messages saved as data, and schema drift within a family of files."""
+"""File-level findings: the same numbers in two files, encodings, malformed content, error
+messages saved as data, and schema drift within a family of files (copies: copies.py)."""
 
 from __future__ import annotations
 
@@ -9,70 +9,14 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
-from itertools import chain
 
 import numpy as np
 
 from chimera.ingest.facts import ERROR_TEXT, Fact
 from chimera.ingest.findings import FileView, Finding, shown
-from chimera.ingest.records import DATA_FORMATS, Skipped
+from chimera.ingest.records import DATA_FORMATS
 
 _MAX_FILES_PER_KEY = 12
-
-
-def duplicates(files: Sequence[FileView], skipped: Sequence[Skipped]) -> list[Finding]:
-    """Byte-identical copies (facts are read once) and copies differing only in timestamps."""
-    # The first path per hash in a flat dict, lists only for the hashes seen again: a list per
-    # file would cost 12 MB on a tree of 100,000 files.
-    first: dict[str, str] = {}
-    copies: dict[str, list[str]] = {}
-    named = chain(
-        ((f.artifact.sha256, f.path) for f in files),
-        ((s.sha256, s.path) for s in skipped if s.sha256),
-    )
-    for digest, path in named:
-        seen = first.get(digest)
-        if seen is None:
-            first[digest] = path
-        else:
-            copies.setdefault(digest, [seen]).append(path)
-    del first
-    out: list[Finding] = []
-    groups = [sorted(paths) for paths in copies.values()]
-    if groups:
-        groups.sort()
-        n_files = sum(len(g) for g in groups)
-        out.append(
-            Finding(
-                kind="duplicate_file",
-                severity="warning",
-                title=f"{len(groups)} set(s) of byte-identical files ({n_files} files): the same "
-                f"results stored twice; counted once here, twice by a naive analysis",
-                files=[p for g in groups for p in g],
-                evidence=shown([" = ".join(g) for g in groups]),
-            )
-        )
-    first_content: dict[str, tuple[str, str]] = {}
-    near_sets: dict[str, dict[str, str]] = {}
-    for f in files:
-        if f.content_key:
-            sha, path = f.artifact.sha256, f.path
-            got = first_content.setdefault(f.content_key, (sha, path))
-            if got[0] != sha:  # one path per copy set
-                near_sets.setdefault(f.content_key, {got[0]: got[1]}).setdefault(sha, path)
-    near = [sorted(paths.values()) for paths in near_sets.values()]
-    if near:
-        near.sort()
-        out.append(
-            Finding(
-                kind="duplicate_content",
-                severity="info",
-                title=f"{len(near)} set(s) of files identical except for timestamps or whitespace",
-                files=[p for g in near for p in g],
-                evidence=shown([" ~ ".join(g) for g in near]),
-            )
-        )
-    return out
 
 
 def _sig(v: float) -> str:
@@ -116,9 +60,7 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
     if packed:
         p = np.frombuffer(packed, dtype=np.int64)
         p.sort()  # in place; within a key, files in index order
-        k = p >> owner_bits
-        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-        del k
+        starts = _run_starts(p, owner_bits)
         counts = np.diff(np.r_[starts, len(p)])
         shared = (counts > 1) & (counts <= _MAX_FILES_PER_KEY)  # as Python ints only these
         starts, counts = starts[shared], counts[shared]
@@ -168,6 +110,17 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
     ]
 
 
+def _run_starts(p: np.ndarray, owner_bits: int) -> np.ndarray:
+    """Where each run of one key starts in the sorted packed (key, file) ints; the keys are
+    shifted out a slice at a time (a shifted copy of the whole array cost 5 MB at the peak)."""
+    parts = [np.zeros(1, dtype=np.intp)]  # the first int starts a run
+    for lo in range(0, len(p) - 1, _SLICE):
+        k = p[lo : lo + _SLICE + 1] >> owner_bits
+        parts.append(np.flatnonzero(k[1:] != k[:-1]) + (lo + 1))
+    return np.concatenate(parts)
+
+
+_SLICE = 1 << 16
 _Key = tuple[str, str | None]  # (metric, aggregate)
 _Number = tuple[_Key, float, int]  # key, value, decimals
 # by (metric, aggregate): sorted (value, decimals), and the fewest decimals shown
