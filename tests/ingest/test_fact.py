@@ -48,6 +48,15 @@ def test_facts_of_one_column_share_their_traits() -> None:
     assert a != b and _fact(1.0) == a
 
 
+def test_facts_of_one_model_and_configuration_share_their_setup() -> None:
+    a, b = _fact(1.0), _fact(2.0, key="other")
+    assert a.setup is b.setup and a.setup.config == (("num_ctx", "2048"),)
+    b.model = "n"
+    assert b.setup is not a.setup and (b.model, b.model_from, a.model) == ("n", "field", "m")
+    b.model = "m"
+    assert b.setup is a.setup
+
+
 def test_assigning_a_shared_field_reinterns() -> None:
     a, b = _fact(), _fact(key="other")
     a.original_key = "other"

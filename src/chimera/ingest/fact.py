@@ -1,9 +1,10 @@
 """The Fact record: one number with its source, model, configuration and metric, kept compact.
 
-A tree of 100,000 files holds 600,000 facts, so what many facts have in common lives in one
-interned tuple, their ``Traits``: the column's meaning (metric, aggregate, unit, original key,
-recognized), the origin and source family, the decimals shown, and the failure (None for a
-fact that did not fail). A fact keeps 9 slots instead of 19: 104 bytes instead of 184.
+A tree of 100,000 files holds 600,000 facts, so what many facts have in common lives in two
+interned tuples: their ``Traits`` (the column's meaning: metric, aggregate, unit, original key,
+recognized; the origin and source family, the decimals shown, and the failure, None for a
+fact that did not fail) and their ``Setup`` (model, where the model came from, and
+configuration). A fact keeps 7 slots instead of 19: 88 bytes instead of 184.
 """
 
 from __future__ import annotations
@@ -33,11 +34,20 @@ class Traits(NamedTuple):
     failure_kind: str | None
 
 
-# Interned traits, keyed by the plain tuple of their values (equal to the Traits and cheaper to
-# build). Bounded: past the limit it starts again (sharing is an economy, not a meaning, so a
-# fresh table only costs memory).
+class Setup(NamedTuple):
+    """The model and configuration a fact measures (one interned tuple per distinct one)."""
+
+    model: str | None
+    model_from: str
+    config: Config
+
+
+# Interned traits and setups, keyed by the plain tuple of their values (equal to the named tuple
+# and cheaper to build). Bounded: past the limit a table starts again (sharing is an economy,
+# not a meaning, so a fresh table only costs memory).
 _TRAITS: dict[tuple[object, ...], Traits] = {}
-_TRAITS_MAX = 200_000
+_SETUPS: dict[tuple[object, ...], Setup] = {}
+_INTERNED_MAX = 200_000
 FACT_FIELDS = (
     "source",
     "locator",
@@ -65,14 +75,26 @@ def intern_traits(values: tuple[object, ...]) -> Traits:
     """The one Traits with these 11 values (in Traits' field order)."""
     got = _TRAITS.get(values)
     if got is None:
-        if len(_TRAITS) >= _TRAITS_MAX:
+        if len(_TRAITS) >= _INTERNED_MAX:
             _TRAITS.clear()
         got = Traits._make(values)
         _TRAITS[values] = got
     return got
 
 
-def _shared(name: str) -> property:
+def intern_setup(model: str | None, model_from: str, config: Config) -> Setup:
+    """The one Setup with these values."""
+    key = (model, model_from, config)
+    got = _SETUPS.get(key)
+    if got is None:
+        if len(_SETUPS) >= _INTERNED_MAX:
+            _SETUPS.clear()
+        got = Setup(model, model_from, config)
+        _SETUPS[key] = got
+    return got
+
+
+def _traits_field(name: str) -> property:
     """A Traits field read and assigned through the fact (an assignment re-interns)."""
     index = Traits._fields.index(name)
 
@@ -83,6 +105,18 @@ def _shared(name: str) -> property:
 
     # a C getter: no Python frame per read
     return property(attrgetter(f"traits.{name}"), set_, doc=f"``traits.{name}``")
+
+
+def _setup_field(name: str) -> property:
+    """A Setup field read and assigned through the fact (an assignment re-interns)."""
+    index = Setup._fields.index(name)
+
+    def set_(self: Fact, value: object) -> None:
+        values: list[object] = list(self.setup)
+        values[index] = value
+        self.setup = intern_setup(*Setup._make(values))
+
+    return property(attrgetter(f"setup.{name}"), set_, doc=f"``setup.{name}``")
 
 
 class Fact:
@@ -100,31 +134,19 @@ class Fact:
     ``decimals`` (digits shown after the decimal point in the source), ``record`` (index of
     the row/object within its file; facts of one row share it), ``hints`` (model hints).
 
-    The shared fields are also readable together as ``traits``: a loop over many facts reads
-    ``f.traits.metric`` three times faster than ``f.metric``.
+    The shared fields are also readable together as ``traits`` and ``setup``: a loop over many
+    facts reads ``f.traits.metric`` or ``f.setup.model`` twice as fast as ``f.metric``.
     """
 
-    __slots__ = (
-        "config",
-        "hints",
-        "locator",
-        "model",
-        "model_from",
-        "record",
-        "source",
-        "traits",
-        "value",
-    )
+    __slots__ = ("hints", "locator", "record", "setup", "source", "traits", "value")
 
     source: str
     locator: str
-    model: str | None
-    model_from: str
-    config: Config
     value: float
     record: int
     hints: tuple[Hint, ...]
     traits: Traits
+    setup: Setup
 
     def __init__(
         self,
@@ -150,9 +172,8 @@ class Fact:
     ) -> None:
         self.source = source
         self.locator = locator
-        self.model = model
-        self.model_from = model_from
-        self.config = config
+        setup = _SETUPS.get((model, model_from, config))
+        self.setup = setup if setup is not None else intern_setup(model, model_from, config)
         self.value = value
         self.record = record
         self.hints = hints
@@ -174,15 +195,15 @@ class Fact:
 
     def astuple(self) -> tuple[object, ...]:
         """The 19 fields in constructor order (``Fact(*f.astuple())`` is an equal fact)."""
-        t = self.traits
+        t, s = self.traits, self.setup
         return (
             self.source,
             self.locator,
             t.origin,
             t.family,
-            self.model,
-            self.model_from,
-            self.config,
+            s.model,
+            s.model_from,
+            s.config,
             t.metric,
             t.aggregate,
             self.value,
@@ -214,6 +235,9 @@ class Fact:
         self.traits = intern_traits((*self.traits[:8], True, failure, kind))
 
     if TYPE_CHECKING:  # plain attributes to the type checker, properties at run time
+        model: str | None
+        model_from: str
+        config: Config
         metric: str
         aggregate: str | None
         unit: str
@@ -226,33 +250,36 @@ class Fact:
         failure: str | None
         failure_kind: str | None
     else:
-        metric = _shared("metric")
-        aggregate = _shared("aggregate")
-        unit = _shared("unit")
-        original_key = _shared("original_key")
-        recognized = _shared("recognized")
-        origin = _shared("origin")
-        family = _shared("family")
-        decimals = _shared("decimals")
-        failed = _shared("failed")
-        failure = _shared("failure")
-        failure_kind = _shared("failure_kind")
+        model = _setup_field("model")
+        model_from = _setup_field("model_from")
+        config = _setup_field("config")
+        metric = _traits_field("metric")
+        aggregate = _traits_field("aggregate")
+        unit = _traits_field("unit")
+        original_key = _traits_field("original_key")
+        recognized = _traits_field("recognized")
+        origin = _traits_field("origin")
+        family = _traits_field("family")
+        decimals = _traits_field("decimals")
+        failed = _traits_field("failed")
+        failure = _traits_field("failure")
+        failure_kind = _traits_field("failure_kind")
 
     @property
     def config_label(self) -> str:
-        return config_label(self.config)
+        return config_label(self.setup.config)
 
     def row(self) -> dict[str, object]:
         """The exported columns (CSV and JSON), in order."""
-        t = self.traits
+        t, s = self.traits, self.setup
         return {
             "source": self.source,
             "locator": self.locator,
             "origin": t.origin,
             "family": t.family,
-            "model": self.model or "",
-            "model_from": self.model_from,
-            "config": self.config_label,
+            "model": s.model or "",
+            "model_from": s.model_from,
+            "config": config_label(s.config),
             "metric": t.metric,
             "aggregate": t.aggregate or "",
             "value": "" if math.isnan(self.value) else self.value,

@@ -12,7 +12,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from chimera.ingest.cache import ParseCache
-from chimera.ingest.facts import Config, Fact
+from chimera.ingest.fact import Setup, intern_setup
+from chimera.ingest.facts import Fact
 from chimera.ingest.findings import FileView, Finding, sort_findings
 from chimera.ingest.findings.claims import claims
 from chimera.ingest.findings.copies import Repeats
@@ -176,30 +177,25 @@ def _ingest(
 
 def _resolve_models(views: list[FileView], index: ModelIndex) -> None:
     """Every fact's model named canonically or resolved from its hints; facts for a Markdown
-    column that names no model dropped. Equal configurations become one tuple: files read in
-    worker processes come back with a copy per chunk (13 MB on a tree of 100,000 files)."""
-    configs: dict[Config, Config] = {}
+    column that names no model dropped."""
     for view in views:
         dropped = False
-        # facts of one row share their configuration and hints: each looked up once
-        seen: Config | None = None
-        shared: Config = ()
-        hints: tuple[Hint, ...] | None = None
-        resolved: tuple[str | None, str] = (None, "none")
+        # facts of one row share their setup and hints: each row is resolved once
+        seen: tuple[Setup, tuple[Hint, ...]] | None = None
+        setup: Setup | None = None
         for f in view.facts:
-            if f.config is not seen:
-                seen = f.config
-                shared = configs.setdefault(seen, seen)
-            f.config = shared
-            if f.model_from == "field" and f.model is not None:
-                f.model = index.canonical(f.model)
-            else:
-                if f.hints is not hints:
-                    hints = f.hints
-                    resolved = index.resolve(hints)
-                f.model, f.model_from = resolved
-                # a Markdown column for something that is not a model
-                dropped = dropped or f.model_from == "unresolved-column"
+            if seen is None or f.setup is not seen[0] or f.hints is not seen[1]:
+                seen = (f.setup, f.hints)
+                model, model_from, config = f.setup
+                if model_from == "field" and model is not None:
+                    setup = intern_setup(index.canonical(model), "field", config)
+                else:
+                    model, model_from = index.resolve(f.hints)
+                    setup = intern_setup(model, model_from, config)
+                    # a Markdown column for something that is not a model
+                    dropped = dropped or model_from == "unresolved-column"
+            assert setup is not None
+            f.setup = setup
         if dropped:  # a new list only then: 100,000 copied lists cost 8 MB of the peak
             view.facts = [f for f in view.facts if f.model_from != "unresolved-column"]
 

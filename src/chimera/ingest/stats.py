@@ -102,7 +102,8 @@ def group_observations(facts: Iterable[Fact]) -> dict[GroupKey, list[Fact]]:
         t = f.traits
         if t.aggregate is not None or not t.recognized or t.origin == "prose":
             continue
-        key = (f.model, f.config, t.metric, t.family, t.origin)
+        s = f.setup
+        key = (s.model, s.config, t.metric, t.family, t.origin)
         bucket = groups.get(key)
         if bucket is None:
             groups[key] = [f]

@@ -111,16 +111,17 @@ class DataIndex:
                 or not math.isfinite(f.value)
             ):
                 continue
-            key = (f.model, t.metric, f.source, f.config)
+            model, _, config = f.setup
+            key = (model, t.metric, f.source, config)
             g = groups.get(key)
             if g is None:
-                d = settings.get(f.config)
+                d = settings.get(config)
                 if d is None:
-                    d = settings[f.config] = dict(f.config)
-                pairs = pair_sets.get(f.config)
+                    d = settings[config] = dict(config)
+                pairs = pair_sets.get(config)
                 if pairs is None:
-                    pairs = pair_sets[f.config] = frozenset(d.items())
-                g = groups[key] = _Group(f.model, (f.source,), f.config, d, pairs)
+                    pairs = pair_sets[config] = frozenset(d.items())
+                g = groups[key] = _Group(model, (f.source,), config, d, pairs)
             g.reported.setdefault(t.aggregate, []).append(f.value)
         self.by_key: dict[tuple[str | None, str], list[_Group]] = defaultdict(list)
         self._means: dict[str | None, list[tuple[float, str, str]]] = defaultdict(list)
@@ -287,7 +288,7 @@ def _checks_by_file(
         for f in view.facts:
             t = f.traits
             if (
-                f.model is None
+                f.setup.model is None
                 or t.aggregate not in _CHECKED
                 or not t.recognized
                 or t.failed

@@ -167,7 +167,7 @@ def spread(stats: Sequence[Stat], files: Sequence[FileView]) -> list[Finding]:
         for f in view.facts:
             t = f.traits
             if t.aggregate is None and t.recognized and not t.failed and t.origin == "data":
-                key = (f.model, f.config_label, t.metric, t.family)
+                key = (f.setup.model, f.config_label, t.metric, t.family)
                 if key in wanted:
                     per[key].append(f.value)
         for group, xs in per.items():
@@ -256,7 +256,7 @@ def _cold_first(view: FileView) -> list[str]:
     for f in view.facts:
         t = f.traits
         if t.metric == "ttft_s" and t.aggregate is None and not t.failed and t.origin == "data":
-            series[(f.model, f.config)].append(f.value)
+            series[(f.setup.model, f.setup.config)].append(f.value)
     out = []
     for (model, config), xs in series.items():
         if len(xs) < 3:

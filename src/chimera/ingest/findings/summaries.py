@@ -85,7 +85,7 @@ def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
             and f.origin == "data"
             and (f.recognized or f.metric == "failed_run")
         ):
-            groups[(f.model, f.config)].append(f)
+            groups[(f.setup.model, f.setup.config)].append(f)
     config_sets = {key: frozenset(key[1]) for key in groups}
     # a summary row's figures share a model and configuration: their rows are found once
     matches: dict[tuple[str | None, Config], tuple[list[Fact], dict[str, list[Fact]]]] = {}
