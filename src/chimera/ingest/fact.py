@@ -291,5 +291,30 @@ class Fact:
         }
 
 
+_new = object.__new__
+
+
+def new_fact(
+    source: str,
+    locator: str,
+    value: float,
+    record: int,
+    hints: tuple[Hint, ...],
+    traits: Traits,
+    setup: Setup,
+) -> Fact:
+    """A fact from its interned parts (what the fact builder makes per number: a third of the
+    cost of the 19-field constructor)."""
+    f: Fact = _new(Fact)
+    f.source = source
+    f.locator = locator
+    f.value = value
+    f.record = record
+    f.hints = hints
+    f.traits = traits
+    f.setup = setup
+    return f
+
+
 def config_label(config: Config) -> str:
     return ", ".join(f"{k}={v}" for k, v in config) if config else "-"

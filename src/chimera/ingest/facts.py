@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from chimera.ingest.fact import Config, Fact, config_label
+from chimera.ingest.fact import Config, Fact, config_label, intern_setup, intern_traits, new_fact
 from chimera.ingest.fields import (
     CONFIG_KEYS,
     FLOAT_CONFIG,
@@ -170,6 +170,7 @@ class FactBuilder:
                 self.models.add(model)
         elif row.tag or "quantization" in config:
             hints = (("tag", row.tag or config["quantization"]), *hints)
+        setup = intern_setup(model, model_from, cfg)
         facts: list[Fact] = []
         # _failures has work only for a failed row, a zero measurement or a NaN/inf value
         suspect = row.failure is not None
@@ -193,56 +194,42 @@ class FactBuilder:
                 num, decimals, cell_unit = cell
                 if not math.isfinite(num) or _epochish(info.name, num):
                     continue
-                facts.append(
-                    Fact(
-                        source,
-                        locator,
-                        origin,
-                        family,
-                        model,
-                        model_from,
-                        cfg,
+                traits = intern_traits(
+                    (
                         info.name,
                         None,
-                        num,
                         cell_unit or info.unit or "",
                         key,
                         False,
+                        origin,
+                        family,
+                        decimals,
                         False,
                         None,
                         None,
-                        decimals,
-                        idx,
-                        hints,
                     )
                 )
+                facts.append(new_fact(source, locator, num, idx, hints, traits, setup))
                 continue
             if isinstance(cell, _Missing):
                 if row.failure is None:
                     continue
-                facts.append(
-                    Fact(
-                        source,
-                        locator,
-                        origin,
-                        family,
-                        model,
-                        model_from,
-                        cfg,
+                traits = intern_traits(
+                    (
                         info.name,
                         info.aggregate,
-                        math.nan,
                         target,
                         key,
                         True,
+                        origin,
+                        family,
+                        0,
                         True,
                         row.failure,
                         row.failure_kind,
-                        0,
-                        idx,
-                        hints,
                     )
                 )
+                facts.append(new_fact(source, locator, math.nan, idx, hints, traits, setup))
                 continue
             num, decimals, cell_unit = cell
             unit = cell_unit or info.unit
@@ -260,29 +247,22 @@ class FactBuilder:
                 continue
             if value == 0 or not math.isfinite(value):
                 suspect = True
-            facts.append(
-                Fact(
-                    source,
-                    locator,
-                    origin,
-                    family,
-                    model,
-                    model_from,
-                    cfg,
+            traits = intern_traits(
+                (
                     info.name,
                     info.aggregate,
-                    value,
                     target,
                     key,
                     True,
+                    origin,
+                    family,
+                    decimals,
                     False,
                     None,
                     None,
-                    decimals,
-                    idx,
-                    hints,
                 )
             )
+            facts.append(new_fact(source, locator, value, idx, hints, traits, setup))
         if plan.may_derive:
             _derive_rate(facts)
             suspect = True  # the derived rate may be 0

@@ -19,10 +19,6 @@ from chimera.ingest.records import DATA_FORMATS
 _MAX_FILES_PER_KEY = 12
 
 
-def _sig(v: float) -> str:
-    return f"{v:.3g}"
-
-
 def _usable(f: Fact) -> bool:
     t = f.traits
     return t.recognized and not t.failed and t.origin != "prose" and math.isfinite(f.value)
@@ -49,10 +45,17 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
     for i, v in enumerate(views):
         keys = set()
         for f in v.facts:
-            if f.value != 0 and _usable(f):
-                sig = _sig(f.value)
+            value = f.value
+            t = f.traits
+            if (
+                value != 0
+                and t.recognized
+                and not t.failed
+                and t.origin != "prose"
+                and math.isfinite(value)
+            ):
+                sig = f"{value:.3g}"  # 3 significant digits
                 if len(sig.strip("-0.")) >= 2:
-                    t = f.traits
                     keys.add(((hash((t.metric, t.aggregate, sig)) & hash_mask) << owner_bits) | i)
         sizes.append(len(keys))
         packed.extend(keys)
@@ -76,7 +79,7 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
     lines: list[str] = []
     involved: set[str] = set()
     # a file is in many pairs: its usable numbers and lookup table are made once
-    numbers: dict[int, list[_Number]] = {}
+    numbers: dict[int, tuple[_Numbers, int]] = {}
     tables: dict[int, _Table] = {}
     for (a, b), common in sorted(pairs.items()):
         if common < 4:
@@ -86,8 +89,9 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
         if i_small not in numbers:
             numbers[i_small] = _numbers(small.facts)
         if i_big not in tables:
-            tables[i_big] = _table(numbers.get(i_big) or _numbers(big.facts))
-        matched, total = _match(numbers[i_small], tables[i_big])
+            tables[i_big] = _table((numbers.get(i_big) or _numbers(big.facts))[0])
+        small_numbers, total = numbers[i_small]
+        matched = _match(small_numbers, tables[i_big])
         if total >= 4 and matched >= 0.8 * total:
             fmt = (
                 f"{small.artifact.format.upper()} vs {big.artifact.format.upper()}"
@@ -122,29 +126,36 @@ def _run_starts(p: np.ndarray, owner_bits: int) -> np.ndarray:
 
 _SLICE = 1 << 16
 _Key = tuple[str, str | None]  # (metric, aggregate)
-_Number = tuple[_Key, float, int]  # key, value, decimals
-# by (metric, aggregate): sorted (value, decimals), and the fewest decimals shown
-_Table = tuple[dict[_Key, list[tuple[float, int]]], dict[_Key, int]]
+# a file's usable numbers by (metric, aggregate): (value, decimals) in file order
+_Numbers = dict[_Key, list[tuple[float, int]]]
+# by (metric, aggregate): the values sorted, their decimals in step, the fewest decimals shown
+_Table = dict[_Key, tuple[list[float], list[int], int]]
 
 
-def _numbers(facts: Sequence[Fact]) -> list[_Number]:
-    out: list[_Number] = []
+def _numbers(facts: Sequence[Fact]) -> tuple[_Numbers, int]:
+    """A file's usable numbers by key, and how many."""
+    out: _Numbers = {}
+    n = 0
     for f in facts:
         if _usable(f):
             t = f.traits
-            out.append(((t.metric, t.aggregate), f.value, t.decimals))
-    return out
+            key = (t.metric, t.aggregate)
+            got = out.get(key)
+            if got is None:
+                out[key] = [(f.value, t.decimals)]
+            else:
+                got.append((f.value, t.decimals))
+            n += 1
+    return out, n
 
 
-def _table(big: list[_Number]) -> _Table:
-    table: dict[tuple[str, str | None], list[tuple[float, int]]] = defaultdict(list)
-    coarsest: dict[tuple[str, str | None], int] = {}
-    for key, value, dec in big:
-        table[key].append((value, dec))
-        coarsest[key] = min(coarsest.get(key, 12), dec)
-    for values in table.values():
-        values.sort()
-    return dict(table), coarsest
+def _table(numbers: _Numbers) -> _Table:
+    table: _Table = {}
+    for key, items in numbers.items():
+        ordered = sorted(items)
+        decimals = [dec for _, dec in ordered]
+        table[key] = ([value for value, _ in ordered], decimals, min(12, *decimals))
+    return table
 
 
 class _HalfUnits(dict[int, float]):
@@ -158,22 +169,27 @@ class _HalfUnits(dict[int, float]):
 _HALF_UNIT = _HalfUnits()
 
 
-def _match(small: list[_Number], big: _Table) -> tuple[int, int]:
-    table, coarsest = big
+def _match(small: _Numbers, big: _Table) -> int:
+    """How many of the small file's numbers the big file shows too (to the coarser precision
+    of the two); each number looks at its 6 nearest candidates from below its window."""
     matched = 0
-    for key, v, decimals in small:
-        cands = table.get(key)
-        if not cands:
+    for key, items in small.items():
+        got = big.get(key)
+        if got is None:
             continue
-        if decimals > 12:
-            decimals = 12
-        lo = bisect.bisect_left(cands, (v - _HALF_UNIT[min(decimals, coarsest[key])] - 1e-9,))
-        for value, dec in cands[lo : lo + 6]:
-            tol = _HALF_UNIT[dec if dec < decimals else decimals] + 1e-12 * abs(value)
-            if abs(value - v) <= tol:
-                matched += 1
-                break
-    return matched, len(small)
+        values, decs, coarsest = got
+        n = len(values)
+        for v, decimals in items:
+            if decimals > 12:
+                decimals = 12
+            lo = bisect.bisect_left(values, v - _HALF_UNIT[min(decimals, coarsest)] - 1e-9)
+            for j in range(lo, min(lo + 6, n)):
+                value, dec = values[j], decs[j]
+                tol = _HALF_UNIT[dec if dec < decimals else decimals] + 1e-12 * abs(value)
+                if abs(value - v) <= tol:
+                    matched += 1
+                    break
+    return matched
 
 
 _SEVERE_ODDITY = ("not valid UTF-8", "mangled byte-order mark", "C1 control", "U+FFFD")
