@@ -8,20 +8,16 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import orjson
-
 from chimera.ingest.fact import Config, Fact, config_label, intern_setup, intern_traits, new_fact
 from chimera.ingest.fields import (
     CONFIG_KEYS,
-    FLOAT_CONFIG,
-    INT_CONFIG,
     Classifier,
     FieldInfo,
     metric_unit,
 )
 from chimera.ingest.records import Hint, RawRecord
+from chimera.ingest.rowfields import ROW_FIELDS, Row, RowFields, short
 from chimera.ingest.values import (
-    config_value,
     convert,
     float_decimals,
     parse_cell,
@@ -40,25 +36,6 @@ ERROR_TEXT = re.compile(
 _PROMPTISH = re.compile(
     r"prompt|question|query|instruction|input|test_name|description", re.IGNORECASE
 )
-_NULLISH = frozenset({"", "none", "null", "nan", "0", "false", "ok", "n/a", "-", "no error"})
-_FAILED_STATUS = frozenset(
-    {
-        "failed",
-        "failure",
-        "error",
-        "errored",
-        "timeout",
-        "timed out",
-        "timed_out",
-        "crashed",
-        "aborted",
-        "cancelled",
-        "canceled",
-        "oom",
-    }
-)
-_FALSY = frozenset({"false", "no", "0", "fail", "failed", "n", "f"})
-_TRUTHY = frozenset({"true", "yes", "1", "ok", "pass", "passed", "y", "t"})
 _COUNTS = frozenset({"runs_ok", "runs_total"})
 _NUMERIC_START = frozenset("0123456789.-+")
 # a real call never measures 0 for these (0 s to compile or load can be real: nothing to do)
@@ -76,20 +53,6 @@ class _Plan:
     known: tuple[tuple[str, FieldInfo, str], ...] = ()  # the metrics but unknown keys
 
 
-_ROW_FIELDS = ("model", "tag", "label", "failure", "failure_kind", "success")
-
-
-@dataclass(slots=True)
-class _Row:
-    model: object = None
-    tag: str | None = None
-    label: str | None = None
-    failure: str | None = None
-    failure_kind: str | None = None
-    success: bool | None = None
-    error_text: str | None = None
-
-
 class FactBuilder:
     """Turns one file's records into facts (pure: values in, facts out)."""
 
@@ -105,15 +68,15 @@ class FactBuilder:
         # Rows of one file repeat their configuration: one tuple per distinct configuration
         # (shared by every fact that has it) and one parse per distinct raw value.
         self._configs: dict[tuple[tuple[str, str], ...], Config] = {}
-        self._config_values: dict[tuple[str, object], str | None] = {}
         self._plans: dict[tuple[str, ...], _Plan] = {}
-        self._contexts: dict[int, tuple[object, _Row, dict[str, str]]] = {}
+        self._columns: dict[str, tuple[str, FieldInfo, str]] = {}
+        self.fields = RowFields(classifier)
 
     def build(
         self, records: list[RawRecord], source: str, family: str, path_hints: tuple[Hint, ...]
     ) -> list[Fact]:
         out: list[Fact] = []
-        self._contexts.clear()  # keyed by id(): valid while this file's records are alive
+        self.fields.new_file()
         for idx, rec in enumerate(records):
             self._record(rec, idx, source, family, path_hints, out)
         return out
@@ -127,12 +90,13 @@ class FactBuilder:
         path_hints: tuple[Hint, ...],
         out: list[Fact],
     ) -> None:
-        row = _Row()
+        row = Row()
         config: dict[str, str] = {}
         values = rec.values
         plan = self._plan(tuple(values))
+        apply = self.fields.apply
         for key, info in plan.control:
-            self._apply(key, info, values[key], row, config)
+            apply(key, info, values[key], row, config)
         for key in plan.texts:
             raw = values[key]
             if (
@@ -141,11 +105,11 @@ class FactBuilder:
                 and self.error_text.search(raw)
                 and parse_cell(raw) is None
             ):
-                row.error_text = f"error text in {key}: {_short(raw)}"
+                row.error_text = f"error text in {key}: {short(raw)}"
                 break
         if rec.context:
-            inherited, inherited_config = self._inherited(rec.context)
-            for name in _ROW_FIELDS:
+            inherited, inherited_config = self.fields.inherited(rec.context)
+            for name in ROW_FIELDS:
                 if getattr(row, name) is None:
                     setattr(row, name, getattr(inherited, name))
             for k, v in inherited_config.items():
@@ -304,19 +268,18 @@ class FactBuilder:
         metrics: list[tuple[str, FieldInfo, str]] = []
         texts: list[str] = []
         for key in keys:
-            if key == "__column__":
-                continue
-            child = key.startswith("@")  # '@compilation.success': a child object's status
-            info = self.cls.classify(key.rsplit(".", 1)[-1] if child else key)
-            if child:
-                if info.role in ("failure", "success", "status"):
-                    control.append((key, info))
-            elif info.role in ("metric", "other"):
-                metrics.append((key, info, metric_unit(info.name)))
-                if not _PROMPTISH.search(key):
-                    texts.append(key)
-            elif info.role != "ignore":
+            column = self._columns.get(key)
+            if column is None:
+                column = self._column(key)
+                if len(self._columns) < 16384:
+                    self._columns[key] = column
+            kind, info, unit = column
+            if kind == "control":
                 control.append((key, info))
+            elif kind != "skip":
+                metrics.append((key, info, unit))
+                if kind == "text":
+                    texts.append(key)
         plain = {i.name for _, i, _ in metrics if i.role == "metric" and i.aggregate is None}
         may_derive = "eval_count" in plain and "eval_s" in plain
         known = tuple(m for m in metrics if m[1].role != "other")
@@ -325,77 +288,22 @@ class FactBuilder:
             self._plans[keys] = plan
         return plan
 
-    def _inherited(self, context: tuple[tuple[str, object], ...]) -> tuple[_Row, dict[str, str]]:
-        """What enclosing objects say (nearest first); siblings share one context tuple."""
-        hit = self._contexts.get(id(context))
-        if hit is not None and hit[0] is context:
-            return hit[1], hit[2]
-        row = _Row()
-        config: dict[str, str] = {}
-        for key, raw in reversed(context):
-            self._field(key, raw, row, config)
-        self._contexts[id(context)] = (context, row, config)
-        return row, config
-
-    def _field(self, key: str, raw: object, row: _Row, config: dict[str, str]) -> None:
-        """An inherited (context) field: only model, configuration and failure matter."""
-        child = key.startswith("@")
+    def _column(self, key: str) -> tuple[str, FieldInfo, str]:
+        """How a plan uses a key (plans share keys: each is looked at once): (control, info,
+        ''), (metric or text, info, normalized unit) or (skip, info, ''); a text metric's
+        value is also checked for error messages."""
+        if key == "__column__":
+            return "skip", FieldInfo("ignore", key), ""
+        child = key.startswith("@")  # '@compilation.success': a child object's status
         info = self.cls.classify(key.rsplit(".", 1)[-1] if child else key)
-        if child and info.role not in ("failure", "success", "status"):
-            return
-        self._apply(key, info, raw, row, config)
+        if child:
+            status = info.role in ("failure", "success", "status")
+            return ("control" if status else "skip"), info, ""
+        if info.role in ("metric", "other"):
+            return ("metric" if _PROMPTISH.search(key) else "text"), info, metric_unit(info.name)
+        return ("skip" if info.role == "ignore" else "control"), info, ""
 
-    def _apply(
-        self, key: str, info: FieldInfo, raw: object, row: _Row, config: dict[str, str]
-    ) -> None:
-        role = info.role
-        if role == "model":
-            if row.model is None:
-                row.model = _model_from(raw, self.cls, config)
-        elif role == "tag":
-            if row.tag is None and isinstance(raw, str) and raw.strip():
-                row.tag = raw.strip()
-        elif role == "config":
-            if info.name not in config:
-                v = self._config_value(info.name, raw)
-                if v is not None:
-                    config[info.name] = v
-        elif role == "options":
-            for k, ov in _options(raw).items():
-                ci = self.cls.classify(str(k))
-                if ci.role == "config" and ci.name not in config:
-                    cv = _config(ci.name, ov)
-                    if cv is not None:
-                        config[ci.name] = cv
-        elif role == "label":
-            if row.label is None and isinstance(raw, str | int | float) and str(raw).strip():
-                row.label = str(raw).strip()
-        elif role == "failure":
-            if row.failure is None and raw is not None and str(raw).strip().lower() not in _NULLISH:
-                row.failure, row.failure_kind = f"{key.lstrip('@')}: {_short(str(raw))}", "error"
-        elif role == "success":
-            flag = _flag(raw)
-            if flag is False and row.failure is None:
-                row.failure, row.failure_kind = f"{key.lstrip('@')}={raw}", "success_false"
-            elif flag is True and row.success is None:
-                row.success = True
-        elif role == "status" and (
-            isinstance(raw, str) and raw.strip().lower() in _FAILED_STATUS and row.failure is None
-        ):
-            row.failure, row.failure_kind = f"{key.lstrip('@')}={raw}", "status"
-
-    def _config_value(self, name: str, raw: object) -> str | None:
-        if isinstance(raw, dict | list):
-            return None
-        key = (name, raw)
-        if key in self._config_values:
-            return self._config_values[key]
-        v = _config(name, raw)
-        if len(self._config_values) < 4096:
-            self._config_values[key] = v
-        return v
-
-    def _failures(self, facts: list[Fact], row: _Row) -> None:
+    def _failures(self, facts: list[Fact], row: Row) -> None:
         if row.failure is None:
             measured = [
                 f
@@ -486,67 +394,3 @@ def _cell(raw: object) -> _Cell | _Missing | None:
 
 def _epochish(name: str, value: float) -> bool:
     return "time" in name and 9e8 < value < 4.2e9
-
-
-def _short(text: str, limit: int = 100) -> str:
-    one = " ".join(text.split())
-    return one if len(one) <= limit else one[: limit - 1] + "…"
-
-
-def _flag(raw: object) -> bool | None:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in _FALSY:
-        return False
-    if text in _TRUTHY:
-        return True
-    return None
-
-
-def _config(name: str, raw: object) -> str | None:
-    if isinstance(raw, dict | list):
-        return None
-    v = config_value(raw)
-    if v is None:
-        return None
-    if name in INT_CONFIG or name in FLOAT_CONFIG:
-        try:
-            f = float(v)
-        except ValueError:
-            return None  # a 'Context' column of labels is not num_ctx
-        if name in INT_CONFIG and not f.is_integer():
-            return None
-    return v
-
-
-def _options(raw: object) -> dict[str, object]:
-    if isinstance(raw, dict):
-        return {str(k): v for k, v in raw.items()}
-    if isinstance(raw, str) and raw.strip().startswith("{"):
-        try:
-            doc = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return {}
-        return {str(k): v for k, v in doc.items()} if isinstance(doc, dict) else {}
-    return {}
-
-
-def _model_from(raw: object, cls: Classifier, config: dict[str, str]) -> object:
-    """A model field's name; a model object ({name, device, ...}) also gives configuration."""
-    if isinstance(raw, str):
-        return raw.strip() or None
-    if isinstance(raw, dict):
-        name = None
-        for k, v in raw.items():
-            low = str(k).lower()
-            if low in ("name", "id", "model", "tag") and isinstance(v, str) and name is None:
-                name = v.strip() or None
-            else:
-                ci = cls.classify(str(k))
-                if ci.role == "config" and ci.name not in config:
-                    cv = _config(ci.name, v)
-                    if cv is not None:
-                        config[ci.name] = cv
-        return name
-    return None
