@@ -58,6 +58,7 @@ class _Group:
     lo: float = math.nan
     hi: float = math.nan
     reported: dict[str, list[float]] = field(default_factory=dict)
+    basenames: tuple[str, ...] | None = None  # of ``files``, once a pool needs them
 
 
 @dataclass(slots=True)
@@ -193,7 +194,10 @@ class DataIndex:
                     figures[agg].extend(g.reported.get(agg, ()))
         for xs in figures.values():
             xs.sort()
-        names = sorted({p.rsplit("/", 1)[-1] for g in groups for p in g.files})
+        for g in groups:
+            if g.basenames is None:
+                g.basenames = tuple(p.rsplit("/", 1)[-1] for p in g.files)
+        names = sorted({name for g in groups for name in g.basenames or ()})
         where = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
         extremes = [x for g in observed for x in (g.lo, g.hi, g.mean)]
         return Pool(
@@ -202,7 +206,8 @@ class DataIndex:
             n_values,
             figures,
             sorted(extremes + reported + figures["median"]),
-            any(g.model == claim.model for g in groups),
+            # the claim's own model's groups come first; the others are unnamed data
+            groups[0].model == claim.model,
             where,
         )
 
