@@ -8,7 +8,7 @@ import math
 import posixpath
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chimera.ingest.facts import Config, Fact, config_label
 from chimera.ingest.findings import FileView, Finding, shown
@@ -21,9 +21,9 @@ _AGGS = frozenset({"mean", "median", "min", "max", "std", "total", "overall"})
 _COUNTS = frozenset({"runs_ok", "runs_total"})
 
 
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """One reported figure and its recomputation."""
+class Comparison(NamedTuple):
+    """One reported figure and its recomputation (a named tuple: a summary file makes
+    hundreds)."""
 
     locator: str
     model: str | None
@@ -89,6 +89,7 @@ def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
     config_sets = {key: frozenset(key[1]) for key in groups}
     # a summary row's figures share a model and configuration: their rows are found once
     matches: dict[tuple[str | None, Config], tuple[list[Fact], dict[str, list[Fact]]]] = {}
+    labels: dict[Config, str] = {}
     out: list[Comparison] = []
     for r in reported:
         if r.failed or not r.recognized or not math.isfinite(r.value):
@@ -121,7 +122,7 @@ def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
                 if r.metric == "runs_ok"
                 else float(len(rows))
             )
-            out.append(_cmp(r, value, len(rows), 12, 12))  # counts: exactly
+            out.append(_cmp(r, value, len(rows), 12, 12, labels))  # counts: exactly
             continue
         same = by_metric.get(r.metric, [])
         if not same and r.aggregate != "overall":
@@ -149,7 +150,7 @@ def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
             alt = _population_std(ok)
             if alt is not None and _close(r.value, alt, dec, r.decimals):
                 recomputed = alt
-        out.append(_cmp(r, recomputed, len(ok), dec, r.decimals))
+        out.append(_cmp(r, recomputed, len(ok), dec, r.decimals, labels))
     return out
 
 
@@ -197,11 +198,17 @@ def _close(a: float, b: float, dec_raw: int, dec_rep: int) -> bool:
     return abs(a - b) <= tol * 1.001 + 1e-9 * max(abs(a), abs(b))
 
 
-def _cmp(r: Fact, value: float, n: int, dec_raw: int, dec_rep: int) -> Comparison:
+def _cmp(
+    r: Fact, value: float, n: int, dec_raw: int, dec_rep: int, labels: dict[Config, str]
+) -> Comparison:
+    config = r.setup.config
+    label = labels.get(config)
+    if label is None:  # the figures of a summary row share their configuration
+        label = labels[config] = config_label(config)
     return Comparison(
         r.locator,
         r.model,
-        config_label(r.config),
+        label,
         r.metric,
         r.aggregate or "count",
         r.value,
