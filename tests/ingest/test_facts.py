@@ -7,8 +7,10 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from chimera.ingest import IngestSettings, ingest_paths
-from chimera.ingest.facts import Fact
+from chimera.ingest.facts import Fact, _promptish
 from chimera.ingest.settings import AliasSpec
 
 Write = Callable[[str, str | bytes], Path]
@@ -171,3 +173,18 @@ def test_parallel_reading_gives_the_same_result(tmp_path: Path, hostile: object)
     assert [f.row() for f in parallel.facts] == [f.row() for f in serial.facts]
     assert parallel.stats == serial.stats and parallel.findings == serial.findings
     assert parallel.artifacts == serial.artifacts and len(serial.facts) > 300
+
+
+@pytest.mark.parametrize(
+    ("key", "promptish"),
+    [
+        ("Prompt", True),
+        ("user_INPUT", True),
+        ("test_name", True),
+        ("tokens_s", False),
+        ("Quéry prompt", True),  # not ASCII: the case-blind pattern decides
+        ("Prömpt", False),
+    ],
+)
+def test_prompt_columns_are_known_by_name(key: str, promptish: bool) -> None:
+    assert _promptish(key) is promptish

@@ -80,7 +80,14 @@ def test_metric_aliases(key: str, metric: str, unit: str | None, aggregate: str 
         ("test_timestamp", "ignore", "test_timestamp"),
         ("prompt_index", "ignore", "prompt_index"),
         ("create_time", "ignore", "create_time"),
+        ("Created At", "ignore", "created_at"),
+        ("run_seed_id", "ignore", "run_seed_id"),
+        ("N", "ignore", "n"),
+        ("ts", "ignore", "ts"),
+        ("ts_count", "other", "ts_count"),
+        ("at_rate", "other", "at_rate"),
         ("cpu_percent", "other", "cpu_percent"),
+        ("device__attribute_max_threads", "other", "device_attribute_max_threads"),
     ],
 )
 def test_other_roles(key: str, role: str, name: str) -> None:
@@ -96,6 +103,9 @@ def test_differences_are_not_the_metric(key: str) -> None:
 
 def test_normalize_key() -> None:
     assert normalize_key("**Mean TTFT (s)**") == ("mean_ttft", "s")
+    # lower-case snake case takes a short cut, to the same result
+    assert normalize_key("__gpu__util_") == ("gpu_util", None)
+    assert normalize_key("tokens_per_s") == ("tokens_per_s", None)
     assert normalize_key("Throughput (tok/s)") == ("throughput", "tok/s")
     assert normalize_key("tokens per second") == ("tokens_per_s", None)
     assert normalize_key("`eval_count`") == ("eval_count", None)

@@ -300,7 +300,7 @@ class FactBuilder:
             status = info.role in ("failure", "success", "status")
             return ("control" if status else "skip"), info, ""
         if info.role in ("metric", "other"):
-            return ("metric" if _PROMPTISH.search(key) else "text"), info, metric_unit(info.name)
+            return ("metric" if _promptish(key) else "text"), info, metric_unit(info.name)
         return ("skip" if info.role == "ignore" else "control"), info, ""
 
     def _failures(self, facts: list[Fact], row: Row) -> None:
@@ -390,6 +390,22 @@ def _cell(raw: object) -> _Cell | _Missing | None:
     if isinstance(raw, str):
         return _MISSING if not raw.strip() else parse_cell(raw)
     return None
+
+
+def _promptish(key: str) -> bool:
+    """A key for a prompt or a description (its text may mention errors without being one)."""
+    if not key.isascii():
+        return _PROMPTISH.search(key) is not None
+    low = key.lower()  # for ASCII, what the case-blind pattern matches
+    return (
+        "prompt" in low
+        or "question" in low
+        or "query" in low
+        or "instruction" in low
+        or "input" in low
+        or "test_name" in low
+        or "description" in low
+    )
 
 
 def _epochish(name: str, value: float) -> bool:

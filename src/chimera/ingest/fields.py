@@ -237,7 +237,35 @@ _IGNORE_RE = re.compile(
     r"(^|_)(timestamp|datetime|date|time|created|created_at|generated_at|pid|id|index|idx|row|"
     r"port|version|year|month|day|hour|rank|seed_?id)$|^(#|no|num|n)$|_at$|^create_time$|^ts$"
 )
-_IGNORE_SPAN = 13
+# the last '_' word of every key _IGNORE_RE matches (a cheap test before the search)
+_IGNORE_TAILS = frozenset(
+    {
+        "timestamp",
+        "datetime",
+        "date",
+        "time",
+        "created",
+        "at",
+        "pid",
+        "id",
+        "seedid",
+        "index",
+        "idx",
+        "row",
+        "port",
+        "version",
+        "year",
+        "month",
+        "day",
+        "hour",
+        "rank",
+        "#",
+        "no",
+        "num",
+        "n",
+        "ts",
+    }
+)
 
 AGGREGATE_WORDS: dict[str, str] = {
     "mean": "mean",
@@ -422,9 +450,7 @@ class Classifier:
             if _DELTA_RE.search(key):  # 'TTFT Δ (ms)', 'tokens_s_delta': a difference, not a TTFT
                 return FieldInfo("other", norm, metric.unit)
             return metric
-        # every match ends the key and spans at most 13 characters ('_generated_at'): the
-        # search starts there, not at every position of a long key
-        if _IGNORE_RE.search(norm, max(0, len(norm) - _IGNORE_SPAN)):
+        if norm.rpartition("_")[2] in _IGNORE_TAILS and _IGNORE_RE.search(norm):
             return FieldInfo("ignore", norm)
         return FieldInfo("other", norm, _unit_suffix(norm) or paren_unit)
 
