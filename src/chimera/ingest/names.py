@@ -169,6 +169,9 @@ class ModelIndex:
         )
         self._memo: dict[tuple[Hint, ...], tuple[str | None, str]] = {}
         self._canonical: dict[str, str] = {}
+        # hint tuples differ by row, their parts repeat (a file's path, a section's heading):
+        # what each text names is worked out once
+        self._texts: dict[tuple[str, str], str | None] = {}
 
     def canonical(self, name: str) -> str:
         """An explicit name, cleaned; 'gemma3' becomes 'gemma3:latest' when that is known, and a
@@ -220,20 +223,35 @@ class ModelIndex:
                     return None, "unresolved-column"
                 continue
             if kind in ("heading", "doc"):
-                m = self._mentioned(text)
+                m = self._named_by("mention", text)
                 if m:
                     return m, kind
                 continue
             if kind in ("path", "dir"):
-                m = self._from_path(text)
+                m = self._named_by("path", text)
                 if m:
                     return m, kind
         for kind, text in hints:
             if kind in ("path", "dir"):
-                guess = self._guess(text)
+                guess = self._named_by("guess", text)
                 if guess:
                     return guess, "path-guess"
         return None, "none"
+
+    def _named_by(self, how: str, text: str) -> str | None:
+        """The model ``text`` names: by a mention, as a path, or as a guess from a path."""
+        key = (how, text)
+        if key in self._texts:
+            return self._texts[key]
+        if how == "mention":
+            got = self._mentioned(text)
+        elif how == "path":
+            got = self._from_path(text)
+        else:
+            got = self._guess(text)
+        if len(self._texts) < 65536:
+            self._texts[key] = got
+        return got
 
     def _mentioned(self, text: str) -> str | None:
         if self._mention is None:
