@@ -52,6 +52,10 @@ def test_edge_cases() -> None:
         ("mean", "median", "std", "cv", "min", "max", "p05", "p95")
     )
     assert summarize([math.nan, 1.0, math.inf])["mean"] == 1.0
+    zero = summarize([-0.0])  # the sums' arithmetic: a mean of 0.0, the minimum as it was
+    mean, low = zero["mean"], zero["min"]
+    assert mean is not None and low is not None
+    assert (math.copysign(1, mean), math.copysign(1, low)) == (1, -1)
     assert summarize([0.0, 0.0])["cv"] is None
     with pytest.raises(ValueError):
         percentile([], 50)

@@ -65,20 +65,9 @@ def summarize(values: Iterable[float]) -> dict[str, float | None]:
     n = len(xs)
     if n == 0:
         return dict.fromkeys(("mean", "median", "std", "cv", "min", "max", "p05", "p95"))
+    if n == 1:
+        return _summary_of_one(xs[0])
     mean = math.fsum(xs) / n
-    if n == 1:  # most groups of a small tree: percentile()'s arithmetic, without the calls
-        x = xs[0]
-        one = x + 0.0  # x + (x - x) * 0 (-0.0 becomes 0.0, as there)
-        return {
-            "mean": mean,
-            "median": one,
-            "std": None,
-            "cv": None,
-            "min": x,
-            "max": x,
-            "p05": one,
-            "p95": one,
-        }
     std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
     return {
         "mean": mean,
@@ -89,6 +78,22 @@ def summarize(values: Iterable[float]) -> dict[str, float | None]:
         "max": xs[-1],
         "p05": percentile(xs, 5),
         "p95": percentile(xs, 95),
+    }
+
+
+def _summary_of_one(x: float) -> dict[str, float | None]:
+    """summarize([x]) for a finite x (most groups of a small tree), without the sums and
+    percentile calls: x + 0.0 is their arithmetic (fsum([-0.0]) and x + (x - x) * 0 are 0.0)."""
+    one = x + 0.0
+    return {
+        "mean": one,
+        "median": one,
+        "std": None,
+        "cv": None,
+        "min": x,
+        "max": x,
+        "p05": one,
+        "p95": one,
     }
 
 
@@ -115,30 +120,35 @@ def group_observations(facts: Iterable[Fact]) -> dict[GroupKey, list[Fact]]:
 def compute_stats(facts: Iterable[Fact]) -> list[Stat]:
     """One Stat per (model, configuration, metric, source family); deterministic order."""
     keyed: list[tuple[tuple[str, str, str, str], Stat]] = []
-    labels: dict[Config, str] = {}
+    # groups share configurations: a dict and a label each (validation copies the dict)
+    configs: dict[Config, tuple[dict[str, str], str]] = {}
     for (model, config, metric, family, origin), group in group_observations(facts).items():
-        ok = [f.value for f in group if not f.traits.failed]
-        sources = {f.source for f in group}
-        files = sorted(sources)[:20]
-        settings = dict(config)
+        if len(group) == 1:  # most groups of a small tree
+            ok = [] if group[0].traits.failed else [group[0].value]
+            files = [group[0].source]
+            summary = _summary_of_one(ok[0]) if ok and math.isfinite(ok[0]) else summarize(ok)
+        else:
+            ok = [f.value for f in group if not f.traits.failed]
+            files = sorted({f.source for f in group})
+            summary = summarize(ok)
+        shared = configs.get(config)
+        if shared is None:
+            settings = dict(config)
+            shared = configs[config] = (settings, config_label(tuple(settings.items())))
         # model_validate of a dict: a third faster than keyword arguments, the same checks
         fields: dict[str, object] = {
             "model": model,
-            "config": settings,
+            "config": shared[0],
             "metric": metric,
             "unit": group[0].traits.unit,
             "source": family,
             "origin": origin,
             "n": len(ok),
             "n_failed": len(group) - len(ok),
-            "files": files,
-            "n_files": len(sources),
-            **summarize(ok),
+            "files": files[:20],
+            "n_files": len(files),
+            **summary,
         }
-        stat = Stat.model_validate(fields)
-        label = labels.get(config)
-        if label is None:  # groups share configurations; a label each
-            label = labels[config] = config_label(tuple(settings.items()))
-        keyed.append(((model or "~", metric, label, family), stat))
+        keyed.append(((model or "~", metric, shared[1], family), Stat.model_validate(fields)))
     keyed.sort(key=itemgetter(0))  # stable: equal keys keep their order
     return [stat for _, stat in keyed]
