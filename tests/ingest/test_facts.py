@@ -96,6 +96,21 @@ def test_failed_rows_error_text_and_empty_cells(write: Write, tmp_path: Path) ->
     assert all(f.failed and f.failure_kind == "zero_rate" for f in rows["4"])
 
 
+def test_rows_without_numbers_give_a_failed_run_or_nothing(write: Write, tmp_path: Path) -> None:
+    write(
+        "runs.csv",
+        "model,backend,status\n"
+        "m:1b,cpu,ok\n"  # nothing measured, nothing failed: no fact, yet a model named
+        "m:1b,gpu,failed\n",  # a failed run with no numbers at all still counts
+    )
+    write("notes.md", "# Notes\n\n| Step | Result |\n| --- | --- |\n| load | fine |\n")
+    facts = _facts(tmp_path)
+    assert [(f.metric, f.failed, f.failure_kind, f.model) for f in facts] == [
+        ("failed_run", True, "status", "m:1b")
+    ]
+    assert dict(facts[0].config) == {"backend": "gpu"}
+
+
 def test_error_text_next_to_a_rate_marked_success(write: Write, tmp_path: Path) -> None:
     write(
         "b.json",

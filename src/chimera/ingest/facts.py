@@ -114,6 +114,18 @@ class FactBuilder:
                     setattr(row, name, getattr(inherited, name))
             for k, v in inherited_config.items():
                 config.setdefault(k, v)
+        if row.failure is None and row.error_text is not None:
+            row.failure = row.error_text
+            row.failure_kind = "error_text_success" if row.success else "error_text"
+        origin = rec.origin
+        # unknown keys count in data files only (skipped before their value is parsed)
+        columns = plan.metrics if origin == "data" else plan.known
+        if not columns and row.failure is None:
+            # no number to read and no failed run to record (a third of a corpus's records,
+            # mostly text rows of Markdown tables); an explicit model name still counts
+            if origin == "data" and isinstance(row.model, str) and row.model.strip():
+                self.models.add(sys.intern(row.model.strip()))
+            return
         if not config and row.label:
             config["config"] = row.label
         items = tuple(config.items())
@@ -122,9 +134,6 @@ class FactBuilder:
             cfg = tuple(sorted(items, key=lambda kv: (_ORDER.get(kv[0], 99), kv[0])))
             if len(self._configs) < 4096:
                 self._configs[items] = cfg
-        if row.failure is None and row.error_text is not None:
-            row.failure = row.error_text
-            row.failure_kind = "error_text_success" if row.success else "error_text"
         model: str | None = None
         model_from = "none"
         hints = rec.hints + path_hints if rec.hints else path_hints
@@ -138,11 +147,9 @@ class FactBuilder:
         facts: list[Fact] = []
         # _failures has work only for a failed row, a zero measurement or a NaN/inf value
         suspect = row.failure is not None
-        origin = rec.origin
         # 'line 3.tokens_s' / '$.runs[0].ttft_s': data-file locators name the key
         dotted = origin == "data" and rec.locator.startswith(("$", "line "))
-        # unknown keys count in data files only (skipped before their value is parsed)
-        for key, info, target in plan.metrics if origin == "data" else plan.known:
+        for key, info, target in columns:
             raw = values[key]
             if raw.__class__ is str:  # most cells: text to parse (no second call)
                 assert isinstance(raw, str)
