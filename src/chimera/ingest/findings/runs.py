@@ -34,8 +34,8 @@ def failures(files: Sequence[FileView]) -> list[Finding]:
     empty: list[str] = []
     empty_files: list[str] = []
     for view in files:
-        if view.artifact.duplicate_of is not None:
-            continue
+        if view.artifact.duplicate_of is not None or not any(f.traits.failed for f in view.facts):
+            continue  # only rows with a failed fact are reported
         rows = _records(
             [f for f in view.facts if f.traits.recognized or f.traits.metric == "failed_run"]
         )
@@ -188,8 +188,12 @@ def spread(stats: Sequence[Stat], files: Sequence[FileView]) -> list[Finding]:
             )
             paths.update(s.files)
     for view in files:
-        if view.artifact.duplicate_of is not None or view.artifact.format in ("markdown", "text"):
-            continue
+        if (
+            view.artifact.duplicate_of is not None
+            or view.artifact.format in ("markdown", "text")
+            or not any(f.traits.aggregate == "std" for f in view.facts)
+        ):
+            continue  # only rows that report a standard deviation can say more
         for row in _records(view.facts).values():
             by_agg = {
                 (f.traits.metric, f.traits.aggregate): f
@@ -231,8 +235,12 @@ def warmup(files: Sequence[FileView]) -> list[Finding]:
     lines: list[str] = []
     paths: list[str] = []
     for view in files:
-        if view.artifact.duplicate_of is not None or view.artifact.format in ("markdown", "text"):
-            continue
+        if (
+            view.artifact.duplicate_of is not None
+            or view.artifact.format in ("markdown", "text")
+            or not any(f.traits.metric == "ttft_s" for f in view.facts)
+        ):
+            continue  # both checks read TTFT
         found = _cold_first(view) or _reloads(view)
         if found:
             lines.extend(found)
