@@ -32,33 +32,21 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
     600,000 tuple keys would cost more memory than the facts); pairs sharing 4 or more are
     then compared value by value.
     """
-    views = [f for f in files if f.artifact.duplicate_of is None]
-    # One int64 per (key, file): the key's hash in the high bits, the file's index in the low
-    # ones, in a machine-int array sorted in place. Python ints in lists, or separate hash and
-    # owner arrays with an argsort, cost 20-40 MB at the peak on a tree of 100,000 files. The
-    # hash loses a few bits; a rare collision only adds a candidate that the value-by-value
-    # comparison below rejects.
-    owner_bits = max(1, len(views).bit_length())
+    # One int64 per (key, file): the key's hash in the high bits, the file's index (among the
+    # files that are not copies) in the low ones, in a machine-int array sorted in place. Python
+    # ints in lists, or separate hash and owner arrays with an argsort, cost 20-40 MB at the
+    # peak on a tree of 100,000 files. The hash loses a few bits; a rare collision only adds a
+    # candidate that the value-by-value comparison below rejects.
+    owner_bits = max(1, sum(1 for f in files if f.artifact.duplicate_of is None).bit_length())
     hash_mask = (1 << (63 - owner_bits)) - 1
     packed = array("q")
-    sizes: list[int] = []
-    for i, v in enumerate(views):
-        keys = set()
-        for f in v.facts:
-            value = f.value
-            t = f.traits
-            if (
-                value != 0
-                and t.recognized
-                and not t.failed
-                and t.origin != "prose"
-                and math.isfinite(value)
-            ):
-                sig = f"{value:.3g}"  # 3 significant digits
-                if len(sig.strip("-0.")) >= 2:
-                    keys.add(((hash((t.metric, t.aggregate, sig)) & hash_mask) << owner_bits) | i)
-        sizes.append(len(keys))
-        packed.extend(keys)
+    sizes = array("I")  # distinct keys per file (4 bytes each, not a list of ints)
+    for v in files:
+        if v.artifact.duplicate_of is None:
+            keys = _keys(v.facts, hash_mask)
+            i = len(sizes)
+            packed.extend([(key << owner_bits) | i for key in keys])
+            sizes.append(len(keys))
     pairs: Counter[tuple[int, int]] = Counter()
     if packed:
         p = np.frombuffer(packed, dtype=np.int64)
@@ -76,6 +64,7 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
                         pairs[(bucket[a], bucket[b])] += 1
         del p
     del packed
+    views = [f for f in files if f.artifact.duplicate_of is None]
     lines: list[str] = []
     involved: set[str] = set()
     # a file is in many pairs: its usable numbers and lookup table are made once
@@ -112,6 +101,25 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
             evidence=shown(lines),
         )
     ]
+
+
+def _keys(facts: Sequence[Fact], hash_mask: int) -> set[int]:
+    """A file's distinct (metric, aggregate, value to 3 significant digits), hashed."""
+    keys = set()
+    for f in facts:
+        value = f.value
+        t = f.traits
+        if (
+            value != 0
+            and t.recognized
+            and not t.failed
+            and t.origin != "prose"
+            and math.isfinite(value)
+        ):
+            sig = f"{value:.3g}"
+            if len(sig.strip("-0.")) >= 2:
+                keys.add(hash((t.metric, t.aggregate, sig)) & hash_mask)
+    return keys
 
 
 def _run_starts(p: np.ndarray, owner_bits: int) -> np.ndarray:
