@@ -119,14 +119,18 @@ def _ingest(
     t_read = time.perf_counter()
 
     _resolve_models(views, ModelIndex(models, settings.model_families))
+    # same_data before the statistics: its key arrays (5 MB on a tree of 100,000 files) are let
+    # go before the facts are grouped; its time still counts as the findings'
+    t_same = time.perf_counter()
+    same = same_data(views)
+    t_same = time.perf_counter() - t_same
     # the facts as one list only once the findings are made: it would add 5 MB to their peak
-    # on a tree of 100,000 files
     stats = compute_stats(f for v in views for f in v.facts)
     t_facts = time.perf_counter()
 
     found: list[Finding] = [
         *repeats.findings(),
-        *same_data(views),
+        *same,
         *encodings(views),
         *reader_notes(views),
         *error_artifacts(views),
@@ -139,9 +143,8 @@ def _ingest(
     ]
     t_find = time.perf_counter()
 
-    facts = [f for v in views for f in v.facts]
-
     artifacts = [v.artifact for v in views]
+    facts = _all_facts(views)
     skipped.sort(key=lambda s: s.path)
     inventory = build_inventory(
         artifacts,
@@ -168,11 +171,21 @@ def _ingest(
         timings_s={
             "walk": t_walk - t0,
             "read_parse": t_read - t_walk,
-            "facts_stats": t_facts - t_read,
-            "findings": t_find - t_facts,
+            "facts_stats": t_facts - t_read - t_same,
+            "findings": t_find - t_facts + t_same,
             "total": time.perf_counter() - t0,
         },
     )
+
+
+def _all_facts(views: list[FileView]) -> list[Fact]:
+    """Every view's facts in one list; consumes ``views``, each let go once its facts are in
+    (holding the views' lists and the whole list at once cost 12 MB on 100,000 files)."""
+    facts: list[Fact] = []
+    views.reverse()
+    while views:
+        facts.extend(views.pop().facts)
+    return facts
 
 
 def _resolve_models(views: list[FileView], index: ModelIndex) -> None:
