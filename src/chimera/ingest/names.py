@@ -103,6 +103,7 @@ ROLE_WORDS = frozenset(
         "md",
     }
 )
+_SPLIT = re.compile(r"[_\s]+")
 _TIMESTAMPISH = re.compile(r"^\d[\d\-T:.]*$|^\d{8}-\d{6}$|^v?\d+(\.\d+)*$")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
@@ -115,7 +116,7 @@ def slug(name: str) -> str:
 def family_of(stem: str, fmt: str) -> str:
     """``gemma3_270m_param_tuning`` -> ``param_tuning.csv``: the stem without leading model or
     backend tokens and timestamps, plus the format; files of one family share a schema."""
-    tokens = [t for t in re.split(r"[_\s]+", stem.lower()) if t]
+    tokens = [t for t in _SPLIT.split(stem.lower()) if t]
     tokens = [t for t in tokens if not _TIMESTAMPISH.match(t)] or tokens
     i = 0
     if len(tokens) > 1 and (_family_token(tokens[0]) or tokens[0] in _BACKENDS):
@@ -134,6 +135,7 @@ _BACKENDS = frozenset({"ollama", "llamacpp", "vllm", "lmstudio", "openai"})
 _EXT = {"markdown": "md", "text": "txt"}
 
 
+@lru_cache(maxsize=4096)  # a tree's files start with few distinct words
 def _family_token(token: str) -> bool:
     return any(
         token.startswith(f) and (len(token) == len(f) or not token[len(f)].isalpha())
@@ -267,7 +269,7 @@ class ModelIndex:
         return None
 
     def _guess(self, stem: str) -> str | None:
-        tokens = [t for t in re.split(r"[_\s]+", stem.lower()) if t]
+        tokens = [t for t in _SPLIT.split(stem.lower()) if t]
         tokens = [t for t in tokens if not _TIMESTAMPISH.match(t)]
         while tokens and tokens[-1] in ROLE_WORDS:
             tokens.pop()
