@@ -45,7 +45,12 @@ def decimals_of(text: str) -> int:
 
 def float_decimals(v: float) -> int:
     """Decimals in the shortest repr of a float (JSON numbers keep their full precision)."""
-    return decimals_of(repr(v)) if math.isfinite(v) else 0
+    if not math.isfinite(v):
+        return 0
+    text = repr(v)
+    if "e" in text:
+        return decimals_of(text)
+    return len(text) - text.index(".") - 1  # a finite float's repr without 'e' has a '.'
 
 
 def parse_number(text: str) -> Number | None:
