@@ -17,11 +17,7 @@ from chimera.ingest.fields import (
 )
 from chimera.ingest.records import Hint, RawRecord
 from chimera.ingest.rowfields import ROW_FIELDS, Row, RowFields, short
-from chimera.ingest.values import (
-    convert,
-    float_decimals,
-    parse_cell,
-)
+from chimera.ingest.values import MISSING, Cell, Missing, cell_number, convert, parse_cell
 
 # Fact and config_label live in fact.py; importers keep using this module
 __all__ = ["ERROR_TEXT", "Config", "Fact", "FactBuilder", "config_label"]
@@ -153,14 +149,14 @@ class FactBuilder:
             raw = values[key]
             if raw.__class__ is str:  # most cells: text to parse (no second call)
                 assert isinstance(raw, str)
-                cell: _Cell | _Missing | None = parse_cell(raw) if raw.strip() else _MISSING
+                cell: Cell | Missing | None = parse_cell(raw) if raw.strip() else MISSING
             else:
-                cell = _cell(raw)
+                cell = cell_number(raw)
             if cell is None:
                 continue
             locator = sys.intern(f"{rec.locator}.{key}") if dotted else rec.locator
             if info.role == "other":
-                if isinstance(cell, _Missing):
+                if isinstance(cell, Missing):
                     continue
                 num, decimals, cell_unit = cell
                 if not math.isfinite(num) or _epochish(info.name, num):
@@ -182,7 +178,7 @@ class FactBuilder:
                 )
                 facts.append(new_fact(source, locator, num, idx, hints, traits, setup))
                 continue
-            if isinstance(cell, _Missing):
+            if isinstance(cell, Missing):
                 if row.failure is None:
                     continue
                 traits = intern_traits(
@@ -367,36 +363,6 @@ def _derive_rate(facts: list[Fact]) -> None:
             count.hints,
         )
     )
-
-
-class _Missing:
-    """An empty cell (None, blank): a failed row's measurement, not a number."""
-
-
-_MISSING = _Missing()
-_Cell = tuple[float, int, str | None]  # value, decimals shown, unit written after it
-
-
-def _cell(raw: object) -> _Cell | _Missing | None:
-    """A cell's number (as a tuple: no Number object per cell), _MISSING, or None (not one)."""
-    cls = raw.__class__
-    if cls is str:  # the common cases first, by exact type
-        assert isinstance(raw, str)
-        return _MISSING if not raw.strip() else parse_cell(raw)
-    if cls is float:
-        assert isinstance(raw, float)
-        return raw, float_decimals(raw), None
-    if raw is None:
-        return _MISSING
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return float(raw), 0, None
-    if isinstance(raw, float):
-        return raw, float_decimals(raw), None
-    if isinstance(raw, str):
-        return _MISSING if not raw.strip() else parse_cell(raw)
-    return None
 
 
 def _promptish(key: str) -> bool:

@@ -89,6 +89,37 @@ def parse_cell(text: str) -> tuple[float, int, str | None] | None:
     return float(num), decimals_of(num), unit
 
 
+class Missing:
+    """An empty cell (None, blank): a failed row's measurement, not a number."""
+
+
+MISSING = Missing()
+Cell = tuple[float, int, str | None]  # value, decimals shown, unit written after it
+
+
+def cell_number(raw: object) -> Cell | Missing | None:
+    """A cell's number as (value, decimals, unit) (a tuple: no Number object per cell), MISSING
+    for an empty cell (None, blank), or None when it holds no number."""
+    cls = raw.__class__
+    if cls is str:  # the common cases first, by exact type
+        assert isinstance(raw, str)
+        return MISSING if not raw.strip() else parse_cell(raw)
+    if cls is float:
+        assert isinstance(raw, float)
+        return raw, float_decimals(raw), None
+    if raw is None:
+        return MISSING
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return float(raw), 0, None
+    if isinstance(raw, float):
+        return raw, float_decimals(raw), None
+    if isinstance(raw, str):
+        return MISSING if not raw.strip() else parse_cell(raw)
+    return None
+
+
 def parse_bool(text: str) -> bool | None:
     """'TRUE'/'false'/'yes'/'no' -> bool, else None."""
     return _BOOL.get(text.strip().lower())
