@@ -14,7 +14,6 @@ from chimera.ingest.readers.csvfile import read_csv
 from chimera.ingest.readers.jsonfile import JSONProblem, read_json, read_jsonl
 from chimera.ingest.readers.markdown import read_markdown
 from chimera.ingest.readers.prose import read_text
-from chimera.ingest.readers.textlines import first_line, prepare
 from chimera.ingest.records import Format, Parsed, Skipped
 from chimera.ingest.settings import IngestSettings
 from chimera.ingest.walk import Candidate
@@ -136,6 +135,8 @@ def read_file(
             detail=f"{exc}" + (f" under a {what}" if what else ""),
         )
     text = dec.text
+    size = len(data)
+    del data  # a 50 MB file is held once while it is parsed, as text
     fmt = c.format or sniff(text)
     if fmt is None:
         ext = posixpath.splitext(c.display)[1]
@@ -143,7 +144,7 @@ def read_file(
             return Skipped(
                 path=c.display,
                 reason="unsupported_type",
-                bytes=len(data),
+                bytes=size,
                 detail=f"unknown extension {ext}; the content is not CSV, JSON or Markdown",
             )
         fmt = "text"
@@ -153,7 +154,7 @@ def read_file(
         return Skipped(
             path=c.display,
             reason=exc.reason,
-            bytes=len(data),
+            bytes=size,
             detail=exc.detail,
         )
     # content_key and mentions serve the findings, not the parse: report_keys fills them in
@@ -199,5 +200,7 @@ def _parse(
     if fmt == "markdown":
         return read_markdown(text, is_config_key, settings.max_line_chars, limit)
     records, long_lines = read_text(text, is_config_key, settings.max_line_chars)
-    parsed = Parsed(records=records[:limit], first_line=first_line(prepare(text)))
+    # the first line as split_lines gives it, without prepare's copy of the whole text
+    head = text[:200].replace("\r", "\n").split("\n", 1)[0]
+    parsed = Parsed(records=records[:limit], first_line=head)
     return parsed, long_lines

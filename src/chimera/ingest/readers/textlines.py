@@ -8,6 +8,7 @@ literal search, and a line's number is the count of newlines before it. Lines ar
 
 from __future__ import annotations
 
+import functools
 import re
 
 # a blank line: only whitespace between two newlines ([^\S\n] is \s without the newline)
@@ -32,17 +33,20 @@ def line_end(t: str, start: int) -> int:
     return len(t) if end < 0 else end
 
 
+@functools.lru_cache(maxsize=8)
+def _long_line(max_line_chars: int) -> re.Pattern[str]:
+    return re.compile(rf"\n[^\n]{{{max_line_chars + 1}}}")
+
+
 def long_line_starts(t: str, max_line_chars: int) -> list[int]:
-    """Start positions of the lines longer than ``max_line_chars``, in order."""
+    """Start positions of the lines longer than ``max_line_chars``, in order.
+
+    A search, not a split: a text this long may be one 50 MB line, and splitting it (or
+    slicing off the leading newline) would copy it whole.
+    """
     if len(t) - 1 <= max_line_chars:
         return []  # no line is longer than the text: the usual case costs nothing
-    out = []
-    start = 1
-    for line in t[1:].split("\n"):
-        if len(line) > max_line_chars:
-            out.append(start)
-        start += len(line) + 1
-    return out
+    return [m.start() + 1 for m in _long_line(max_line_chars).finditer(t)]
 
 
 def blank_between(t: str, start: int, stop: int, max_line_chars: int) -> bool:
