@@ -183,3 +183,20 @@ def test_big_trees_read_in_parallel_are_not_cached(tree: Path, tmp_path: Path) -
     ingest_paths([tree], settings, cwd=tree)
     assert ingest_paths([tree], settings, cwd=tree).cached_files == 0
     assert not _cache_files(tmp_path)
+
+
+def test_big_files_and_files_past_the_budget_are_not_cached(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tree / "big.csv").write_text(CSV + "gemma3:270m,101.0,0.2\n" * 200)  # ~4.5 KB
+    monkeypatch.setattr(cache_mod, "MAX_ENTRY_BYTES", 4096)
+    ingest_paths([tree], cwd=tree)
+    assert ingest_paths([tree], cwd=tree).cached_files == 3  # not big.csv
+    monkeypatch.setattr(cache_mod, "MAX_ENTRY_BYTES", 2**20)
+    # within the size limit now, but past the budget the other files leave
+    monkeypatch.setattr(cache_mod, "BUDGET_BYTES", (tree / "big.csv").stat().st_size - 1)
+    assert ingest_paths([tree], cwd=tree).cached_files == 3
+    assert ingest_paths([tree], cwd=tree).cached_files == 3
+    monkeypatch.setattr(cache_mod, "BUDGET_BYTES", 8 * 2**20)
+    ingest_paths([tree], cwd=tree)
+    assert ingest_paths([tree], cwd=tree).cached_files == 4

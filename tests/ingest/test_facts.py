@@ -203,3 +203,13 @@ def test_parallel_reading_gives_the_same_result(tmp_path: Path, hostile: object)
 )
 def test_prompt_columns_are_known_by_name(key: str, promptish: bool) -> None:
     assert _promptish(key) is promptish
+
+
+def test_a_true_flag_does_not_stand_for_the_number_1_in_a_configuration(tmp_path: Path) -> None:
+    (tmp_path / "runs.json").write_text(
+        '[{"model": "m:1b", "num_gpu": true, "tokens_per_s": 1.0},'
+        ' {"model": "m:1b", "num_gpu": 1, "tokens_per_s": 2.0}]'
+    )
+    r = ingest_paths([tmp_path], cwd=tmp_path)
+    configs = {f.value: f.config for f in r.facts if f.metric == "tokens_per_s"}
+    assert ("num_gpu", "1") in configs[2.0]

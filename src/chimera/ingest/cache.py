@@ -32,8 +32,13 @@ from chimera.ingest.walk import Candidate
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 MAX_CACHE_FILES = 32  # the least recently written go first
+# A bound on what a cache holds (and the run holds until it saves): files up to 1 MiB, up to
+# 8 MiB of them. Parsing is the cost a cache saves on reports and small data files; on big data
+# files building facts dominates, and their parses would cost several times their size to hold.
+MAX_ENTRY_BYTES = 2**20
+BUDGET_BYTES = 8 * 2**20
 # Skips decided by the content (so as stable as the stat); unreadable/vanished ones are not.
 _STABLE_SKIPS = frozenset({"binary", "unsupported_type", "malformed", "too_deep", "empty"})
 # The code a read goes through: an edit to it (an editable install) invalidates the cache.
@@ -42,6 +47,7 @@ _CODE = Path(__file__).resolve().parent
 # What a read gives: the parse and its report keys (content key, mentioned files), or a skip.
 ReadOut = tuple[FileRead, str, frozenset[str]] | Skipped
 _Frozen = tuple[Any, ...]
+_Entry = tuple[tuple[int, ...], _Frozen]  # stat signature, frozen read
 
 
 def default_cache_dir() -> Path:
@@ -86,10 +92,11 @@ class ParseCache:
     def __init__(self, path: Path, header: tuple[object, ...]) -> None:
         self.path = path
         self._header = header
-        self._old: dict[str, tuple[int, _Frozen]] = {}
-        self._new: dict[str, tuple[int, _Frozen]] = {}
+        self._old: dict[str, _Entry] = {}
+        self._new: dict[str, _Entry] = {}
         self.hits = 0
         self._added = 0  # entries parsed this run
+        self._bytes = 0  # file bytes the entries in _new stand for
         self._load()
 
     @classmethod
@@ -139,14 +146,18 @@ class ParseCache:
         if c.sig:
             hit = self._old.get(c.path)
             if hit is not None and hit[0] == c.sig:
-                self._new[c.path] = hit
+                if self._bytes + c.size <= BUDGET_BYTES:  # kept within the budget too
+                    self._new[c.path] = hit
+                    self._bytes += c.size
                 self.hits += 1
                 return _thaw(hit[1], c)
         out = read(c)
-        frozen = _freeze(out)
-        if c.sig and frozen is not None:
-            self._new[c.path] = (c.sig, frozen)
-            self._added += 1
+        if c.sig and c.size <= MAX_ENTRY_BYTES and self._bytes + c.size <= BUDGET_BYTES:
+            frozen = _freeze(out)
+            if frozen is not None:
+                self._new[c.path] = (c.sig, frozen)
+                self._bytes += c.size
+                self._added += 1
         return out
 
     @property

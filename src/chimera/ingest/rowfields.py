@@ -52,7 +52,7 @@ class RowFields:
     def __init__(self, classifier: Classifier) -> None:
         self.cls = classifier
         # one parse per distinct raw configuration value
-        self._config_values: dict[tuple[str, object], str | None] = {}
+        self._config_values: dict[tuple[str, type, object], str | None] = {}
         self._contexts: dict[int, tuple[object, Row, dict[str, str]]] = {}
 
     def new_file(self) -> None:
@@ -123,7 +123,7 @@ class RowFields:
     def _config_value(self, name: str, raw: object) -> str | None:
         if isinstance(raw, dict | list):
             return None
-        key = (name, raw)
+        key = (name, type(raw), raw)  # True, 1 and 1.0 are equal keys but not equal values
         if key in self._config_values:
             return self._config_values[key]
         v = _config(name, raw)

@@ -77,9 +77,9 @@ class Candidate:
     mtime: float
     format: Format | None  # from the extension; None: decided by sniffing the content
     root_index: int
-    # the stat signature (size, times, inode) a parse cache checks; 0: the file changed too
+    # the stat signature (size, times, inode) a parse cache checks; (): the file changed too
     # recently for its stat to prove it unchanged later (see RACY_WINDOW_NS)
-    sig: int = 0
+    sig: tuple[int, ...] = ()
 
 
 # A file changed less than this before the walk may change again within the same timestamp
@@ -95,7 +95,7 @@ class WalkResult:
     skipped: list[Skipped] = field(default_factory=list)
     hidden: int = 0
     # Candidates past this many get no signature: a tree that big is read in parallel, without
-    # the parse cache, and 100,000 signatures would cost 3 MB of the peak.
+    # the parse cache, and 100,000 signatures would cost 15 MB of the peak.
     sig_limit: int = 0
 
 
@@ -283,11 +283,11 @@ def _add_file(
             )
         )
         return
-    sig = 0
+    sig: tuple[int, ...] = ()
     if (
         st.st_mtime_ns < settled
         and st.st_ctime_ns < settled
         and len(out.candidates) < out.sig_limit
     ):
-        sig = hash((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)) or 1
+        sig = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
     out.candidates.append(Candidate(path, shown, st.st_size, st.st_mtime, fmt, index, sig))
