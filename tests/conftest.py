@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,24 @@ SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 CORPUS = SHARED / "corpus" / "banterhearts"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The same for session-scoped fixtures, which run before any test's monkeypatch (the
+    corpus ingested once would otherwise fill the user's parse cache)."""
+    home = tmp_path_factory.mktemp("chimera-session-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHIMERA_HOME", str(home))
+        mp.delenv("CHIMERA_CACHE_DIR", raising=False)
+        mp.delenv("CHIMERA_DB", raising=False)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Send Chimera's data directory and config lookups to the test's tmp_path."""
     monkeypatch.setenv("CHIMERA_HOME", str(tmp_path / "chimera-home"))
+    monkeypatch.delenv("CHIMERA_CACHE_DIR", raising=False)
+    monkeypatch.delenv("CHIMERA_DB", raising=False)
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
