@@ -146,19 +146,23 @@ class ParseCache:
         if c.sig:
             hit = self._old.get(c.path)
             if hit is not None and hit[0] == c.sig:
-                if self._bytes + c.size <= BUDGET_BYTES:  # kept within the budget too
-                    self._new[c.path] = hit
-                    self._bytes += c.size
+                self._keep(c, hit)
                 self.hits += 1
                 return _thaw(hit[1], c)
         out = read(c)
-        if c.sig and c.size <= MAX_ENTRY_BYTES and self._bytes + c.size <= BUDGET_BYTES:
+        if c.sig and c.size <= MAX_ENTRY_BYTES:
             frozen = _freeze(out)
-            if frozen is not None:
-                self._new[c.path] = (c.sig, frozen)
-                self._bytes += c.size
+            if frozen is not None and self._keep(c, (c.sig, frozen)):
                 self._added += 1
         return out
+
+    def _keep(self, c: Candidate, entry: _Entry) -> bool:
+        """Keep ``entry`` for the save when it fits in the budget (hits and new reads alike)."""
+        if self._bytes + c.size > BUDGET_BYTES:
+            return False
+        self._new[c.path] = entry
+        self._bytes += c.size
+        return True
 
     @property
     def changed(self) -> bool:
