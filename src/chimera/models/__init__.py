@@ -1,5 +1,15 @@
-"""Model files Chimera can make itself: tiny random-weight GGUFs for demos and tests."""
+"""Model files Chimera can run: bundled real models (by alias) and tiny random-weight GGUFs."""
 
+from chimera.models.bundled import BUNDLED, DEFAULT_MODEL, BundledModel, resolve_gguf
 from chimera.models.tiny import PRESETS, TinyModelSpec, write_spec, write_tiny_gguf
 
-__all__ = ["PRESETS", "TinyModelSpec", "write_spec", "write_tiny_gguf"]
+__all__ = [
+    "BUNDLED",
+    "DEFAULT_MODEL",
+    "PRESETS",
+    "BundledModel",
+    "TinyModelSpec",
+    "resolve_gguf",
+    "write_spec",
+    "write_tiny_gguf",
+]
