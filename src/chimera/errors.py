@@ -164,3 +164,19 @@ class IdleTimeoutError(BackendTimeoutError):
     """The stream stalled between two tokens."""
 
     phase = "token after the previous one"
+
+
+class EmptyResponseError(BackendError):
+    """A call the server answered as finished but with no output: never a success."""
+
+    def __init__(self, url: str, detail: str, hint: str | None = None) -> None:
+        self.detail = detail
+        super().__init__(
+            f"{url} answered with an empty completion ({detail}). "
+            + (
+                hint
+                or "A server that serves one request at a time may answer concurrent requests "
+                "this way: run with --max-in-flight 1, or give the server more parallel slots."
+            ),
+            url=url,
+        )

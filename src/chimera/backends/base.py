@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chimera.errors import ConfigError, UnknownBackendError
+from chimera.errors import ConfigError, EmptyResponseError, UnknownBackendError
 from chimera.options import InferenceOptions
 
 
@@ -189,6 +189,15 @@ async def generate(backend: Backend, request: GenerationRequest) -> CallResult:
         if isinstance(event, CallResult):
             return event
     raise RuntimeError(f"backend {backend.kind} ended a stream without a result")  # a bug
+
+
+def require_output(
+    text: str, request: GenerationRequest, url: str, detail: str, hint: str | None = None
+) -> None:
+    """Refuse a finished call with no text: an empty completion is an error, never a success
+    (unless the request asked for no tokens, ``num_predict`` 0)."""
+    if not text and request.options.num_predict != 0:
+        raise EmptyResponseError(url, detail, hint)
 
 
 # --- registry ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from chimera.backends.base import (
     ModelInfo,
     ServerInfo,
     StreamEvent,
+    require_output,
 )
 from chimera.backends.http import HttpBackend, decode_line, normalize_url, server_message
 from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
@@ -116,6 +117,12 @@ class OllamaBackend(HttpBackend):
                     if text:
                         yield lines.chunk(text)
                     if obj.get("done"):
+                        require_output(
+                            "".join(lines.parts),
+                            request,
+                            url,
+                            f"done_reason {obj.get('done_reason')!r} with no content",
+                        )
                         yield self._result(
                             request, path, obj, lines.finish(), lines.parts, started_at
                         )

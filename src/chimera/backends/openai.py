@@ -17,12 +17,14 @@ from chimera.backends.base import (
     ServerInfo,
     StreamEvent,
     generate,
+    require_output,
 )
 from chimera.backends.http import HttpBackend, decode_line, normalize_url, server_message
 from chimera.backends.metrics import ServerTimings, compute_metrics
 from chimera.errors import (
     BackendError,
     ConfigError,
+    EmptyResponseError,
     ServerHTTPError,
     StreamCutError,
     StreamError,
@@ -206,13 +208,27 @@ class OpenAIBackend(HttpBackend):
             raise exc from None
         if not done and finish is None:
             raise StreamCutError(self.url + path, "no finish_reason and no [DONE]")
+        text = "".join(lines.parts)
+        unexplained = finish is None and usage is None
+        require_output(
+            text,
+            request,
+            self.url + path,
+            "no content" + (", no finish_reason and no usage" if unexplained else ""),
+        )
+        if unexplained:
+            raise EmptyResponseError(
+                self.url + path,
+                "text but no finish_reason and no usage: the server never said the answer "
+                "was complete",
+            )
         clock = lines.finish()
         yield CallResult(
             backend=self.kind,
             url=self.url,
             model=request.model,
             endpoint=path,
-            text="".join(lines.parts),
+            text=text,
             done_reason=finish,
             metrics=compute_metrics(clock, server_timings(usage, timings), finish),
             started_at=started_at,
