@@ -49,3 +49,45 @@ def test_mismatched_or_empty_times_are_refused() -> None:
         concurrency_figures({}, {}, wall_s=1.0)
     with pytest.raises(ValueError, match="positive"):
         concurrency_figures({"a": 1.0}, {"a": 1.0}, wall_s=0.0)
+
+
+def test_efficiency_above_100_percent_is_invalid_with_its_likely_cause() -> None:
+    # what a prompt cache did on a real server: the together phase skipped the prefill
+    f = concurrency_figures({"a": 14.5, "b": 14.0}, {"a": 7.6, "b": 7.9}, wall_s=7.9)
+    assert f.efficiency_percent > 100
+    assert not f.valid
+    assert any("efficiency 180.4% is above 100%" in r for r in f.invalid_reasons)
+    assert any("agent a finished sooner together than alone" in r for r in f.invalid_reasons)
+    assert all("prompt cache" in r for r in f.invalid_reasons)
+
+
+def test_noise_within_the_tolerance_is_valid() -> None:
+    f = concurrency_figures({"a": 1.0, "b": 1.0}, {"a": 0.97, "b": 0.98}, wall_s=0.98)
+    assert f.efficiency_percent > 100 and f.valid and f.invalid_reasons == []
+
+
+def test_an_agent_faster_together_is_invalid_even_when_efficiency_is_possible() -> None:
+    # one agent sped up past noise, the other queued: efficiency 80%, still impossible
+    f = concurrency_figures({"a": 2.0, "b": 2.0}, {"a": 1.5, "b": 5.0}, wall_s=5.0)
+    assert f.efficiency_percent == pytest.approx(40.0)
+    assert not f.valid and len(f.invalid_reasons) == 1
+    assert "agent a" in f.invalid_reasons[0]
+
+
+def test_the_tolerance_is_a_setting() -> None:
+    f = concurrency_figures({"a": 1.0}, {"a": 0.9}, wall_s=0.9, tolerance=0.2)
+    assert f.valid
+    f = concurrency_figures({"a": 1.0}, {"a": 0.9}, wall_s=0.9, tolerance=0.01)
+    assert not f.valid
+
+
+def test_unequal_work_is_named_as_the_cause_when_tokens_tell() -> None:
+    f = concurrency_figures(
+        {"a": 2.0, "b": 2.0},
+        {"a": 1.0, "b": 1.0},
+        wall_s=1.0,
+        output_tokens={"a": (100, 40), "b": (100, 40)},
+    )
+    assert not f.valid
+    assert all("unequal work" in r and "80 tokens against 200" in r for r in f.invalid_reasons[:1])
+    assert "40 tokens against 100" in f.invalid_reasons[1]

@@ -78,7 +78,8 @@ def settings(tmp_path: Path, data: Path, scenario: Any, **kw: Any) -> MultiAgent
         scenario=scenario,
         output_dir=tmp_path / "out",
         db=tmp_path / "runs.db",
-        **{"runs": 1, **kw},
+        # no warm-up run unless a test asks: the call counts below are exact
+        **{"runs": 1, "warmup": 0, **kw},
     )
 
 

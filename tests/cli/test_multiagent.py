@@ -68,7 +68,8 @@ def test_old_flags_baseline_vs_chimera(
     assert "run_1: speedup " in out and "no contention" in out
     assert "wrote out/: summary.json, summary.md" in out and "recorded as run " in out
     assert "wrote out/run_1/: collector_report.md, insight_report.md, combined_report.md" in out
-    assert all(o is None for o in sent_a) and len(sent_a) == 4  # 2 phases x 2 calls
+    # the default warm-up run, then run 1: 2 phases x 2 calls each
+    assert all(o is None for o in sent_a) and len(sent_a) == 8
     assert all(o == {"num_gpu": 80, "num_ctx": 1024, "temperature": 1.0} for o in sent_b[1:])
     for name in ("collector_report.md", "insight_report.md", "combined_report.md", "metrics.json"):
         assert (workdir / "out" / "run_1" / name).is_file()

@@ -63,3 +63,15 @@ def report_messages(persona: Persona, digest: str, analysis: str) -> tuple[ChatM
         ChatMessage(role="system", content=persona.prompt),
         ChatMessage(role="user", content=user),
     )
+
+
+def with_nonce(messages: tuple[ChatMessage, ...], nonce: str | None) -> tuple[ChatMessage, ...]:
+    """``messages`` with ``nonce`` as the first line of the first message.
+
+    A server's prompt cache reuses the longest prefix it has seen; a line no other call shares
+    at the very start makes each measured phase pay for its whole prompt.
+    """
+    if not nonce or not messages:
+        return messages
+    first = messages[0]
+    return (first.model_copy(update={"content": f"{nonce}\n{first.content}"}), *messages[1:])

@@ -19,7 +19,12 @@ from chimera.agent.junk import find_junk
 from chimera.agent.known import known_numbers
 from chimera.agent.parse import ParsedAnalysis, parse_analysis
 from chimera.agent.personas import Persona
-from chimera.agent.prompts import REPORT_SECTIONS, analysis_messages, report_messages
+from chimera.agent.prompts import (
+    REPORT_SECTIONS,
+    analysis_messages,
+    report_messages,
+    with_nonce,
+)
 from chimera.agent.quality import QualityScore, score_report
 from chimera.backends.base import (
     Backend,
@@ -174,8 +179,12 @@ async def run_agent(
     note: str | None = None,
     on_stage: Callable[[str], None] | None = None,
     check: bool = True,
+    nonce: str | None = None,
 ) -> AgentRun:
     """Run the two-call workflow on ``facts`` with ``backend``; never raises for call failures.
+
+    ``nonce`` (a short unique line) starts both calls' prompts, so that no earlier call's
+    prompt in a server's prompt cache shortens this run's prefill.
 
     With ``check=False`` the fact check and quality score are left for ``check_run``: a
     benchmark that times agents running together calls it after the timed phase, so that the
@@ -200,7 +209,9 @@ async def run_agent(
 
     stage("analysis")
     t = time.perf_counter()
-    analysis = await _call(run, backend, "analysis", analysis_messages(spec.persona, run.digest))
+    analysis = await _call(
+        run, backend, "analysis", with_nonce(analysis_messages(spec.persona, run.digest), nonce)
+    )
     run.timings.analysis_s = time.perf_counter() - t
     if analysis is not None:
         run.analysis = parse_analysis(analysis.text)
@@ -210,13 +221,16 @@ async def run_agent(
             run,
             backend,
             "report",
-            report_messages(
-                spec.persona,
-                run.digest,
-                trim_to_tokens(
-                    clean_body(analysis.text),
-                    analysis_budget(spec.persona, spec.options, run.digest),
+            with_nonce(
+                report_messages(
+                    spec.persona,
+                    run.digest,
+                    trim_to_tokens(
+                        clean_body(analysis.text),
+                        analysis_budget(spec.persona, spec.options, run.digest),
+                    ),
                 ),
+                nonce,
             ),
         )
         run.timings.report_s = time.perf_counter() - t

@@ -36,8 +36,13 @@ DEFINITIONS: dict[str, str] = {
     "phase (positive: B decoded faster)",
     "ttft_delta_ms": "agent B's mean TTFT minus agent A's, ms, in the concurrent phase "
     "(positive: B's first tokens came later)",
-    "aggregate": "means over the runs in which every agent finished; failed runs are counted "
-    "but not averaged",
+    "aggregate": "means over the valid runs: every agent finished and the figures are possible; "
+    "failed and invalid runs are counted but never averaged",
+    "valid": "false when a run's figures are impossible (efficiency above 100%, an agent faster "
+    "together than alone, beyond a 5% noise tolerance); invalid_reasons says why and the likely "
+    "cause",
+    "prompt_nonce": "each measured phase's prompts start with a short unique line (run, phase, "
+    "agent) so that no phase reuses another's prompts from the server's prompt cache",
     "ci95": "95% confidence interval of the mean, Student's t with n - 1 degrees of freedom",
     "pairwise": "agent b minus agent a, paired run by run, with a two-sided paired t-test",
 }
@@ -126,6 +131,8 @@ def run_entry(record: RunRecord, scenario: str) -> dict[str, Any]:
         "run_number": record.run_number,
         "scenario": scenario,
         "status": "ok" if record.ok else "failed",
+        "valid": record.valid,
+        "invalid_reasons": record.invalid_reasons,
         "concurrency_speedup": fig.concurrency_speedup if fig else None,
         "efficiency_percent": fig.efficiency_percent if fig else None,
         "throughput_delta": tp_delta,
@@ -171,6 +178,8 @@ def run_metrics_document(
         "scenario": scenario,
         "status": "ok" if record.ok else "failed",
         "order": record.order,
+        "valid": record.valid,
+        "invalid_reasons": record.invalid_reasons,
         "contention_threshold": threshold,
         "concurrent_wall_time_s": record.wall_s,
         "figures": fig.model_dump() if fig else None,
@@ -195,7 +204,7 @@ def run_metrics_document(
 
 def pairwise(records: list[RunRecord], ids: list[str]) -> list[dict[str, Any]]:
     """Every pair of agents on every per-agent metric, over the runs where all finished."""
-    ok = [r for r in records if r.figures is not None]
+    ok = [r for r in records if r.valid]
     out = []
     for i, a in enumerate(ids):
         for b in ids[i + 1 :]:
@@ -210,11 +219,24 @@ def pairwise(records: list[RunRecord], ids: list[str]) -> list[dict[str, Any]]:
     return out
 
 
+def failed_calls(records: list[RunRecord]) -> dict[str, int]:
+    """Failed LLM calls over the runs, by error type (EmptyResponseError, ...)."""
+    counts: dict[str, int] = {}
+    for r in records:
+        for a in r.agents:
+            for run in (a.alone, a.together):
+                for c in run.calls:
+                    if c.error is not None:
+                        key = c.error_type or "error"
+                        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def summary_document(outcome: MultiAgentOutcome, threshold: float) -> dict[str, Any]:
     """summary.json: old field names with honest values, statistics, pairs, counts."""
     records = outcome.records
     name = outcome.scenario.name
-    ok = [r for r in records if r.figures is not None]
+    ok = [r for r in records if r.valid]
     figs = [r.figures for r in ok if r.figures is not None]
     tp = [d for d in (deltas(r)[0] for r in ok) if d is not None]
     ttft = [d for d in (deltas(r)[1] for r in ok) if d is not None]
@@ -253,6 +275,7 @@ def summary_document(outcome: MultiAgentOutcome, threshold: float) -> dict[str, 
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "chimera_version": __version__,
         "store_run_id": outcome.run_id,
+        "prompt_nonce": outcome.prompt_nonce,
         "runs": [run_entry(r, name) for r in records],
         "aggregate": {
             "average_concurrency_speedup": _mean(series["concurrency_speedup"]),
@@ -276,6 +299,8 @@ def summary_document(outcome: MultiAgentOutcome, threshold: float) -> dict[str, 
             "runs_finished": len(records),
             "runs_failed": outcome.failed_runs,
             "runs_averaged": len(ok),
+            "runs_invalid": outcome.invalid_runs,
+            "calls_failed": failed_calls(records),
             "warmup_runs": len(outcome.warmups),
             "agent_runs_failed": outcome.failed_agent_runs,
             "failed_by_agent": failed_by_agent,
@@ -285,6 +310,11 @@ def summary_document(outcome: MultiAgentOutcome, threshold: float) -> dict[str, 
             for r in records
             for a in r.agents
             if not a.ok
+        ],
+        "invalid_runs": [
+            {"run_number": r.run_number, "reasons": r.invalid_reasons}
+            for r in records
+            if r.invalid_reasons
         ],
         "contention_threshold": threshold,
         "notes": outcome.notes,

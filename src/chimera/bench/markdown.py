@@ -93,6 +93,12 @@ def render_combined_report(record: RunRecord, scenario: str, threshold: float) -
             f"- Legacy Speedup: {fig.legacy_concurrency_speedup:.3f}x (old metric: times "
             "measured together, summed, / wall; for comparison only)",
         ]
+        if not fig.valid:
+            out += [
+                "- **INVALID: these figures are impossible and are left out of the summary's "
+                "averages.**",
+                *(f"  - {reason}" for reason in fig.invalid_reasons),
+            ]
     out += [
         "",
         "| Agent | Alone (s) | Together (s) | Slowdown | Status |",
@@ -152,7 +158,8 @@ def render_summary(doc: dict[str, Any]) -> str:
         f"# Multi-Agent Summary ({doc['scenario']})",
         "",
         f"Status: {state}. Runs: {c['runs_finished']} of {c['runs_planned']} finished, "
-        f"{c['runs_failed']} failed, {c['runs_averaged']} averaged; warm-up runs (excluded): "
+        f"{c['runs_failed']} failed, {c['runs_invalid']} invalid (impossible figures), "
+        f"{c['runs_averaged']} averaged; warm-up runs (excluded): "
         f"{c['warmup_runs']}. Agents: {c['agents']}; failed agent runs: "
         f"{c['agent_runs_failed']}.",
         "",
@@ -197,6 +204,19 @@ def render_summary(doc: dict[str, Any]) -> str:
             f"{cfg['model']} on {cfg['backend']} {cfg['url'] or ''}; {cfg['configuration']}"
         )
     out.append("")
+    if doc["invalid_runs"]:
+        out += [
+            "## Invalid runs (impossible figures, left out of every average)",
+            *(
+                f"- run {r['run_number']}: {reason}"
+                for r in doc["invalid_runs"]
+                for reason in r["reasons"]
+            ),
+            "",
+        ]
+    if doc["counts"]["calls_failed"]:
+        failed = ", ".join(f"{n} {kind}" for kind, n in doc["counts"]["calls_failed"].items())
+        out += [f"Failed calls: {failed}.", ""]
     if doc["failures"]:
         out += ["## Failures"]
         out += [f"- run {f['run_number']}, {f['agent']}: {f['error']}" for f in doc["failures"]]

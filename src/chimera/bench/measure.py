@@ -7,6 +7,7 @@ failures never raise: the outcome is ``failed`` with the reason, so a sweep goes
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
@@ -50,6 +51,20 @@ DEFAULT_PROMPT = (
 DEFAULT_NUM_PREDICT = 128
 
 Mode = Literal["generate", "agent"]
+
+
+def session_tag() -> str:
+    """A random tag for one session's nonces: a server's prompt cache outlives a session."""
+    return secrets.token_hex(3)
+
+
+def nonce_line(tag: str, *parts: object) -> str:
+    """The line that starts a measured call's prompt, e.g. ``[chimera 3fa9c1 r2 together b]``.
+
+    Servers (Ollama, llama.cpp, vLLM) skip the prefill of a prompt prefix they have seen; a
+    first line no other measured call shares makes every call pay for its whole prompt.
+    """
+    return "[chimera " + " ".join([tag, *(str(p) for p in parts)]) + "]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +117,10 @@ class Workload(Protocol):
         """One call that loads the model with ``options``; not a result."""
         ...
 
-    async def run(self, backend: Backend, options: InferenceOptions) -> RunOutcome:
-        """One measured run."""
+    async def run(
+        self, backend: Backend, options: InferenceOptions, nonce: str | None = None
+    ) -> RunOutcome:
+        """One measured run; ``nonce`` (see nonce_line) starts its prompts."""
         ...
 
 
@@ -115,17 +132,20 @@ class GenerateWorkload:
     model: str
     prompt: str = DEFAULT_PROMPT
 
-    def request(self, options: InferenceOptions) -> GenerationRequest:
+    def request(self, options: InferenceOptions, nonce: str | None = None) -> GenerationRequest:
         if options.num_predict is None:
             options = options.model_copy(update={"num_predict": DEFAULT_NUM_PREDICT})
-        return GenerationRequest(model=self.model, prompt=self.prompt, options=options)
+        prompt = f"{nonce}\n{self.prompt}" if nonce else self.prompt
+        return GenerationRequest(model=self.model, prompt=prompt, options=options)
 
     async def warmup(self, backend: Backend, options: InferenceOptions) -> CallOutcome:
         return await _call(backend, self.request(options), "warmup")
 
-    async def run(self, backend: Backend, options: InferenceOptions) -> RunOutcome:
+    async def run(
+        self, backend: Backend, options: InferenceOptions, nonce: str | None = None
+    ) -> RunOutcome:
         t = time.perf_counter()
-        call = await _call(backend, self.request(options), "generate")
+        call = await _call(backend, self.request(options, nonce), "generate")
         elapsed = time.perf_counter() - t
         if call.result is None:
             return RunOutcome("failed", call.error, dict.fromkeys(METRICS), (call,), elapsed)
@@ -153,10 +173,12 @@ class AgentWorkload:
         plain = GenerateWorkload(self.spec.model, self.prompt)
         return await _call(backend, plain.request(options), "warmup")
 
-    async def run(self, backend: Backend, options: InferenceOptions) -> RunOutcome:
+    async def run(
+        self, backend: Backend, options: InferenceOptions, nonce: str | None = None
+    ) -> RunOutcome:
         t = time.perf_counter()
         spec = self.spec.model_copy(update={"options": options})
-        run = await run_agent(spec, self.facts, backend)
+        run = await run_agent(spec, self.facts, backend, nonce=nonce)
         elapsed = time.perf_counter() - t
         calls = tuple(
             CallOutcome(

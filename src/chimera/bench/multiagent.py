@@ -27,6 +27,7 @@ from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD
 from chimera.bench.documents import run_metrics_document, summary_document
 from chimera.bench.limits import BackendPool
 from chimera.bench.markdown import render_combined_report, render_summary
+from chimera.bench.measure import nonce_line, session_tag
 from chimera.bench.progress import MultiAgentObserver, NullObserver
 from chimera.bench.results import (
     AgentOutcome,
@@ -44,6 +45,12 @@ from chimera.ingest.settings import IngestSettings
 from chimera.options import InferenceOptions
 from chimera.store import Store, default_db_path
 
+KEEP_CACHE_NOTE = (
+    "--keep-prompt-cache: every phase sent the same prompts, so a server with a prompt cache "
+    "served the second phase from the first's; the speedup then includes what the cache saves "
+    "and is not a concurrency figure"
+)
+
 
 class MultiAgentSettings(BaseModel):
     """Everything ``chimera multiagent`` can be told."""
@@ -53,7 +60,14 @@ class MultiAgentSettings(BaseModel):
     paths: list[Path]
     scenario: ScenarioSpec
     runs: int = Field(3, ge=1, description="measured runs")
-    warmup: int = Field(0, ge=0, description="runs before the measured ones, left out")
+    warmup: int = Field(
+        1, ge=0, description="runs before the measured ones (they load the model), left out"
+    )
+    prompt_nonce: bool = Field(
+        True,
+        description="start each phase's prompts with a unique line (run, phase, agent) so a "
+        "server's prompt cache cannot serve one phase from another's prompts",
+    )
     output_dir: Path = Path("chimera_multiagent")
     max_in_flight: int | None = Field(
         None, ge=1, description="calls out at once per endpoint; None = no limit"
@@ -124,6 +138,17 @@ class _Session:
         self.outcome = outcome
         self.store: Store | None = None
         self.pool: BackendPool | None = None
+        # Unique per session (a server's cache outlives a session) and per run and phase.
+        self.session_tag = session_tag()
+        self.run_label = ""
+        self.nonces = 0
+
+    def nonce(self, spec: AgentSpec, phase: Phase) -> str | None:
+        """The line that starts this agent's prompts in this phase of this run (or None)."""
+        if not self.settings.prompt_nonce:
+            return None
+        self.nonces += 1
+        return nonce_line(self.session_tag, self.run_label, phase, spec.agent_id, f"#{self.nonces}")
 
     async def agent(self, spec: AgentSpec, phase: Phase) -> AgentRun:
         """One workflow run; an unexpected error fails this agent, not the session."""
@@ -139,6 +164,7 @@ class _Session:
                 note=self.agent_notes.get(spec.agent_id),
                 on_stage=lambda stage: self.obs.agent_stage(spec.agent_id, phase, stage),
                 check=False,  # checked after the timed phases: see one_run
+                nonce=self.nonce(spec, phase),
             )
         except Exception as exc:  # a bug or an unmapped error: recorded, the others go on
             run = AgentRun(
@@ -177,6 +203,7 @@ class _Session:
     async def one_run(self, number: int, total: int, *, warmup: bool) -> RunRecord:
         order: Order = "alone-first" if warmup or number % 2 == 1 else "together-first"
         label = f"{'warm-up' if warmup else 'run'} {number}/{total}"
+        self.run_label = f"{'w' if warmup else 'r'}{number}"
         if order == "alone-first":
             alone = await self.alone(label)
             together, wall = await self.together(label)
@@ -273,7 +300,10 @@ async def run_multiagent(
         warmups_planned=settings.warmup,
         notes=[n for n in [settings.scenario.note, *dict.fromkeys(notes.values())] if n],
         output_dir=settings.output_dir,
+        prompt_nonce=settings.prompt_nonce,
     )
+    if not settings.prompt_nonce:
+        outcome.notes.append(KEEP_CACHE_NOTE)
     session = _Session(settings, facts, ingest_s, specs, notes, obs, outcome)
     for n in outcome.notes:
         obs.note(n)
@@ -315,14 +345,18 @@ async def _runs(session: _Session) -> None:
         record = await session.one_run(k, settings.warmup, warmup=True)
         outcome.warmups.append(record)
         if session.store is not None and outcome.run_id is not None:
-            record_run(session.store, outcome.run_id, record, name)
+            record_run(
+                session.store, outcome.run_id, record, name, prompt_nonce=settings.prompt_nonce
+            )
         obs.run_finished(record)
     for i in range(1, settings.runs + 1):
         record = await session.one_run(i, settings.runs, warmup=False)
         session.write_run(record)
         outcome.records.append(record)
         if session.store is not None and outcome.run_id is not None:
-            record_run(session.store, outcome.run_id, record, name)
+            record_run(
+                session.store, outcome.run_id, record, name, prompt_nonce=settings.prompt_nonce
+            )
         session.write_summary()
         obs.run_finished(record)
 

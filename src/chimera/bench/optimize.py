@@ -25,7 +25,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from chimera.agent.session import system_info
 from chimera.backends.base import Backend, EndpointSettings, create_backend
 from chimera.bench.grid import Choice, Dimension, IntRange, Point, space_bounds
-from chimera.bench.measure import DEFAULT_PROMPT, GenerateWorkload, RunOutcome, Workload
+from chimera.bench.measure import (
+    DEFAULT_PROMPT,
+    GenerateWorkload,
+    RunOutcome,
+    Workload,
+    nonce_line,
+    session_tag,
+)
 from chimera.bench.recording import open_store, record_outcome, record_warmup
 from chimera.bench.significance import Summary, summarize
 from chimera.bench.sweep import model_name
@@ -62,6 +69,9 @@ class OptimizeSettings(BaseModel):
     model: str = Field(min_length=1)
     endpoint: EndpointSettings = EndpointSettings()
     prompt: str = DEFAULT_PROMPT
+    prompt_nonce: bool = Field(
+        True, description="start each measured run's prompt with a unique line (prompt caches)"
+    )
     label: str | None = None
     db: Path | None = None
     store: bool = True
@@ -276,7 +286,8 @@ async def _measure_trial(
     outcomes: list[RunOutcome] = []
     for r in range(1, settings.runs + 1):
         say(f"trial {number}: run {r}/{settings.runs} at {point.key}")
-        outcome = await workload.run(backend, options)
+        nonce = nonce_line(session_tag(), f"trial{number}", f"r{r}")
+        outcome = await workload.run(backend, options, nonce if settings.prompt_nonce else None)
         record_outcome(
             store, run_id, point, r, outcome, backend.kind, options, workload.model, number
         )

@@ -64,6 +64,15 @@ class RunRecord(BaseModel):
         return all(a.ok for a in self.agents)
 
     @property
+    def valid(self) -> bool:
+        """Every agent finished and the figures are possible: the run counts in averages."""
+        return self.figures is not None and self.figures.valid
+
+    @property
+    def invalid_reasons(self) -> list[str]:
+        return self.figures.invalid_reasons if self.figures is not None else []
+
+    @property
     def failed_agents(self) -> list[str]:
         return [a.agent_id for a in self.agents if not a.ok]
 
@@ -91,6 +100,10 @@ def build_record(
             {a.agent_id: a.together_s for a in agents},
             wall_s,
             threshold,
+            output_tokens={
+                a.agent_id: (a.totals("alone").output_tokens, a.totals("together").output_tokens)
+                for a in agents
+            },
         )
     return record
 
@@ -113,6 +126,7 @@ class MultiAgentOutcome(BaseModel):
     notes: list[str] = Field(default_factory=list)
     run_id: str | None = None
     output_dir: Path
+    prompt_nonce: bool = Field(True, description="each phase's prompts started with a nonce")
 
     @property
     def ok(self) -> bool:
@@ -121,6 +135,15 @@ class MultiAgentOutcome(BaseModel):
     @property
     def failed_runs(self) -> int:
         return sum(1 for r in self.records if not r.ok)
+
+    @property
+    def invalid_runs(self) -> int:
+        """Runs whose agents all finished but whose figures are impossible."""
+        return sum(1 for r in self.records if r.figures is not None and not r.figures.valid)
+
+    @property
+    def valid_runs(self) -> list[RunRecord]:
+        return [r for r in self.records if r.valid]
 
     @property
     def failed_agent_runs(self) -> int:

@@ -1,5 +1,6 @@
 """The run store's record of a multi-agent session: every agent run in each phase, its calls,
-and each scenario run's figures (the ``scenario_runs`` table of migration 003_multiagent)."""
+and each scenario run's figures and validity (the ``scenario_runs`` table of migrations
+003_multiagent and 004_validity)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from chimera.bench.results import RunRecord
 from chimera.store import Store
 
 
-def record_run(store: Store, run_id: str, record: RunRecord, scenario: str) -> None:
+def record_run(
+    store: Store, run_id: str, record: RunRecord, scenario: str, *, prompt_nonce: bool = True
+) -> None:
     """A finished scenario run (measured or warm-up): its agent runs, calls and figures."""
     folder = record.folder
     for a in record.agents:
@@ -37,6 +40,9 @@ def record_run(store: Store, run_id: str, record: RunRecord, scenario: str) -> N
         "legacy_concurrency_speedup": fig.legacy_concurrency_speedup if fig else None,
         "contention": None if fig is None else int(fig.contention),
         "slowdowns_json": json.dumps(fig.slowdowns) if fig else None,
+        "valid": None if fig is None else int(fig.valid),
+        "invalid_reasons_json": json.dumps(fig.invalid_reasons) if fig else None,
+        "prompt_nonce": int(prompt_nonce),
         "agent_times_json": json.dumps(
             {a.agent_id: {"alone_s": a.alone_s, "together_s": a.together_s} for a in record.agents}
         ),

@@ -32,6 +32,8 @@ from chimera.bench.measure import (
     Mode,
     RunOutcome,
     Workload,
+    nonce_line,
+    session_tag,
 )
 from chimera.bench.recording import open_store, record_outcome, record_warmup
 from chimera.errors import ConfigError
@@ -56,6 +58,9 @@ class SweepSettings(BaseModel):
     model: str = Field(min_length=1, description="model name (llamacpp: a GGUF path)")
     endpoint: EndpointSettings = EndpointSettings()
     prompt: str = Field(DEFAULT_PROMPT, min_length=1, description="generate mode's prompt")
+    prompt_nonce: bool = Field(
+        True, description="start each measured run's prompt with a unique line (prompt caches)"
+    )
     output_dir: Path = Path("chimera_sweep")
     fresh: bool = Field(False, description="discard an earlier sweep in output_dir")
     # agent mode
@@ -243,6 +248,7 @@ async def run_sweep(
     if observer is not None:
         observer.start(total, total - sum(len(v) for v in todo.values()))
     measured = 0
+    tag = session_tag()
     status = "interrupted"
     try:
         async with _backend(settings, workload, backend) as live:
@@ -259,7 +265,8 @@ async def run_sweep(
                     if observer is not None:
                         observer.stage(f"run {r}/{settings.runs} at {point.key}")
                     started = datetime.now(UTC)
-                    outcome = await workload.run(live, options)
+                    nonce = nonce_line(tag, point.key, f"r{r}") if settings.prompt_nonce else None
+                    outcome = await workload.run(live, options, nonce)
                     log.append(_row(settings, point, r, options, live.kind, started, outcome))
                     record_outcome(
                         store, run_id, point, r, outcome, live.kind, options, workload.model

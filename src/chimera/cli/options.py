@@ -16,6 +16,15 @@ TopK = Annotated[int | None, typer.Option("--top-k")]
 RepeatPenalty = Annotated[float | None, typer.Option("--repeat-penalty")]
 NumPredict = Annotated[int | None, typer.Option("--num-predict", help="Max output tokens.")]
 Seed = Annotated[int | None, typer.Option("--seed")]
+KeepPromptCache = Annotated[
+    bool,
+    typer.Option(
+        "--keep-prompt-cache",
+        help="Send the same prompt in every measured run, so a server's prompt cache may skip "
+        "its prefill (to measure what the cache is worth). Default: each measured run's prompt "
+        "starts with a unique line.",
+    ),
+]
 ExtraOptions = Annotated[
     list[str] | None,
     typer.Option(

@@ -15,7 +15,7 @@ from chimera.render.plots import plot_bars, plot_distributions
 def multiagent_plots(outcome: MultiAgentOutcome) -> dict[str, bytes]:
     """PNG plots by file name; only what the finished runs can show."""
     plots: dict[str, bytes] = {}
-    done = [r for r in outcome.records if r.figures is not None]
+    done = [r for r in outcome.records if r.valid]  # an impossible figure is never plotted
     if done:
         labels = [r.name for r in done]
         plots["speedup.png"] = plot_bars(
@@ -76,6 +76,7 @@ def render_multiagent_html(outcome: MultiAgentOutcome, plots: Mapping[str, bytes
                 if f and f.contended_agents
                 else ("no" if f else "n/a"),
                 ", ".join(r.failed_agents) or "-",
+                "INVALID" if r.invalid_reasons else ("yes" if r.valid else "n/a"),
             ]
         )
     runs = Table(
@@ -88,6 +89,7 @@ def render_multiagent_html(outcome: MultiAgentOutcome, plots: Mapping[str, bytes
             "legacy speedup",
             "contention",
             "failed agents",
+            "valid",
         ],
         run_rows,
         caption="Runs",
@@ -136,6 +138,11 @@ def render_multiagent_html(outcome: MultiAgentOutcome, plots: Mapping[str, bytes
             "Runs",
             tables=[runs],
             notes=outcome.notes,
+            errors=[
+                f"{r.name} is invalid and left out of every average: {reason}"
+                for r in outcome.records
+                for reason in r.invalid_reasons
+            ],
             paragraphs=[
                 "speedup = sum of the agents' times alone / wall time together; efficiency = "
                 "speedup / agents; slowdown = together / alone. The legacy speedup (sum of the "

@@ -132,4 +132,12 @@ CREATE TABLE scenario_runs (
 CREATE INDEX scenario_runs_run ON scenario_runs(run_id);
 """,
     ),
+    (
+        "004_validity",
+        """
+ALTER TABLE scenario_runs ADD COLUMN valid INTEGER;    -- 0 = impossible figures, never averaged
+ALTER TABLE scenario_runs ADD COLUMN invalid_reasons_json TEXT;  -- why, with the likely cause
+ALTER TABLE scenario_runs ADD COLUMN prompt_nonce INTEGER;  -- 1 = phases' prompts made unique
+""",
+    ),
 )
