@@ -1,7 +1,8 @@
 """``python -m chimera.testing``: run one test server in the foreground until SIGINT/SIGTERM.
 
-Prints ``listening on http://HOST:PORT`` (flushed) once the socket is bound, so a parent
-process can wait for that line and read the port when ``--port 0`` let the OS choose.
+Prints ``listening on http://HOST:PORT`` (flushed) once the socket is bound (with
+``--engine llamacpp``, once the model is loaded), so a parent process can wait for that line
+and read the port when ``--port 0`` let the OS choose.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
+from chimera.errors import ChimeraError
 from chimera.testing.config import FAULT_KINDS, TestServerConfig
 from chimera.testing.server import TestServer
 
@@ -28,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 = any free port (printed)")
     p.add_argument("--fast", action="store_true", help="no delays; whole responses at once")
-    p.add_argument("--models", default="tiny:latest", help="comma-separated model names")
+    p.add_argument(
+        "--models",
+        help="comma-separated model names (default tiny:latest; with --engine llamacpp the "
+        "model's alias or file name)",
+    )
     p.add_argument(
         "--version",
         dest="server_version",
@@ -47,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefill-ms", type=float, default=0.0)
     p.add_argument("--token-interval-ms", type=float, default=0.0)
     p.add_argument("--slots", type=int, default=0, help="parallel generations (0 = unlimited)")
+    p.add_argument(
+        "--prompt-cache",
+        action="store_true",
+        help="model a prompt cache per slot: prefill only for what the slot has not cached",
+    )
     p.add_argument("--fault", choices=FAULT_KINDS, default="none")
     p.add_argument("--fault-after-tokens", type=int, default=3)
     p.add_argument("--fault-from-request", type=int, default=1)
@@ -65,6 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="ignore stream_options.include_usage, as some servers do (openai)",
     )
     p.add_argument("--uvloop", action="store_true", help="run on uvloop")
+    real = p.add_argument_group("real engine (--engine llamacpp)")
+    real.add_argument(
+        "--engine",
+        choices=["modelled", "llamacpp"],
+        default="modelled",
+        help="modelled timings and canned answers, or real generation with llama.cpp",
+    )
+    real.add_argument("--model", help="a bundled model alias (smollm2) or a GGUF file path")
+    real.add_argument("--parallel", type=int, default=1, help="slots, each its own context")
+    real.add_argument("--threads", type=int, default=1, help="CPU threads per slot")
+    real.add_argument("--ctx", type=int, default=2048, help="context length of each slot")
     return p
 
 
@@ -75,12 +97,15 @@ def config_from_args(args: argparse.Namespace) -> TestServerConfig:
         api_key = os.environ.get(args.api_key_env)
         if not api_key:
             raise SystemExit(f"error: --api-key-env {args.api_key_env}: that variable is not set")
+    # only when given: the llamacpp engine names its model after the file by default
+    models = {}
+    if args.models is not None:
+        models["models"] = [m.strip() for m in args.models.split(",") if m.strip()]
     try:
         return TestServerConfig(
             protocol=args.protocol,
             host=args.host,
             port=args.port,
-            models=[m.strip() for m in args.models.split(",") if m.strip()],
             version=args.server_version,
             responses=args.response,
             default_tokens=args.tokens,
@@ -88,6 +113,7 @@ def config_from_args(args: argparse.Namespace) -> TestServerConfig:
             prefill_ms=args.prefill_ms,
             token_interval_ms=args.token_interval_ms,
             slots=args.slots,
+            prompt_cache=args.prompt_cache,
             fast=args.fast,
             fault=args.fault,
             fault_after_tokens=args.fault_after_tokens,
@@ -97,11 +123,18 @@ def config_from_args(args: argparse.Namespace) -> TestServerConfig:
             usage_in_stream=not args.no_usage,
             llamacpp_timings=args.llamacpp_timings,
             record_requests=False,  # nobody can read them from another process
+            engine=args.engine,
+            model=args.model,
+            parallel=args.parallel,
+            threads=args.threads,
+            ctx=args.ctx,
+            **models,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
         flag = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "arguments"
-        raise SystemExit(f"error: {flag}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SystemExit(f"error: {flag}: {message}") from None
 
 
 async def serve(config: TestServerConfig) -> None:
@@ -127,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
             runner.run(serve(config))
     except OSError as exc:  # e.g. the port is in use
         raise SystemExit(f"error: cannot listen on {config.host}:{config.port}: {exc}") from None
+    except ChimeraError as exc:  # e.g. the model cannot be found or loaded
+        raise SystemExit(f"error: {exc}") from None
     sys.exit(0)
 
 

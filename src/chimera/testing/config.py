@@ -1,14 +1,23 @@
-"""Settings of one test server: protocol, models, modelled timings, slots and faults."""
+"""Settings of one test server: protocol, engine, models, modelled timings, slots and faults."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Protocol = Literal["ollama", "openai"]
+EngineKind = Literal["modelled", "llamacpp"]
 FaultKind = Literal[
-    "none", "refuse", "http_404", "http_500", "error_line", "cut", "stall", "malformed"
+    "none",
+    "refuse",
+    "http_404",
+    "http_500",
+    "error_line",
+    "cut",
+    "stall",
+    "malformed",
+    "empty_concurrent",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = (
     "none",
@@ -19,6 +28,7 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
     "cut",
     "stall",
     "malformed",
+    "empty_concurrent",
 )
 
 
@@ -28,6 +38,10 @@ class TestServerConfig(BaseModel):
     Timeline of one generation request: wait for a free slot (``slots``), load the model if it
     is cold (``load_ms``), evaluate the prompt (``prefill_ms``), send the first token, send each
     later token ``token_interval_ms`` after the previous one, then the final chunk.
+
+    ``engine="llamacpp"`` replaces the modelled timeline with real generation by llama.cpp
+    (``model``, ``parallel``, ``threads``, ``ctx``); the modelled timings and canned answers
+    are then unused.
     """
 
     # A pydantic model named Test*: keep pytest from trying to collect it as a test class.
@@ -49,6 +63,11 @@ class TestServerConfig(BaseModel):
     prefill_ms: float = Field(0.0, ge=0, description="delay before the first token")
     token_interval_ms: float = Field(0.0, ge=0, description="gap between consecutive tokens")
     slots: int = Field(0, ge=0, description="parallel generations; 0 = unlimited, N = FIFO queue")
+    prompt_cache: bool = Field(
+        False,
+        description="each slot remembers its last prompt; prefill is charged for the uncached "
+        "suffix only (the llamacpp engine always has one)",
+    )
     fast: bool = Field(False, description="no sleeps; each response body is built and sent at once")
     fault: FaultKind = "none"
     fault_after_tokens: int = Field(3, ge=0, description="tokens sent before a mid-stream fault")
@@ -62,3 +81,20 @@ class TestServerConfig(BaseModel):
     usage_in_stream: bool = Field(True, description="openai: honour stream_options.include_usage")
     llamacpp_timings: bool = Field(False, description="openai: add llama-server's timings block")
     record_requests: bool = Field(True, description="keep every request in TestServer.requests")
+    engine: EngineKind = Field("modelled", description="modelled timeline, or real llama.cpp")
+    model: str | None = Field(
+        None, description="llamacpp engine: a bundled model alias (smollm2) or a GGUF file path"
+    )
+    parallel: int = Field(
+        1, ge=1, description="llamacpp engine: slots, each its own llama.cpp context; FIFO beyond"
+    )
+    threads: int = Field(1, ge=1, description="llamacpp engine: CPU threads per slot")
+    ctx: int = Field(2048, ge=16, description="llamacpp engine: context length of each slot")
+
+    @model_validator(mode="after")
+    def _engine_settings(self) -> Self:
+        if self.engine == "llamacpp" and not self.model:
+            raise ValueError("engine 'llamacpp' needs model (a bundled alias or a GGUF path)")
+        if self.engine == "modelled" and self.model is not None:
+            raise ValueError("model is for engine 'llamacpp'; the modelled engine serves `models`")
+        return self

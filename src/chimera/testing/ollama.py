@@ -16,7 +16,13 @@ from typing import Any
 import orjson
 
 from chimera.testing import modelling as m
-from chimera.testing.engine import Generation, refuse_or_fail, run_generation
+from chimera.testing.generation import (
+    Engine,
+    Generation,
+    Prompt,
+    refuse_or_fail,
+    serve_generation,
+)
 from chimera.testing.http import Connection, HttpRequest, Route, dispatch
 from chimera.testing.state import ServerState
 
@@ -48,11 +54,10 @@ class _Encoder:
     stream_content_type = "application/x-ndjson"
     headers_first = False
 
-    def __init__(self, model: str, chat: bool, context_len: int) -> None:
+    def __init__(self, model: str, chat: bool) -> None:
         self._model = orjson.dumps(model)
         self._model_name = model
         self._chat = chat
-        self._context_len = context_len
         self._stamp = _Stamp()
 
     def opening(self) -> bytes:
@@ -69,7 +74,7 @@ class _Encoder:
             )
         return head + b',"response":' + orjson.dumps(piece) + b',"done":false}\n'
 
-    def _done(self, text: str, timings: m.Timings, done_reason: str) -> dict[str, Any]:
+    def _head(self, text: str, done_reason: str) -> dict[str, Any]:
         obj: dict[str, Any] = {"model": self._model_name, "created_at": m.rfc3339(time.time())}
         if self._chat:
             obj["message"] = {"role": "assistant", "content": text}
@@ -77,11 +82,23 @@ class _Encoder:
             obj["response"] = text
         obj["done"] = True
         obj["done_reason"] = done_reason
+        return obj
+
+    def _done(self, text: str, timings: m.Timings, done_reason: str) -> dict[str, Any]:
+        obj = self._head(text, done_reason)
         if not self._chat:
             # one id per prompt and output token, as the real context array has
-            obj["context"] = list(range(1, self._context_len + timings.eval_count + 1))
+            obj["context"] = list(range(1, timings.prompt_tokens + timings.eval_count + 1))
         obj.update(timings.ollama_fields())
         return obj
+
+    def empty(self) -> list[bytes]:
+        return [self.empty_whole() + b"\n"]
+
+    def empty_whole(self) -> bytes:
+        # A final chunk with nothing generated and nothing measured: Go's omitempty drops the
+        # zero counts and durations (and an empty context) from what Ollama would send.
+        return orjson.dumps(self._head("", "stop"))
 
     def final(self, timings: m.Timings, done_reason: str) -> list[bytes]:
         return [orjson.dumps(self._done("", timings, done_reason)) + b"\n"]
@@ -105,9 +122,9 @@ class _Encoder:
 class OllamaApp:
     """Routes and handlers of the Ollama protocol over one ``ServerState``."""
 
-    def __init__(self, state: ServerState) -> None:
+    def __init__(self, state: ServerState, engine: Engine) -> None:
         self.state = state
-        self.modified_at = m.rfc3339_local(m.started_epoch())
+        self.engine = engine
         self.routes: dict[str, dict[str, Route]] = {
             "/": {"GET": self._root, "HEAD": self._root},
             "/api/version": {"GET": self._version, "HEAD": self._version},
@@ -141,36 +158,37 @@ class OllamaApp:
         self._json(conn, request, {"version": self.state.config.version})
 
     def _card(self, name: str) -> dict[str, Any]:
+        card = self.engine.card(name)
         return {
             "name": name,
             "model": name,
-            "modified_at": self.modified_at,
-            "size": m.MODEL_SIZE_BYTES,
-            "digest": m.digest(name),
-            "details": m.model_details(),
+            "modified_at": m.rfc3339_local(card.modified_epoch),
+            "size": card.size,
+            "digest": card.digest,
+            "details": card.details,
         }
 
     async def _tags(self, request: HttpRequest, body: Any, conn: Connection) -> None:
-        self._json(conn, request, {"models": [self._card(n) for n in self.state.config.models]})
+        self._json(conn, request, {"models": [self._card(n) for n in self.engine.names]})
 
     async def _ps(self, request: HttpRequest, body: Any, conn: Connection) -> None:
         loaded = []
-        for model in self.state.models.live():
+        for model in self.engine.running():
             card = self._card(model.name)
             del card["modified_at"]
             card["expires_at"] = m.expires_at(model.expires_epoch)
-            card["size_vram"] = m.MODEL_SIZE_BYTES if model.size_vram else 0
+            card["size_vram"] = card["size"] if model.in_vram else 0
             card["context_length"] = model.context_length
             loaded.append(card)
         self._json(conn, request, {"models": loaded})
 
     async def _show(self, request: HttpRequest, body: Any, conn: Connection) -> None:
         requested = str(body.get("model") or body.get("name") or "")
-        name = m.resolve_model(requested, self.state.config.models) if requested else None
+        name = m.resolve_model(requested, self.engine.names) if requested else None
         if name is None:
             self._json(conn, request, {"error": f"model '{requested}' not found"}, 404)
             return
-        self._json(conn, request, m.show_fields(name, self.modified_at))
+        self._json(conn, request, m.show_fields(self.engine.card(name)))
 
     # --- generation -------------------------------------------------------------------------
 
@@ -180,7 +198,9 @@ class OllamaApp:
             _bad_request(conn, "prompt must be a string")
             return
         system = body.get("system") if isinstance(body.get("system"), str) else None
-        await self._serve(conn, body, chat=False, texts=[prompt, system] if prompt else None)
+        raw = body.get("raw") is True
+        given = Prompt(text=prompt, system=system, raw=raw) if prompt else None
+        await self._serve(conn, body, chat=False, prompt=given)
 
     async def _chat(self, request: HttpRequest, body: Any, conn: Connection) -> None:
         messages = body.get("messages")
@@ -189,16 +209,17 @@ class OllamaApp:
         ):
             _bad_request(conn, "messages must be a list of objects")
             return
-        texts = [
-            x.get("content") if isinstance(x.get("content"), str) else None for x in messages or []
-        ]
-        await self._serve(conn, body, chat=True, texts=texts if messages else None)
+        turns = tuple(
+            (str(x.get("role", "user")), x["content"] if isinstance(x.get("content"), str) else "")
+            for x in messages or []
+        )
+        await self._serve(conn, body, chat=True, prompt=Prompt(messages=turns) if turns else None)
 
     async def _serve(
-        self, conn: Connection, body: dict[str, Any], *, chat: bool, texts: list[Any] | None
+        self, conn: Connection, body: dict[str, Any], *, chat: bool, prompt: Prompt | None
     ) -> None:
-        """Generate, or load/unload when there is nothing to generate from (``texts`` None)."""
-        state, cfg = self.state, self.state.config
+        """Generate, or load/unload when there is nothing to generate from (``prompt`` None)."""
+        state = self.state
         requested = body.get("model")
         if not isinstance(requested, str) or not requested:
             _bad_request(conn, "model is required")
@@ -208,9 +229,8 @@ class OllamaApp:
             _bad_request(conn, "options must be an object")
             return
         fault = state.next_generation()
-        prompt_tokens = m.count_words(*texts) if texts else 0
-        enc = _Encoder(requested, chat, prompt_tokens)
-        name = m.resolve_model(requested, cfg.models)
+        enc = _Encoder(requested, chat)
+        name = m.resolve_model(requested, self.engine.names)
         if refuse_or_fail(conn, fault, enc, requested):
             return
         if name is None:
@@ -218,23 +238,20 @@ class OllamaApp:
             conn.respond(status, content_type, payload)
             return
         keep_alive = m.parse_keep_alive(body.get("keep_alive"))
-        if texts is None:
+        if prompt is None:
             await self._load_or_unload(conn, requested, name, chat, keep_alive, options)
             return
         num_predict = options.get("num_predict")
-        limit = num_predict if isinstance(num_predict, int) else None
-        pieces, done_reason = m.truncate(state.next_answer(), limit)
         gen = Generation(
             model=name,
-            pieces=pieces,
-            done_reason=done_reason,
-            prompt_tokens=prompt_tokens,
+            prompt=prompt,
+            limit=num_predict if isinstance(num_predict, int) else None,
             stream=body.get("stream", True) is not False,
             keep_alive_s=keep_alive,
             fault=fault,
             options=options,
         )
-        await run_generation(conn, state, gen, enc)
+        await serve_generation(conn, state, self.engine, gen, enc)
 
     async def _load_or_unload(
         self,
@@ -245,13 +262,11 @@ class OllamaApp:
         keep_alive: float | None,
         options: dict[str, Any],
     ) -> None:
-        cfg = self.state.config
         if keep_alive == 0:
-            self.state.models.unload(name)
+            self.engine.unload(name)
             reason = "unload"
         else:
-            await self.state.models.acquire(name, cfg.load_ms, wait=not cfg.fast, options=options)
-            self.state.models.release(name, keep_alive)
+            await self.engine.load(name, keep_alive, options)
             reason = "load"
         obj: dict[str, Any] = {"model": requested, "created_at": m.rfc3339(time.time())}
         if chat:

@@ -18,11 +18,28 @@ from typing import Any
 import orjson
 
 from chimera.testing import modelling as m
-from chimera.testing.engine import Generation, refuse_or_fail, run_generation
+from chimera.testing.generation import (
+    Engine,
+    Generation,
+    Prompt,
+    refuse_or_fail,
+    serve_generation,
+)
 from chimera.testing.http import Connection, HttpRequest, Route, dispatch
 from chimera.testing.state import ServerState
 
 JSON = "application/json"
+# Sampling fields of a request body that llama-server honours, under Ollama's option names.
+_SAMPLING = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "top_k": "top_k",
+    "min_p": "min_p",
+    "seed": "seed",
+    "repeat_penalty": "repeat_penalty",
+    "presence_penalty": "presence_penalty",
+    "frequency_penalty": "frequency_penalty",
+}
 
 
 def _error(
@@ -44,10 +61,11 @@ def _not_found(model: str) -> tuple[int, str, bytes]:
 
 
 def _usage(timings: m.Timings) -> dict[str, int]:
+    # the whole prompt, cached or not, as llama-server and vLLM count it
     return {
-        "prompt_tokens": timings.prompt_eval_count,
+        "prompt_tokens": timings.prompt_tokens,
         "completion_tokens": timings.eval_count,
-        "total_tokens": timings.prompt_eval_count + timings.eval_count,
+        "total_tokens": timings.prompt_tokens + timings.eval_count,
     }
 
 
@@ -108,6 +126,25 @@ class _Encoder:
         events.append(b"data: [DONE]\n\n")
         return events
 
+    def empty(self) -> list[bytes]:
+        # llama-cpp-python's chat stream opens with a role-only delta (no content key); a
+        # legacy completion has no such chunk, so its empty stream is [DONE] alone.
+        events = [b"data: [DONE]\n\n"]
+        if self._chat:
+            delta = {"role": "assistant"}
+            choice = {"delta": delta, "logprobs": None, "finish_reason": None}
+            events.insert(0, self._event({**self._base, "choices": [{"index": 0, **choice}]}))
+        return events
+
+    def empty_whole(self) -> bytes:
+        if self._chat:
+            choice: dict[str, Any] = {"message": {"role": "assistant", "content": ""}}
+            kind = "chat.completion"
+        else:
+            choice, kind = {"text": ""}, "text_completion"
+        choices = [{"index": 0, **choice, "logprobs": None, "finish_reason": None}]
+        return orjson.dumps({**self._base, "object": kind, "choices": choices})
+
     def whole(self, text: str, timings: m.Timings, done_reason: str) -> bytes:
         if self._chat:
             choice: dict[str, Any] = {"message": {"role": "assistant", "content": text}}
@@ -141,8 +178,9 @@ class _Encoder:
 class OpenAIApp:
     """Routes and handlers of the OpenAI protocol over one ``ServerState``."""
 
-    def __init__(self, state: ServerState) -> None:
+    def __init__(self, state: ServerState, engine: Engine) -> None:
         self.state = state
+        self.engine = engine
         self._ids = itertools.count(1)
         self.created = int(m.started_epoch())
         self.routes: dict[str, dict[str, Route]] = {
@@ -182,7 +220,7 @@ class OpenAIApp:
     async def _models(self, request: HttpRequest, body: Any, conn: Connection) -> None:
         data = [
             {"id": name, "object": "model", "created": self.created, "owned_by": "chimera-testing"}
-            for name in self.state.config.models
+            for name in self.engine.names
         ]
         conn.respond(200, JSON, orjson.dumps({"object": "list", "data": data}))
 
@@ -195,8 +233,10 @@ class OpenAIApp:
         ):
             self._bad(conn, "'messages' must be a non-empty list of objects", "messages")
             return
-        texts = [_content_text(x.get("content")) for x in messages]
-        await self._serve(conn, body, chat=True, texts=texts)
+        turns = tuple(
+            (str(x.get("role", "user")), _content_text(x.get("content"))) for x in messages
+        )
+        await self._serve(conn, body, chat=True, prompt=Prompt(messages=turns))
 
     async def _completions(self, request: HttpRequest, body: Any, conn: Connection) -> None:
         prompt = body.get("prompt")
@@ -205,14 +245,15 @@ class OpenAIApp:
         if not isinstance(prompt, str):
             self._bad(conn, "'prompt' must be a string or a list of strings", "prompt")
             return
-        await self._serve(conn, body, chat=False, texts=[prompt])
+        # a legacy completion's prompt is sent to the model as is, with no chat template
+        await self._serve(conn, body, chat=False, prompt=Prompt(text=prompt, raw=True))
 
     def _bad(self, conn: Connection, message: str, param: str | None) -> None:
         content_type, payload = _error(400, message, param=param)
         conn.respond(400, content_type, payload)
 
     async def _serve(
-        self, conn: Connection, body: dict[str, Any], *, chat: bool, texts: list[str]
+        self, conn: Connection, body: dict[str, Any], *, chat: bool, prompt: Prompt
     ) -> None:
         state, cfg = self.state, self.state.config
         requested = body.get("model")
@@ -234,27 +275,27 @@ class OpenAIApp:
         )
         if refuse_or_fail(conn, fault, enc, requested):
             return
-        if requested not in cfg.models:
+        if requested not in self.engine.names:
             status, content_type, payload = _not_found(requested)
             conn.respond(status, content_type, payload)
             return
         limit = body.get("max_completion_tokens")
         if limit is None:
             limit = body.get("max_tokens")
-        pieces, done_reason = m.truncate(
-            state.next_answer(), limit if isinstance(limit, int) else None
-        )
+        options = {name: body[key] for key, name in _SAMPLING.items() if key in body}
+        stop = body.get("stop")
+        if stop is not None:
+            options["stop"] = [stop] if isinstance(stop, str) else stop
         gen = Generation(
             model=requested,
-            pieces=pieces,
-            done_reason=done_reason,
-            prompt_tokens=m.count_words(*texts),
+            prompt=prompt,
+            limit=limit if isinstance(limit, int) else None,
             stream=stream,
             keep_alive_s=None,
             fault=fault,
-            options={k: v for k, v in body.items() if k not in ("messages", "prompt")},
+            options=options,
         )
-        await run_generation(conn, state, gen, enc)
+        await serve_generation(conn, state, self.engine, gen, enc)
 
 
 def _content_text(content: Any) -> str:

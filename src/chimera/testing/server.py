@@ -10,6 +10,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from chimera.testing.config import FaultKind, TestServerConfig
+from chimera.testing.engine import ModelledEngine
+from chimera.testing.generation import Engine
 from chimera.testing.http import App, Connection
 from chimera.testing.ollama import OllamaApp
 from chimera.testing.openai import OpenAIApp
@@ -20,7 +22,18 @@ def _configure(config: TestServerConfig | None, overrides: dict[str, Any]) -> Te
     base = config if config is not None else TestServerConfig()
     if not overrides:
         return base
-    return TestServerConfig.model_validate({**base.model_dump(), **overrides})
+    # only the fields set by hand, so defaults that depend on others (a served model's
+    # name) stay defaults
+    return TestServerConfig.model_validate({**base.model_dump(exclude_unset=True), **overrides})
+
+
+def _engine(state: ServerState) -> Engine:
+    if state.config.engine == "llamacpp":
+        # imported only here: llama-cpp-python is an optional dependency
+        from chimera.testing.llama_engine import LlamaEngine
+
+        return LlamaEngine(state)
+    return ModelledEngine(state)
 
 
 class TestServer:
@@ -35,8 +48,11 @@ class TestServer:
     def __init__(self, config: TestServerConfig | None = None, /, **overrides: Any) -> None:
         self.config = _configure(config, overrides)
         self._state = ServerState(self.config)
+        self._engine = _engine(self._state)
         self._app: App = (
-            OllamaApp(self._state) if self.config.protocol == "ollama" else OpenAIApp(self._state)
+            OllamaApp(self._state, self._engine)
+            if self.config.protocol == "ollama"
+            else OpenAIApp(self._state, self._engine)
         )
         self._server: asyncio.Server | None = None
         self._connections: set[Connection] = set()
@@ -45,14 +61,19 @@ class TestServer:
     async def start(self) -> Self:
         if self._server is not None:
             return self
+        await self._engine.start()  # a real engine loads its model here
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: Connection(self._app, self._connections),
-            self.config.host,
-            self.config.port,
-            reuse_address=True,
-            backlog=2048,
-        )
+        try:
+            self._server = await loop.create_server(
+                lambda: Connection(self._app, self._connections),
+                self.config.host,
+                self.config.port,
+                reuse_address=True,
+                backlog=2048,
+            )
+        except BaseException:
+            await self._engine.stop()
+            raise
         self._port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -69,7 +90,7 @@ class TestServer:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await server.wait_closed()
-        self._state.models.cancel_loads()
+        await self._engine.stop()
 
     async def __aenter__(self) -> Self:
         return await self.start()
@@ -120,7 +141,7 @@ class TestServer:
     @property
     def loaded_models(self) -> list[str]:
         """Models currently loaded (what /api/ps lists)."""
-        return [model.name for model in self._state.models.live()]
+        return [model.name for model in self._engine.running()]
 
     def set_fault(
         self, kind: FaultKind, *, after_tokens: int | None = None, from_request: int = 1

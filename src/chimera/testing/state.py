@@ -1,21 +1,13 @@
-"""The mutable state of one running test server: records, slots, loaded models, faults."""
+"""The mutable state of one running test server: records, faults, loaded (modelled) models."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from dataclasses import dataclass, field
 
 from chimera.testing.config import FaultKind, TestServerConfig
-from chimera.testing.modelling import (
-    CONTEXT_LENGTH,
-    DEFAULT_KEEP_ALIVE_S,
-    NS_PER_MS,
-    default_text,
-    split_tokens,
-)
-from chimera.testing.pacing import Pacer
+from chimera.testing.modelling import CONTEXT_LENGTH, DEFAULT_KEEP_ALIVE_S, NS_PER_MS
 
 REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
 REDACTED = "<redacted>"
@@ -37,39 +29,7 @@ class Fault:
     after_tokens: int
 
 
-class SlotPool:
-    """At most ``slots`` holders at once (0 = unlimited); the others wait first in, first out."""
-
-    def __init__(self, slots: int) -> None:
-        self.slots = slots
-        self._free = slots
-        self._waiters: deque[asyncio.Future[None]] = deque()
-
-    async def acquire(self) -> int:
-        """Take a slot; returns the nanoseconds spent waiting (exactly 0 when none was needed)."""
-        if self.slots == 0 or (self._free > 0 and not self._waiters):
-            self._free -= 1
-            return 0
-        started = time.perf_counter_ns()
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # handed a slot while being cancelled: pass it on
-            else:
-                self._waiters.remove(waiter)
-            raise
-        return time.perf_counter_ns() - started
-
-    def release(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._free += 1
+NO_FAULT = Fault("none", 0)
 
 
 @dataclass(slots=True)
@@ -176,22 +136,20 @@ class ModelTable:
 
 
 class ServerState:
-    """Everything a running server changes: shared by its connections, one event loop."""
+    """What every running server changes, whatever its engine: records, faults, counts.
+
+    Shared by its connections, on one event loop.
+    """
 
     def __init__(self, config: TestServerConfig) -> None:
         self.config = config
         self.requests: list[RecordedRequest] = []
-        self.slots = SlotPool(config.slots)
-        self.models = ModelTable()
         self.in_flight = 0
         self.max_in_flight = 0
         self.generation_requests = 0
-        self.response_index = 0
         self._fault = Fault(config.fault, config.fault_after_tokens)
         self._fault_from = config.fault_from_request
         self._fault_base = 0
-        self._pieces: dict[str, list[str]] = {}
-        self.pacer = Pacer()
 
     def record(
         self, method: str, path: str, body: dict[str, object] | None, headers: dict[str, str]
@@ -214,23 +172,7 @@ class ServerState:
         self.generation_requests += 1
         if self.generation_requests - self._fault_base >= self._fault_from:
             return self._fault
-        return Fault("none", 0)
-
-    def next_answer(self) -> list[str]:
-        """The token pieces of the next answer: canned texts in turn, else 'tok1 ... tokN'.
-
-        Split once per text and shared: callers must not modify the list.
-        """
-        responses = self.config.responses
-        if responses:
-            text = responses[self.response_index % len(responses)]
-            self.response_index += 1
-        else:
-            text = default_text(self.config.default_tokens)
-        pieces = self._pieces.get(text)
-        if pieces is None:
-            pieces = self._pieces[text] = split_tokens(text)
-        return pieces
+        return NO_FAULT
 
     def enter(self) -> None:
         self.in_flight += 1
