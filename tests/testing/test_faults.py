@@ -237,3 +237,69 @@ async def test_a_client_leaving_a_stall_frees_its_slot(
     assert r.status_code == 200
     assert r.json()["done"] is True
     assert srv.in_flight == 0 and srv.max_in_flight == 1
+
+
+async def _stream_raw(http: httpx.AsyncClient, protocol: str) -> tuple[httpx.Response, list[str]]:
+    """One streamed request: the response and its non-empty lines."""
+    path, body = _request(protocol)
+    async with http.stream("POST", path, json=body) as r:
+        return r, [line async for line in r.aiter_lines() if line]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_empty_concurrent_answers_a_second_stream_empty(
+    protocol: str, chimera_server: Start, clients: Clients
+) -> None:
+    srv = await chimera_server(
+        protocol=protocol, fault="empty_concurrent", default_tokens=10, token_interval_ms=20
+    )
+    http = clients.http(srv)
+    first = asyncio.create_task(_stream_raw(http, protocol))
+    await asyncio.sleep(0.06)  # the first is generating now
+    second, lines = await _stream_raw(http, protocol)
+    full, full_lines = await first
+    assert len(_token_texts(protocol, _events(protocol, full_lines)[:-1])) == 10
+    assert second.status_code == 200
+    assert second.headers["content-type"] == full.headers["content-type"]
+    if protocol == "ollama":
+        (only,) = lines
+        done = orjson.loads(only)
+        # a final chunk with nothing generated: no counts, no timings, no context
+        assert list(done) == ["model", "created_at", "response", "done", "done_reason"]
+        assert (done["response"], done["done"], done["done_reason"]) == ("", True, "stop")
+    else:
+        role, end = lines
+        assert end == "data: [DONE]"
+        chunk = orjson.loads(role.removeprefix("data: "))
+        assert chunk["object"] == "chat.completion.chunk" and "usage" not in chunk
+        assert chunk["choices"] == [
+            {"index": 0, "delta": {"role": "assistant"}, "logprobs": None, "finish_reason": None}
+        ]
+    # alone, a request under the same fault is served in full
+    _, alone = await _stream_raw(http, protocol)
+    assert len(_token_texts(protocol, _events(protocol, alone)[:-1])) == 10
+
+
+async def test_empty_concurrent_without_streaming_and_through_the_official_client(
+    chimera_server: Start, clients: Clients
+) -> None:
+    srv = await chimera_server(
+        protocol="openai", fault="empty_concurrent", default_tokens=5, token_interval_ms=20
+    )
+    client = clients.openai(srv)
+    messages: Any = [{"role": "user", "content": "x"}]
+    first = asyncio.create_task(
+        client.chat.completions.create(model="tiny:latest", messages=messages)
+    )
+    await asyncio.sleep(0.03)
+    empty = await client.chat.completions.create(model="tiny:latest", messages=messages)
+    assert empty.choices[0].message.content == "" and empty.choices[0].finish_reason is None
+    assert empty.usage is None
+    assert (await first).choices[0].message.content == "tok1 tok2 tok3 tok4 tok5"
+    srv2 = await chimera_server(fault="empty_concurrent", default_tokens=5, token_interval_ms=20)
+    ollama_client = clients.ollama(srv2)
+    slow = asyncio.create_task(ollama_client.generate(model="tiny", prompt="x"))
+    await asyncio.sleep(0.03)
+    reply = await ollama_client.generate(model="tiny", prompt="x")
+    assert reply.done and reply.response == "" and reply.eval_count is None
+    assert (await slow).eval_count == 5
