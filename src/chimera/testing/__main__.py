@@ -97,6 +97,11 @@ def config_from_args(args: argparse.Namespace) -> TestServerConfig:
         api_key = os.environ.get(args.api_key_env)
         if not api_key:
             raise SystemExit(f"error: --api-key-env {args.api_key_env}: that variable is not set")
+    if args.engine == "llamacpp" and not args.model:
+        raise SystemExit(
+            "error: --engine llamacpp needs --model (a bundled alias such as smollm2, or the "
+            "path of a GGUF file)"
+        )
     # only when given: the llamacpp engine names its model after the file by default
     models = {}
     if args.models is not None:
