@@ -5,7 +5,11 @@ timeline: a queue for ``slots`` parallel generations, ``load_ms`` on a model's f
 ``prefill_ms`` before the first token, ``token_interval_ms`` between tokens. The timings it
 reports are those modelled values, exactly, so a test can assert the figures a client derives.
 Faults (refused connection, 404, 500, an error line mid-stream, a cut or stalled stream, a
-malformed line) can be switched on from the start or at any time.
+malformed line, an empty answer to a concurrent request) can be switched on from the start or
+at any time; ``prompt_cache=True`` models each slot's KV prefix cache.
+
+``engine="llamacpp"`` (with ``model="smollm2"`` or a GGUF path) puts real llama.cpp behind the
+same protocols: parallel slots with their own prompt caches, real tokens, llama.cpp's timings.
 
     from chimera.testing import TestServer
 
