@@ -175,8 +175,9 @@ class EmptyResponseError(BackendError):
             f"{url} answered with an empty completion ({detail}). "
             + (
                 hint
-                or "A server that serves one request at a time may answer concurrent requests "
-                "this way: run with --max-in-flight 1, or give the server more parallel slots."
+                or "If other requests were in flight, the server may serve one request at a "
+                "time and answer the others this way: run with --max-in-flight 1, or give the "
+                "server more parallel slots. Otherwise the model ended its answer at once."
             ),
             url=url,
         )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.backends.base import (
     CallMetrics,
+    ChatMessage,
     EndpointSettings,
     GenerationRequest,
     ModelInfo,
@@ -101,8 +102,12 @@ async def probe_server(
             if name is None:
                 result.error = "the server has no models installed; pull one (`ollama pull NAME`)"
                 return result
+            # A chat message: instruction-tuned models may end a raw completion of an
+            # instruction at once, and then the probe would report an empty answer.
             request = GenerationRequest(
-                model=name, prompt=prompt, options=InferenceOptions(num_predict=num_predict)
+                model=name,
+                messages=(ChatMessage(role="user", content=prompt),),
+                options=InferenceOptions(num_predict=num_predict),
             )
             call = await generate(backend, request)
             result.test_call = TestCall(model=name, text=call.text, metrics=call.metrics)

