@@ -104,9 +104,13 @@ def measure(n: int, runs: int, data: Path, servers: str, out: Path) -> dict[str,
         t0 = time.perf_counter()
         outcome = run_async(run_multiagent(settings))
         took = time.perf_counter() - t0
-    figs = [r.figures for r in outcome.records if r.figures is not None]
+    figs = [r.figures for r in outcome.valid_runs if r.figures is not None]
     if len(figs) != runs:
-        raise RuntimeError(f"N={n}: {outcome.failed_runs} runs failed: {outcome.notes}")
+        invalid = [reason for r in outcome.records for reason in r.invalid_reasons]
+        raise RuntimeError(
+            f"N={n}: {outcome.failed_runs} runs failed, {outcome.invalid_runs} invalid: "
+            f"{outcome.notes} {invalid}"
+        )
     speedups = [f.concurrency_speedup for f in figs]
     effs = [f.efficiency_percent for f in figs]
     return {
