@@ -194,11 +194,12 @@ async def decode_rates(url: str, model: Path, num_predict: int, repeats: int) ->
         for i in range(repeats + 1):  # the first round loads both: not counted
             text = f"[{i}] Explain what a KV cache is, in three sentences."
             messages = (ChatMessage(role="user", content=text),)
-            for name, backend, model_name in (
-                ("in_process", local, str(model)),
-                ("engine_server", remote, "smollm2"),
+            # in-process, one thread as the server has (num_thread is a load-time option)
+            one_thread = options.model_copy(update={"num_thread": 1})
+            for name, backend, model_name, opts in (
+                ("in_process", local, str(model), one_thread),
+                ("engine_server", remote, "smollm2", options),
             ):
-                opts = options.model_copy(update={"num_thread": 1}) if name == "in_process" else options
                 request = GenerationRequest(model=model_name, messages=messages, options=opts)
                 result = await generate(backend, request)
                 if i > 0 and result.metrics.decode_tokens_per_s is not None:
