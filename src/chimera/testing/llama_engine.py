@@ -13,6 +13,7 @@ Imported only for ``engine="llamacpp"``: llama-cpp-python is an optional depende
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -43,6 +44,7 @@ from chimera.testing.state import ServerState
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TOKENIZER_CTX = 256  # the tokenizer's own context: it never evaluates anything
+_Event = str | Outcome | Exception  # what a run sends back: text, then how it ended
 
 
 class BadRequest(Exception):
@@ -68,11 +70,14 @@ class LlamaEngine:
         self.slots = SlotTable(cfg.parallel, route=True)
         self._workers: list[LlamaSlot] = []
         self._tokenizer: Any = None
-        # one thread per slot, and one for tokenizing so it never waits behind a generation
-        self._pool = ThreadPoolExecutor(cfg.parallel, thread_name_prefix="chimera-llama")
-        self._tok_pool = ThreadPoolExecutor(1, thread_name_prefix="chimera-llama-tok")
-        self._jobs: set[asyncio.Future[Any]] = set()
+        self._pool, self._tok_pool = self._pools()
         self._card: m.ModelCard | None = None
+
+    def _pools(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
+        """One thread per slot, and one for tokenizing so it never waits behind a generation
+        (threads start on first use)."""
+        slots = ThreadPoolExecutor(self.state.config.parallel, thread_name_prefix="chimera-llama")
+        return slots, ThreadPoolExecutor(1, thread_name_prefix="chimera-llama-tok")
 
     async def _in(self, pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
@@ -91,14 +96,16 @@ class LlamaEngine:
             self._workers.append(worker)
 
     async def stop(self) -> None:
-        await asyncio.gather(*self._jobs, return_exceptions=True)  # runs end at their next token
+        # Cancelled requests have told their runs to stop at the next token; a model is
+        # closed only once no thread uses it.
+        for pool in (self._pool, self._tok_pool):
+            await asyncio.to_thread(pool.shutdown, True)
         for worker in self._workers:
             worker.close()
         if self._tokenizer is not None:
             self._tokenizer.close()
         self._workers, self._tokenizer = [], None
-        self._pool.shutdown(wait=False)
-        self._tok_pool.shutdown(wait=False)
+        self._pool, self._tok_pool = self._pools()  # ready to start again
 
     # --- catalogue --------------------------------------------------------------------------
 
@@ -166,40 +173,44 @@ class LlamaEngine:
             conn.write(head)
             head = b""
         claim = await self.slots.acquire(job.tokens)
-        self.state.enter()
-        try:
-            await self._serve(conn, gen, enc, job, claim, head, prepare_ns)
-        finally:
-            self.state.leave()
+        self.state.enter()  # until the run ends (see _start), not until the answer is written
+        await self._serve(conn, gen, enc, job, claim, head, prepare_ns)
 
-    def _start(self, job: Job, claim: Claim) -> tuple[asyncio.Queue[str | None], Any, Any]:
-        """Run ``job`` on the claimed slot; its text arrives on the queue, None at the end."""
+    def _start(self, job: Job, claim: Claim) -> tuple[asyncio.Queue[_Event], threading.Event]:
+        """Run ``job`` on the claimed slot in a worker thread. Its text arrives on the queue,
+        then its ``Outcome`` (or the exception it raised); setting the event stops it."""
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        queue: asyncio.Queue[_Event] = asyncio.Queue()
         cancel = threading.Event()
         worker = self._workers[claim.index]
 
         def emit(piece: str) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, piece)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is listening
+                loop.call_soon_threadsafe(queue.put_nowait, piece)
 
-        def work() -> tuple[Outcome, list[int]]:
+        def finish(cached: list[int], result: Outcome | Exception) -> None:
+            # The run, not the request, holds the slot: a request cancelled meanwhile must
+            # not hand the model to another thread before this one is done with it.
+            self.state.leave()
+            self.slots.release(claim.index, cached)
+            queue.put_nowait(result)
+
+        def work() -> None:
+            result: Outcome | Exception
+            cached: list[int] = []
             try:
-                outcome = worker.run(job, emit, cancel)
-                return outcome, worker.cached_tokens()
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
+                result = worker.run(job, emit, cancel)
+                cached = worker.cached_tokens()
+            except Exception as exc:
+                result = exc
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(finish, cached, result)
 
-        future = loop.run_in_executor(self._pool, work)
-        self._jobs.add(future)
-
-        def finished(f: asyncio.Future[tuple[Outcome, list[int]]]) -> None:
-            # The slot is free once its worker is done, whether or not anyone still waits.
-            self._jobs.discard(f)
-            failed = f.cancelled() or f.exception() is not None
-            self.slots.release(claim.index, [] if failed else f.result()[1])
-
-        future.add_done_callback(finished)
-        return queue, future, cancel
+        try:
+            self._pool.submit(work)
+        except RuntimeError as exc:  # the server is stopping
+            finish([], exc)
+        return queue, cancel
 
     async def _serve(
         self,
@@ -211,13 +222,13 @@ class LlamaEngine:
         head: bytes,
         prepare_ns: int,
     ) -> None:
-        queue, future, cancel = self._start(job, claim)
+        queue, cancel = self._start(job, claim)
         stop_at = fault_point(gen.fault)
         opening = enc.opening()
         lead = head + (chunk(opening) if opening else b"")
         sent, parts = 0, []
         try:
-            while (piece := await queue.get()) is not None:
+            while isinstance(piece := await queue.get(), str):
                 if stop_at is not None and sent >= stop_at:
                     break  # the fault comes when the next token would have gone out
                 if gen.stream:
@@ -235,12 +246,12 @@ class LlamaEngine:
                 else:
                     await whole_fault(conn, enc, gen.fault.kind, sent, stall_s)
                 return
-            try:
-                outcome, _ = await future
-            except Exception as exc:  # llama.cpp failed: say so in the protocol's shape
-                log.exception("test server: llama.cpp generation failed")
-                self._fail(conn, gen, enc, lead, f"llama.cpp failed while generating: {exc}")
+            if isinstance(piece, Exception):  # llama.cpp failed: say so in the protocol's shape
+                log.error("test server: llama.cpp generation failed", exc_info=piece)
+                self._fail(conn, gen, enc, lead, f"llama.cpp failed while generating: {piece}")
                 return
+            outcome = piece
+            assert isinstance(outcome, Outcome)  # the loop above ends at the run's last event
             timings = _timings(outcome, claim, len(job.tokens), prepare_ns)
             if gen.stream:
                 closing = b"".join(chunk(e) for e in enc.final(timings, outcome.done_reason))
@@ -250,8 +261,7 @@ class LlamaEngine:
                 conn.respond(200, JSON_CONTENT, enc.whole(text, timings, outcome.done_reason))
             await conn.drain()
         finally:
-            if not future.done():  # the client went away, or a fault: stop at the next token
-                cancel.set()
+            cancel.set()  # the client went away, or a fault: stop at the next token
 
     @staticmethod
     def _fail(conn: Connection, gen: Generation, enc: Encoder, lead: bytes, message: str) -> None:

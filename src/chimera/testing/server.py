@@ -61,9 +61,9 @@ class TestServer:
     async def start(self) -> Self:
         if self._server is not None:
             return self
-        await self._engine.start()  # a real engine loads its model here
         loop = asyncio.get_running_loop()
         try:
+            await self._engine.start()  # a real engine loads its model here
             self._server = await loop.create_server(
                 lambda: Connection(self._app, self._connections),
                 self.config.host,
