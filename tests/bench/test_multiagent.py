@@ -398,3 +398,42 @@ async def test_an_unwritable_output_folder_stops_the_session_cleanly(
     with Store(tmp_path / "runs.db") as store:
         [row] = store.runs()
         assert row["status"] == "failed" and "OutputError" in row["error"]
+
+
+def system_first_lines(srv: TestServer) -> list[str]:
+    out = []
+    for r in srv.requests:
+        messages = (r.body or {}).get("messages") if r.path == "/api/chat" else None
+        if isinstance(messages, list) and messages:
+            out.append(str(messages[0]["content"]).split("\n", 1)[0])
+    return out
+
+
+async def test_every_phase_run_and_agent_has_its_own_prompt_nonce(
+    tmp_path: Path, data: Path
+) -> None:
+    async with TestServer(**TIMED) as srv:
+        scenario = preset("chimera_homo", srv.url, srv.url)
+        outcome = await run_multiagent(settings(tmp_path, data, scenario, runs=2, warmup=1))
+        firsts = system_first_lines(srv)
+    assert outcome.prompt_nonce and outcome.status == "ok"
+    # 3 runs (1 warm-up) x 2 phases x 2 agents x 2 calls; the two calls share their nonce
+    assert len(firsts) == 24 and len(set(firsts)) == 12
+    assert all(f.startswith("[chimera ") for f in firsts)
+    assert any(" w1 alone collector " in f for f in firsts)
+    assert any(" r2 together insight " in f for f in firsts)
+    summary = read_json(tmp_path / "out" / "summary.json")
+    assert summary["prompt_nonce"] is True and summary["counts"]["warmup_runs"] == 1
+
+
+async def test_keep_prompt_cache_sends_the_same_prompts_and_says_so(
+    tmp_path: Path, data: Path
+) -> None:
+    async with TestServer(**TIMED) as srv:
+        scenario = preset("chimera_homo", srv.url, srv.url)
+        outcome = await run_multiagent(settings(tmp_path, data, scenario, prompt_nonce=False))
+        firsts = system_first_lines(srv)
+    assert not any(f.startswith("[chimera") for f in firsts)
+    assert any("--keep-prompt-cache" in n for n in outcome.notes)
+    summary = read_json(tmp_path / "out" / "summary.json")
+    assert summary["prompt_nonce"] is False

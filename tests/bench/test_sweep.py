@@ -385,3 +385,30 @@ async def test_llamacpp_sweep_measures_each_point(tmp_path: Path, tiny_gguf: Pat
         assert float(row["decode_tokens_per_s"]) > 0 and float(row["ttft_ms"]) > 0
         assert float(row["prompt_eval_ms"]) > 0 and int(row["prompt_tokens"]) > 0
         assert set(METRICS) <= set(row)
+
+
+async def test_each_measured_run_starts_with_its_own_nonce(tmp_path: Path) -> None:
+    """A server's prompt cache must not serve run 2 from run 1's prompt (see docs/sweep.md)."""
+    await run_sweep(settings(tmp_path, runs=2), backend=SyntheticBackend())
+    with Store(tmp_path / "runs.db") as store:
+        [run] = store.runs()
+        calls = table_rows(store, "calls", run["id"])
+    measured = [c["prompt"] for c in calls if not c["warmup"]]
+    firsts = [p.split("\n", 1)[0] for p in measured]
+    assert len(measured) == 8 and len(set(firsts)) == 8
+    assert all(
+        f.startswith("[chimera ") and f.endswith(f" r{r}]")
+        for f, r in zip(firsts, [1, 2] * 4, strict=True)
+    )
+    assert "num_gpu=0, num_ctx=512 r1]" in firsts[0]
+    # the rest of the prompt is the same, and the warm-ups carry no nonce
+    assert len({p.split("\n", 1)[1] for p in measured}) == 1
+    assert not any(c["prompt"].startswith("[chimera") for c in calls if c["warmup"])
+
+
+async def test_keep_prompt_cache_sends_the_same_prompt_every_run(tmp_path: Path) -> None:
+    await run_sweep(settings(tmp_path, runs=2, prompt_nonce=False), backend=SyntheticBackend())
+    with Store(tmp_path / "runs.db") as store:
+        [run] = store.runs()
+        calls = table_rows(store, "calls", run["id"])
+    assert len({c["prompt"] for c in calls}) == 1
