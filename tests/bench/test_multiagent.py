@@ -437,3 +437,80 @@ async def test_keep_prompt_cache_sends_the_same_prompts_and_says_so(
     assert any("--keep-prompt-cache" in n for n in outcome.notes)
     summary = read_json(tmp_path / "out" / "summary.json")
     assert summary["prompt_nonce"] is False
+
+
+# Servers that keep each slot's last prompt and charge prefill only for the rest, as real
+# ones do; the prefill dominates a call so that a cached phase is visibly faster.
+CACHING: dict[str, Any] = {**TIMED, "prefill_ms": 300, "slots": 1, "prompt_cache": True}
+
+
+async def test_a_prompt_cache_cannot_inflate_the_speedup_with_nonces(
+    tmp_path: Path, data: Path
+) -> None:
+    async with TestServer(**CACHING) as a, TestServer(**CACHING) as b:
+        scenario = preset("chimera_homo", a.url, b.url)
+        outcome = await run_multiagent(settings(tmp_path, data, scenario, runs=2))
+    assert outcome.status == "ok" and outcome.invalid_runs == 0
+    for record in outcome.records:
+        assert record.valid and record.figures is not None
+        assert record.figures.efficiency_percent <= 105.0
+
+
+async def test_identical_prompts_on_caching_servers_are_flagged_invalid(
+    tmp_path: Path, data: Path
+) -> None:
+    async with TestServer(**CACHING) as a, TestServer(**CACHING) as b:
+        scenario = preset("chimera_homo", a.url, b.url)
+        outcome = await run_multiagent(
+            settings(tmp_path, data, scenario, runs=2, prompt_nonce=False)
+        )
+    # run 1 goes alone first: together meets the prompts alone left in the cache
+    first = outcome.records[0]
+    assert first.order == "alone-first" and not first.valid
+    assert first.figures is not None and first.figures.efficiency_percent > 105.0
+    assert any("prompt cache" in r for r in first.invalid_reasons)
+    summary = read_json(tmp_path / "out" / "summary.json")
+    assert summary["runs"][0]["valid"] is False and summary["counts"]["runs_invalid"] >= 1
+    assert summary["invalid_runs"][0]["run_number"] == 1
+    averaged = [r for r in summary["runs"] if r["valid"]]
+    assert summary["counts"]["runs_averaged"] == len(averaged)
+    if not averaged:
+        assert summary["aggregate"]["average_concurrency_speedup"] is None
+    md = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert "## Invalid runs (impossible figures, left out of every average)" in md
+    combined = (tmp_path / "out" / "run_1" / "combined_report.md").read_text(encoding="utf-8")
+    assert "**INVALID" in combined
+    with Store(tmp_path / "runs.db") as store:
+        [row] = [r for r in scenario_runs(store, outcome.run_id or "") if r["run_number"] == 1]
+    assert row["valid"] == 0 and row["prompt_nonce"] == 0
+    assert "prompt cache" in json.loads(str(row["invalid_reasons_json"]))[0]
+
+
+async def test_a_server_answering_concurrent_streams_empty_fails_those_calls(
+    tmp_path: Path, data: Path
+) -> None:
+    async with TestServer(**TIMED, fault="empty_concurrent") as srv:
+        scenario = preset("chimera_homo", srv.url, srv.url)
+        outcome = await run_multiagent(settings(tmp_path, data, scenario))
+    [record] = outcome.records
+    assert not record.ok and record.figures is None
+    failed = [c for a in record.agents for c in a.together.calls if c.error]
+    assert failed and all(c.error_type == "EmptyResponseError" for c in failed)
+    assert "--max-in-flight 1" in (failed[0].error or "")
+    assert all(c.result is None or c.result.text for a in record.agents for c in a.alone.calls)
+    summary = read_json(tmp_path / "out" / "summary.json")
+    assert summary["counts"]["calls_failed"] == {"EmptyResponseError": len(failed)}
+    assert summary["aggregate"]["average_concurrency_speedup"] is None
+    assert outcome.status == "failed"
+
+
+async def test_max_in_flight_1_is_the_remedy_for_a_server_that_drops_concurrent_calls(
+    tmp_path: Path, data: Path
+) -> None:
+    async with TestServer(**TIMED, fault="empty_concurrent") as srv:
+        scenario = preset("chimera_homo", srv.url, srv.url)
+        outcome = await run_multiagent(settings(tmp_path, data, scenario, max_in_flight=1))
+    [record] = outcome.records
+    assert outcome.status == "ok" and record.valid and record.figures is not None
+    assert record.figures.concurrency_speedup == pytest.approx(1.0, abs=0.1)
+    assert record.figures.contention
