@@ -484,6 +484,13 @@ async def test_identical_prompts_on_caching_servers_are_flagged_invalid(
         [row] = [r for r in scenario_runs(store, outcome.run_id or "") if r["run_number"] == 1]
     assert row["valid"] == 0 and row["prompt_nonce"] == 0
     assert "prompt cache" in json.loads(str(row["invalid_reasons_json"]))[0]
+    from chimera.render.multiagent import multiagent_plots, render_multiagent_html
+
+    page = render_multiagent_html(outcome, {})
+    assert "INVALID" in page and "run_1 is invalid and left out of every average" in page
+    # an impossible figure is never plotted
+    plotted = multiagent_plots(outcome)
+    assert ("speedup.png" in plotted) == any(r.valid for r in outcome.records)
 
 
 async def test_a_server_answering_concurrent_streams_empty_fails_those_calls(
