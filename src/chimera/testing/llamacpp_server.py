@@ -3,6 +3,8 @@
     with llama_cpp_server(write_tiny_gguf(tmp_path / "m.gguf")) as url:
         backend = create_backend(kind="openai", url=url)
 
+``model`` is a GGUF path or a bundled model's alias (``llama_cpp_server("smollm2")``).
+
 The server is a real llama.cpp build serving one GGUF over the OpenAI API. It is started
 with ``--interrupt_requests False`` (otherwise a new request cuts off streams in flight);
 even so it serves one request at a time. It sends no usage and no timings in streams.
@@ -24,6 +26,7 @@ from typing import IO
 import httpx
 
 from chimera.errors import BackendError, ConfigError
+from chimera.models.bundled import resolve_gguf
 
 INSTALL_HINT = (
     "python -m llama_cpp.server needs llama-cpp-python with its server extra; install it "
@@ -67,9 +70,11 @@ def llama_cpp_server(
     startup_timeout_s: float = 60.0,
     extra_args: Sequence[str] = (),
 ) -> Iterator[str]:
-    """Serve ``model``; yield the base URL once ``/v1/models`` answers; stop the server after."""
+    """Serve ``model`` (a GGUF path or a bundled alias such as ``smollm2``); yield the base URL
+    once ``/v1/models`` answers; stop the server after."""
     if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("uvicorn") is None:
         raise ConfigError(INSTALL_HINT)
+    path = resolve_gguf(str(model))
     host = "127.0.0.1"
     port = port or free_port(host)
     url = f"http://{host}:{port}"
@@ -77,7 +82,7 @@ def llama_cpp_server(
     # would block it.
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
-            server_command(Path(model), port, host=host, extra_args=extra_args),
+            server_command(path, port, host=host, extra_args=extra_args),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
