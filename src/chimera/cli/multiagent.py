@@ -22,6 +22,7 @@ from chimera.cli.app import app
 from chimera.cli.common import run_async
 from chimera.cli.ingest import default_paths
 from chimera.ingest.settings import load_settings
+from chimera.models.bundled import default_model
 from chimera.options import InferenceOptions
 
 BACKENDS = ("auto", "ollama", "openai", "llamacpp", "offline")
@@ -94,7 +95,13 @@ def multiagent(
     warmup: Annotated[
         int, typer.Option(min=0, help="Warm-up runs before them, left out of the results.")
     ] = 0,
-    model: Annotated[str, typer.Option(help="Model of every preset agent.")] = "gemma3:latest",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model of every agent the scenario does not give one (default gemma3:latest; "
+            "llamacpp: a GGUF path or a bundled model, default smollm2)."
+        ),
+    ] = None,
     output_dir: Annotated[Path, typer.Option(help="Where run_N/ and summary.* go.")] = Path(
         "chimera_multiagent"
     ),
@@ -163,6 +170,7 @@ def multiagent(
     if backend not in BACKENDS:
         raise typer.BadParameter(f"choose {', '.join(BACKENDS)}", param_hint="--backend")
     choice: BackendChoice = backend  # type: ignore[assignment]
+    model = model or default_model(choice)
     chimera = _options(
         "chimera",
         chimera_option,

@@ -30,6 +30,7 @@ from chimera.bench.significance import Summary
 from chimera.cli import options as opt
 from chimera.cli.app import app
 from chimera.cli.common import progress_bar, run_async
+from chimera.models.bundled import default_model
 
 Spec = Annotated[str | None, typer.Option(metavar="LOW:HIGH|V1,V2")]
 
@@ -159,7 +160,13 @@ def optimize(
     num_predict: opt.NumPredict = None,
     seed: opt.Seed = None,
     prompt: Annotated[str, typer.Option(help="The prompt of every call.")] = DEFAULT_PROMPT,
-    model: Annotated[str, typer.Option(help="Model (llamacpp: a GGUF path).")] = "gemma3:latest",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model (default gemma3:latest; llamacpp: a GGUF path or a bundled model, "
+            "default smollm2)."
+        ),
+    ] = None,
     backend: Annotated[str, typer.Option(help="ollama, openai or llamacpp.")] = "ollama",
     url: Annotated[str | None, typer.Option(help="Server URL (default: the kind's).")] = None,
     api_key_env: Annotated[
@@ -204,7 +211,7 @@ def optimize(
         objective=objective,
         weight=weight,
         seed=sampler_seed,
-        model=model,
+        model=model or default_model(backend),
         endpoint=EndpointSettings(kind=backend, url=url, api_key_env=api_key_env),
         prompt=prompt,
         label=label,

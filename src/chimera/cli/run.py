@@ -15,6 +15,7 @@ from chimera.cli.app import app
 from chimera.cli.common import run_async
 from chimera.cli.ingest import default_paths
 from chimera.ingest.settings import load_settings
+from chimera.models.bundled import default_model
 
 
 @app.command()
@@ -33,8 +34,12 @@ def run(
         str | None, typer.Option(help="Report title (default: Chimera <persona>).")
     ] = None,
     model: Annotated[
-        str, typer.Option(help="Model name (llamacpp: a GGUF path).")
-    ] = "gemma3:latest",
+        str | None,
+        typer.Option(
+            help="Model (default gemma3:latest; llamacpp: a GGUF path or a bundled model, "
+            "default smollm2)."
+        ),
+    ] = None,
     backend: Annotated[
         str,
         typer.Option(
@@ -95,7 +100,7 @@ def run(
         persona=persona,
         persona_file=personas,
         label=label,
-        model=model,
+        model=model or default_model(choice),
         backend=choice,
         url=url,
         api_key_env=api_key_env,

@@ -24,6 +24,7 @@ from chimera.cli import options as opt
 from chimera.cli.app import app
 from chimera.cli.common import progress_bar, run_async
 from chimera.ingest.settings import load_settings
+from chimera.models.bundled import default_model
 
 
 def _values(text: str, *names: str) -> Any:
@@ -130,8 +131,12 @@ def sweep(
         ),
     ] = DEFAULT_PROMPT,
     model: Annotated[
-        str, typer.Option(help="Model name (llamacpp: a GGUF path).")
-    ] = "gemma3:latest",
+        str | None,
+        typer.Option(
+            help="Model (default gemma3:latest; llamacpp: a GGUF path or a bundled model, "
+            "default smollm2)."
+        ),
+    ] = None,
     backend: Annotated[str, typer.Option(help="ollama, openai, llamacpp or offline.")] = "ollama",
     url: Annotated[str | None, typer.Option(help="Server URL (default: the kind's).")] = None,
     api_key_env: Annotated[
@@ -182,7 +187,7 @@ def sweep(
         runs=runs,
         warmup=warmup,
         mode=mode,
-        model=model,
+        model=model or default_model(backend),
         endpoint=EndpointSettings(kind=backend, url=url, api_key_env=api_key_env),
         prompt=prompt,
         output_dir=output_dir,
