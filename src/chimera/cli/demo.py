@@ -11,19 +11,29 @@ from rich.markup import escape
 
 from chimera.cli.app import app
 from chimera.cli.common import run_async
-from chimera.demo import NOISE_NOTE, DemoSettings, run_demo
+from chimera.demo import DemoSettings, run_demo
 
 
 @app.command()
 def demo(
     output_dir: Annotated[Path, typer.Option(help="Where everything goes.")] = Path("chimera_demo"),
     backend: Annotated[
-        str, typer.Option(help="llamacpp (a tiny model in-process, no server) or ollama.")
+        str, typer.Option(help="llamacpp (in-process, no server) or ollama.")
     ] = "llamacpp",
     size: Annotated[
-        str, typer.Option(help="llamacpp: tiny (fast) or small (112 MB, a GPU-like pace).")
-    ] = "tiny",
-    model: Annotated[str | None, typer.Option(help="ollama: the model.")] = None,
+        str | None,
+        typer.Option(
+            help="llamacpp: a random-weight model instead of the real one (its text is noise): "
+            "tiny (fast) or small (112 MB, a GPU-like pace)."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="llamacpp: a GGUF path or bundled model (default smollm2, the bundled "
+            "SmolLM2-135M-Instruct); ollama: the model (default gemma3:latest)."
+        ),
+    ] = None,
     url: Annotated[str | None, typer.Option(help="ollama: the server URL.")] = None,
     db: Annotated[
         Path | None,
@@ -31,11 +41,11 @@ def demo(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
-    """Write a tiny model, sweep it, have two agents analyse the sweep concurrently, and
-    write the reports, the summary and the HTML pages."""
+    """Sweep a real model (the bundled SmolLM2), have two agents analyse the sweep concurrently,
+    and write the reports, the summary and the HTML pages."""
     if backend not in ("llamacpp", "ollama"):
         raise typer.BadParameter("choose llamacpp or ollama", param_hint="--backend")
-    if size not in ("tiny", "small"):
+    if size not in (None, "tiny", "small"):
         raise typer.BadParameter("choose tiny or small", param_hint="--size")
     settings = DemoSettings.model_validate(
         {
@@ -70,6 +80,6 @@ def demo(
     width = max(len(k) for k in outcome.files)
     for name, path in outcome.files.items():
         console.print(f"  {name:<{width}}  {escape(str(path))}")
-    console.print(f"\n{NOISE_NOTE}")
+    console.print(f"\n{escape(outcome.note)}")
     if not outcome.ok:
         raise typer.Exit(4)
