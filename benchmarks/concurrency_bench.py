@@ -20,8 +20,6 @@ import argparse
 import contextlib
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -33,6 +31,7 @@ from chimera.bench.multiagent import MultiAgentSettings, run_multiagent
 from chimera.bench.scenarios import AgentPlan, ScenarioSpec
 from chimera.cli.common import run_async
 from chimera.testing import ServerThread, TestServerConfig
+from chimera.testing.process import server_processes
 
 MODEL = "gemma3:latest"
 # 50 whitespace tokens: one call = 200 ms prefill + 49 x 10 ms = 690 ms.
@@ -44,26 +43,8 @@ ANSWER = (
 )
 
 
-@contextlib.contextmanager
-def process_servers(n: int, args: list[str]) -> Iterator[list[str]]:
-    procs: list[subprocess.Popen[str]] = []
-    try:
-        urls = []
-        for _ in range(n):
-            cmd = [sys.executable, "-m", "chimera.testing", "--port", "0", "--uvloop", *args]
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-            procs.append(proc)
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if "listening on " not in line:
-                raise RuntimeError(f"test server did not start: {line!r}")
-            urls.append(line.split("listening on ", 1)[1].strip())
-        yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=10)
+def process_servers(n: int, args: list[str]) -> contextlib.AbstractContextManager[list[str]]:
+    return server_processes(n, ["--uvloop", *args])
 
 
 @contextlib.contextmanager

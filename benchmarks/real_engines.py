@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +46,7 @@ from chimera.bench.scenarios import AgentPlan, ScenarioSpec
 from chimera.models import resolve_gguf
 from chimera.options import InferenceOptions
 from chimera.testing.llamacpp_server import llama_cpp_server
+from chimera.testing.process import server_processes
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "banterhearts"
 THREADS = "1"
@@ -59,29 +59,12 @@ def llama_servers(n: int, model: Path) -> Iterator[list[str]]:
         yield [stack.enter_context(llama_cpp_server(model, extra_args=args)) for _ in range(n)]
 
 
-@contextlib.contextmanager
-def engine_servers(n: int, protocol: str = "ollama") -> Iterator[list[str]]:
-    """``python -m chimera.testing --engine llamacpp`` processes; yields their URLs."""
-    procs: list[subprocess.Popen[str]] = []
-    try:
-        urls = []
-        for _ in range(n):
-            cmd = [sys.executable, "-m", "chimera.testing", "--protocol", protocol]
-            cmd += ["--engine", "llamacpp", "--model", "smollm2", "--threads", THREADS]
-            cmd += ["--port", "0"]
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-            procs.append(proc)
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if "listening on " not in line:
-                raise RuntimeError(f"the engine server did not start: {line!r}")
-            urls.append(line.split("listening on ", 1)[1].strip())
-        yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=20)
+def engine_servers(
+    n: int, protocol: str = "ollama"
+) -> contextlib.AbstractContextManager[list[str]]:
+    """``python -m chimera.testing --engine llamacpp`` processes, one thread each."""
+    args = ["--protocol", protocol, "--engine", "llamacpp", "--model", "smollm2"]
+    return server_processes(n, [*args, "--threads", THREADS])
 
 
 def scenario(urls: list[str], backend: str, model: str, num_predict: int) -> ScenarioSpec:

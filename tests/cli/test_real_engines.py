@@ -155,3 +155,71 @@ def test_probe_makes_a_real_test_call(
     call = server["test_call"]
     assert call["text"].strip() and call["output_tokens"] > 0
     assert call["ttft_ms"] > 0 and call["e2e_ms"] >= call["ttft_ms"]
+
+
+# --- the project's Ollama-protocol server over llama.cpp ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def engines(smollm2: Path) -> Iterator[list[str]]:
+    """Two ``python -m chimera.testing --engine llamacpp`` servers, one thread each."""
+    from chimera.testing.process import server_processes
+
+    args = ["--protocol", "ollama", "--engine", "llamacpp", "--model", "smollm2"]
+    with server_processes(2, [*args, "--threads", "1"]) as urls:
+        yield urls
+
+
+def test_probe_reads_an_engine_server_like_ollama(
+    cli: Cli, engines: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli("probe", engines[0], "--json") == 0
+    [server] = json.loads(capsys.readouterr().out)["servers"]
+    assert server["reachable"] is True and server["kind"] == "ollama" and server["version"]
+    [model] = server["models"]
+    assert model["name"] == "smollm2:latest" and model["quantization"] == "Q4_1"
+    call = server["test_call"]
+    assert call["text"].strip() and call["output_tokens"] > 0
+    # the server's own timings, from llama.cpp's counters: nothing estimated
+    assert call["estimated"] == []
+    assert call["prompt_eval_ms"] > 0 and call["eval_ms"] > 0
+    assert call["decode_tokens_per_s"] > 0
+
+
+def test_run_with_the_ollama_backend_on_an_engine_server(
+    cli: Cli, engines: list[str], data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    code = cli(
+        "run", str(data),
+        "--backend", "ollama", "--url", engines[1], "--model", "smollm2",
+        "--temperature", "0", "--num-predict", "48",
+        "--output-dir", str(out), "--db", str(tmp_path / "db.sqlite"),
+    )  # fmt: skip
+    assert code == 0
+    for call in read_json(out / "metrics.json")["calls"]:
+        m = call["metrics"]
+        assert call["error"] is None and call["response"].strip()
+        assert m["estimated"] == [] and m["output_tokens"] > 0
+        assert m["prompt_tokens"] > 0 and m["prompt_eval_ms"] > 0 and m["eval_ms"] > 0
+
+
+def test_two_engine_servers_reproduce_the_dual_ollama_experiment(
+    cli: Cli, engines: list[str], data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "dual"
+    code = cli(
+        "multiagent", str(data), "--scenario", "chimera_homo",
+        "--backend", "ollama", "--model", "smollm2",
+        "--collector-ollama-url", engines[0], "--insight-ollama-url", engines[1],
+        *SHORT, "--runs", "1", "--output-dir", str(out), "--db", str(tmp_path / "db.sqlite"),
+        "-q",
+    )  # fmt: skip
+    summary = read_json(out / "summary.json")
+    assert code == 0, summary["failures"]
+    [run] = summary["runs"]
+    assert run["valid"] is True, run["invalid_reasons"]
+    assert 0 < run["efficiency_percent"] <= 105.0
+    for agent in run["agents"].values():
+        for phase in ("alone", "together"):
+            assert agent[phase]["output_tokens"] > 0 and agent[phase]["prompt_tokens"] > 0
