@@ -175,9 +175,11 @@ async def test_summary_json_keeps_the_old_field_names(tmp_path: Path, data: Path
         "runs_finished": 2,
         "runs_failed": 0,
         "runs_averaged": 2,
+        "runs_invalid": 0,
         "warmup_runs": 0,
         "agent_runs_failed": 0,
         "failed_by_agent": {"collector": 0, "insight": 0},
+        "calls_failed": {},
     }
     assert summary["status"] == "ok" and summary["interrupted"] is False
     assert any("--chimera2-*" in n for n in summary["notes"])
@@ -302,7 +304,8 @@ async def test_a_server_failing_mid_run_fails_its_agent_only(tmp_path: Path, dat
     assert summary["runs"][0]["failed_agents"] == ["insight"]
     assert summary["failures"][0]["agent"] == "insight"
     text = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
-    assert "1 failed, 0 averaged" in text and "## Failures" in text
+    assert "1 failed, 0 invalid (impossible figures), 0 averaged" in text
+    assert "## Failures" in text and "Failed calls: 1 StreamCutError." in text
     with Store(tmp_path / "runs.db") as store:
         [row] = store.runs()
         assert row["status"] == "failed" and "insight" in row["error"]
