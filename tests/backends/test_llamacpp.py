@@ -41,6 +41,7 @@ def test_load_time_options_map_to_llama_arguments() -> None:
         "n_ctx": 512,
         "n_gpu_layers": -1,
         "n_threads": 2,
+        "n_threads_batch": 2,  # num_thread reads the prompt too, as in Ollama
         "n_batch": 64,
         "use_mmap": False,
         "use_mlock": True,

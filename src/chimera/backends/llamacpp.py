@@ -1,9 +1,9 @@
 """Embedded llama.cpp: runs a GGUF file in-process and reports the engine's own timings.
 
-``request.model`` is the path of a GGUF file (relative paths also resolve against the
-directory given as the endpoint's ``url``). Each (file, load-time options) pair is loaded
-once and kept until ``aclose``; calls on one model run one at a time, as in a one-slot
-server, in a worker thread so the event loop stays free.
+``request.model`` is a bundled model (``smollm2``) or the path of a GGUF file (relative paths
+also resolve against the directory given as the endpoint's ``url``). Each (file, load-time
+options) pair is loaded once and kept until ``aclose``; calls on one model run one at a time,
+as in a one-slot server, in a worker thread so the event loop stays free.
 
 Generation is driven token by token through ``Llama.generate`` rather than
 ``create_completion(stream=True)``: that gives one chunk per token, stamped when the token
@@ -35,6 +35,7 @@ from chimera.backends.base import (
     ServerInfo,
     StreamEvent,
     TextChunk,
+    require_output,
 )
 from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
 from chimera.errors import (
@@ -58,7 +59,6 @@ MAKE_HINT = "make a test model with `chimera model tiny PATH`"
 # Ollama's long-standing default; llama.cpp's own (the model's training context) can be
 # 128k tokens for current models, far more KV cache than a benchmark wants by surprise.
 DEFAULT_N_CTX = 2048
-GGUF_MAGIC = b"GGUF"
 # One model load at a time in this process (see _construct).
 _CONSTRUCT_LOCK = threading.Lock()
 
@@ -120,6 +120,10 @@ def plan_call(options: InferenceOptions) -> CallPlan:
         )
     load = {LOAD_PARAMS[k]: v for k, v in set_.items() if k in LOAD_PARAMS}
     load.setdefault("n_ctx", DEFAULT_N_CTX)
+    if "n_threads" in load:
+        # As Ollama's num_thread does: the prompt is read on the same threads. Without this,
+        # llama-cpp-python reads prompts on every core whatever n_threads says.
+        load["n_threads_batch"] = load["n_threads"]
     num_predict = options.num_predict
     return CallPlan(
         load=load,
@@ -450,6 +454,15 @@ class LlamaCppBackend:
                     cancel.set()
                     await asyncio.wait([job])
         clock.end_ns = time.perf_counter_ns()
+        if outcome.done_reason != "cancelled":
+            require_output(
+                "".join(parts),
+                request,
+                URL,
+                f"{path.name} produced no text ({outcome.output_tokens} tokens, done reason "
+                f"{outcome.done_reason!r})",
+                hint="The model ended its answer at once; try another seed or prompt.",
+            )
         metrics = compute_metrics(clock, _timings(outcome, load_ns), outcome.done_reason)
         t_p_eval_ms, t_eval_ms, n_p_eval, n_eval = outcome.perf
         # The engine's own rates: tokens it decoded over the time it spent decoding them

@@ -58,11 +58,18 @@ def _print_outcome(console: Console, outcome: MultiAgentOutcome) -> None:
             f"{fig.sequential_s:.2f}s, slowdown {escape(slow)}, {flag} "
             f"(legacy speedup {fig.legacy_concurrency_speedup:.3f}x)"
         )
-    figs = [r.figures for r in outcome.records if r.figures is not None]
+        for reason in fig.invalid_reasons:
+            console.print(f"  [red]INVALID, left out of the averages:[/] {escape(reason)}")
+    figs = [r.figures for r in outcome.valid_runs if r.figures is not None]
     if len(figs) > 1:
         mean = sum(f.concurrency_speedup for f in figs) / len(figs)
         eff = sum(f.efficiency_percent for f in figs) / len(figs)
         console.print(f"mean of {len(figs)} runs: speedup {mean:.3f}x, efficiency {eff:.1f}%")
+    if outcome.invalid_runs:
+        console.print(
+            f"[red]{outcome.invalid_runs} of {len(outcome.records)} runs had impossible "
+            "figures[/] and were not averaged (see summary.md)"
+        )
     if outcome.failed_runs:
         console.print(
             f"[red]{outcome.failed_runs} of {len(outcome.records)} runs failed[/] "
@@ -93,8 +100,12 @@ def multiagent(
     ] = None,
     runs: Annotated[int, typer.Option(min=1, help="Measured runs.")] = 3,
     warmup: Annotated[
-        int, typer.Option(min=0, help="Warm-up runs before them, left out of the results.")
-    ] = 0,
+        int,
+        typer.Option(
+            min=0, help="Warm-up runs before them (they load the model), left out of the results."
+        ),
+    ] = 1,
+    keep_prompt_cache: opt.KeepPromptCache = False,
     model: Annotated[
         str | None,
         typer.Option(
@@ -229,6 +240,7 @@ def multiagent(
         scenario=spec,
         runs=runs,
         warmup=warmup,
+        prompt_nonce=not keep_prompt_cache,
         output_dir=output_dir,
         max_in_flight=max_in_flight,
         contention_threshold=contention_threshold,

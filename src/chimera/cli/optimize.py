@@ -160,6 +160,7 @@ def optimize(
     num_predict: opt.NumPredict = None,
     seed: opt.Seed = None,
     prompt: Annotated[str, typer.Option(help="The prompt of every call.")] = DEFAULT_PROMPT,
+    keep_prompt_cache: opt.KeepPromptCache = False,
     model: Annotated[
         str | None,
         typer.Option(
@@ -214,6 +215,7 @@ def optimize(
         model=model or default_model(backend),
         endpoint=EndpointSettings(kind=backend, url=url, api_key_env=api_key_env),
         prompt=prompt,
+        prompt_nonce=not keep_prompt_cache,
         label=label,
         db=db,
         store=not no_store,

@@ -130,6 +130,7 @@ def sweep(
             show_default=False,
         ),
     ] = DEFAULT_PROMPT,
+    keep_prompt_cache: opt.KeepPromptCache = False,
     model: Annotated[
         str | None,
         typer.Option(
@@ -190,6 +191,7 @@ def sweep(
         model=model or default_model(backend),
         endpoint=EndpointSettings(kind=backend, url=url, api_key_env=api_key_env),
         prompt=prompt,
+        prompt_nonce=not keep_prompt_cache,
         output_dir=output_dir,
         fresh=fresh,
         paths=list(paths or []),
