@@ -168,3 +168,19 @@ def test_bad_scenario_files_name_the_file_and_field(
 def test_missing_scenario_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the scenario file"):
         load_scenario_file(tmp_path / "nope.toml", {}, model="m")
+
+
+def test_an_agent_with_no_model_anywhere_gets_its_backends_default(tmp_path: Path) -> None:
+    from chimera.models import BUNDLED
+
+    if BUNDLED["smollm2"].find() is None:
+        pytest.skip("the bundled model is not installed")
+    path = tmp_path / "mixed.toml"
+    path.write_text(
+        '[[agents]]\nid = "local"\nbackend = "llamacpp"\n'
+        '[[agents]]\nid = "server"\nbackend = "ollama"\n'
+        '[[agents]]\nid = "named"\nbackend = "llamacpp"\nmodel = "m.gguf"\n',
+        encoding="utf-8",
+    )
+    s = load_scenario_file(path, load_personas(None), model=None)
+    assert [a.model for a in s.agents] == ["smollm2", "gemma3:latest", "m.gguf"]

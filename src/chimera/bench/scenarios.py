@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chimera.agent.personas import Persona, get_persona, load_personas
 from chimera.agent.session import BackendChoice
 from chimera.errors import ConfigError
+from chimera.models.bundled import default_model
 from chimera.options import InferenceOptions
 
 PresetName = Literal["baseline_vs_chimera", "chimera_hetero", "chimera_homo"]
@@ -171,12 +172,15 @@ def load_scenario_file(
     path: Path,
     personas: dict[str, Persona],
     *,
-    model: str,
+    model: str | None,
     backend: BackendChoice = "auto",
     url: str | None = None,
     api_key_env: str | None = None,
 ) -> ScenarioSpec:
     """Read a scenario TOML file; ``model``, ``backend``, ``url`` are the defaults it overrides.
+
+    An agent whose model is given nowhere runs its backend's default (``default_model``: the
+    bundled SmolLM2 for llamacpp).
 
     Its agents may name the ``personas`` given and those under the file's own
     ``[personas.NAME]`` tables.
@@ -212,13 +216,14 @@ def load_scenario_file(
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         opts = base_opts.merged(InferenceOptions.parse(entry.options, where=f"{where}.options"))
+        kind = entry.backend or data.backend or backend
         agents.append(
             AgentPlan(
                 agent_id=ids[i],
                 label=labels[i],
                 persona=persona,
-                model=entry.model or data.model or model,
-                backend=entry.backend or data.backend or backend,
+                model=entry.model or data.model or model or default_model(kind),
+                backend=kind,
                 url=entry.url or data.url or url,
                 api_key_env=entry.api_key_env or data.api_key_env or api_key_env,
                 options=opts,

@@ -181,7 +181,6 @@ def multiagent(
     if backend not in BACKENDS:
         raise typer.BadParameter(f"choose {', '.join(BACKENDS)}", param_hint="--backend")
     choice: BackendChoice = backend  # type: ignore[assignment]
-    model = model or default_model(choice)
     chimera = _options(
         "chimera",
         chimera_option,
@@ -219,7 +218,7 @@ def multiagent(
             )
         spec = load_scenario_file(
             scenario_file, known, model=model, backend=choice, api_key_env=api_key_env
-        )
+        )  # an agent with no model anywhere gets its own backend's default
     else:
         name = scenario or "baseline_vs_chimera"
         if name not in PRESETS:
@@ -227,7 +226,7 @@ def multiagent(
         preset: PresetName = name
         spec = preset_scenario(
             preset,
-            model=model,
+            model=model or default_model(choice),
             chimera=chimera,
             chimera2=chimera2,
             collector_url=collector_ollama_url,
