@@ -54,7 +54,9 @@ THREADS = "1"
 
 @contextlib.contextmanager
 def llama_servers(n: int, model: Path) -> Iterator[list[str]]:
-    args = ("--n_threads", THREADS, "--n_ctx", "2048")
+    # n_threads_batch too: llama_cpp.server reads prompts on every core by default, and two
+    # servers spinning on both cores slow each other down several times over.
+    args = ("--n_threads", THREADS, "--n_threads_batch", THREADS, "--n_ctx", "2048")
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(llama_cpp_server(model, extra_args=args)) for _ in range(n)]
 

@@ -41,7 +41,8 @@ def servers(smollm2: Path) -> Iterator[list[str]]:
     """Two llama.cpp servers, one thread each (one per core on a 2-core machine)."""
     from chimera.testing.llamacpp_server import llama_cpp_server
 
-    args = ("--n_threads", "1", "--n_ctx", "2048")
+    # n_threads_batch too: by default llama_cpp.server reads prompts on every core
+    args = ("--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "2048")
     with (
         llama_cpp_server(smollm2, extra_args=args) as a,
         llama_cpp_server(smollm2, extra_args=args) as b,
