@@ -91,3 +91,10 @@ def test_unequal_work_is_named_as_the_cause_when_tokens_tell() -> None:
     assert not f.valid
     assert all("unequal work" in r and "80 tokens against 200" in r for r in f.invalid_reasons[:1])
     assert "40 tokens against 100" in f.invalid_reasons[1]
+
+
+def test_a_small_excess_is_put_down_to_noise_a_large_one_to_a_cache() -> None:
+    noisy = concurrency_figures({"a": 1.0, "b": 1.0}, {"a": 0.86, "b": 1.0}, wall_s=1.0)
+    assert not noisy.valid and "timing noise beyond the 10% tolerance" in noisy.invalid_reasons[0]
+    cached = concurrency_figures({"a": 1.0, "b": 1.0}, {"a": 0.5, "b": 0.5}, wall_s=0.5)
+    assert all("prompt cache" in r and "noise" not in r for r in cached.invalid_reasons)

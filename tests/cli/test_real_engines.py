@@ -69,6 +69,19 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def assert_possible_or_flagged(run: dict[str, Any], tolerance: float) -> None:
+    """A run's figures are within the tolerance of the possible, or flagged; and never what a
+    prompt cache made of them (135-194%): timing noise stays far below that."""
+    assert run["status"] == "ok"
+    slowdowns = [a["slowdown"] for a in run["agents"].values()]
+    within = run["efficiency_percent"] <= 100 * (1 + tolerance) and all(
+        s >= 1 - tolerance for s in slowdowns
+    )
+    assert run["valid"] is within, run["invalid_reasons"]
+    assert 0 < run["efficiency_percent"] <= 125.0, run["invalid_reasons"]
+    assert min(slowdowns) >= 0.8, run["invalid_reasons"]
+
+
 def test_run_writes_a_report_from_real_calls(
     cli: Cli, servers: list[str], data: Path, tmp_path: Path
 ) -> None:
@@ -107,10 +120,8 @@ def test_multiagent_on_two_servers_gives_possible_figures(
     assert code == 0, summary["failures"]
     assert summary["counts"]["warmup_runs"] == 1 and summary["prompt_nonce"] is True
     [run] = summary["runs"]
-    assert run["status"] == "ok" and run["valid"] is True, run["invalid_reasons"]
-    assert 0 < run["efficiency_percent"] <= 105.0
+    assert_possible_or_flagged(run, summary["validity_tolerance"])
     for agent in run["agents"].values():
-        assert agent["slowdown"] >= 0.95
         for phase in ("alone", "together"):
             assert agent[phase]["output_tokens"] > 0
     # every agent's prompts in every phase (warm-up included) started with their own nonce
@@ -134,9 +145,10 @@ def test_one_server_for_two_agents_is_contention_or_counted_failures(
     )  # fmt: skip
     summary = read_json(out / "summary.json")
     [run] = summary["runs"]
-    if run["status"] == "ok":  # the server queued the calls: about 1x, and said so
+    if run["status"] == "ok":  # the server queued the calls: about 1x at best, and said so
         assert code == 0
         assert run["valid"] is True, run["invalid_reasons"]
+        assert run["concurrency_speedup"] <= 1.1
         assert run["resource_contention_detected"] is True
         for agent in run["agents"].values():
             assert agent["together"]["output_tokens"] > 0
@@ -219,8 +231,7 @@ def test_two_engine_servers_reproduce_the_dual_ollama_experiment(
     summary = read_json(out / "summary.json")
     assert code == 0, summary["failures"]
     [run] = summary["runs"]
-    assert run["valid"] is True, run["invalid_reasons"]
-    assert 0 < run["efficiency_percent"] <= 105.0
+    assert_possible_or_flagged(run, summary["validity_tolerance"])
     for agent in run["agents"].values():
         for phase in ("alone", "together"):
             assert agent[phase]["output_tokens"] > 0 and agent[phase]["prompt_tokens"] > 0

@@ -39,7 +39,8 @@ DEFINITIONS: dict[str, str] = {
     "aggregate": "means over the valid runs: every agent finished and the figures are possible; "
     "failed and invalid runs are counted but never averaged",
     "valid": "false when a run's figures are impossible (efficiency above 100%, an agent faster "
-    "together than alone, beyond a 5% noise tolerance); invalid_reasons says why and the likely "
+    "together than alone, beyond the noise tolerance, validity_tolerance); invalid_reasons says "
+    "why and the likely "
     "cause",
     "prompt_nonce": "each measured phase's prompts start with a short unique line (run, phase, "
     "agent) so that no phase reuses another's prompts from the server's prompt cache",
@@ -276,6 +277,7 @@ def summary_document(outcome: MultiAgentOutcome, threshold: float) -> dict[str, 
         "chimera_version": __version__,
         "store_run_id": outcome.run_id,
         "prompt_nonce": outcome.prompt_nonce,
+        "validity_tolerance": outcome.validity_tolerance,
         "runs": [run_entry(r, name) for r in records],
         "aggregate": {
             "average_concurrency_speedup": _mean(series["concurrency_speedup"]),

@@ -23,7 +23,7 @@ from chimera.agent.session import RunSettings, resolve_endpoint, system_info
 from chimera.agent.workflow import AgentRun, AgentSpec, check_run, run_agent
 from chimera.atomic import write_json, write_text
 from chimera.backends.base import Backend, EndpointSettings, GenerationRequest, generate
-from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD
+from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD, VALIDITY_TOLERANCE
 from chimera.bench.documents import run_metrics_document, summary_document
 from chimera.bench.limits import BackendPool
 from chimera.bench.markdown import render_combined_report, render_summary
@@ -71,6 +71,13 @@ class MultiAgentSettings(BaseModel):
     output_dir: Path = Path("chimera_multiagent")
     max_in_flight: int | None = Field(
         None, ge=1, description="calls out at once per endpoint; None = no limit"
+    )
+    validity_tolerance: float = Field(
+        VALIDITY_TOLERANCE,
+        ge=0.0,
+        lt=1.0,
+        description="how far past 100% efficiency (or below 1 slowdown) a run may go before it "
+        "is called impossible: the machine's timing noise",
     )
     contention_threshold: float = Field(
         DEFAULT_CONTENTION_THRESHOLD,
@@ -231,6 +238,7 @@ class _Session:
             agents=agents,
             wall_s=wall,
             threshold=self.settings.contention_threshold,
+            tolerance=self.settings.validity_tolerance,
         )
 
     def write_run(self, record: RunRecord) -> None:
@@ -301,6 +309,7 @@ async def run_multiagent(
         notes=[n for n in [settings.scenario.note, *dict.fromkeys(notes.values())] if n],
         output_dir=settings.output_dir,
         prompt_nonce=settings.prompt_nonce,
+        validity_tolerance=settings.validity_tolerance,
     )
     if not settings.prompt_nonce:
         outcome.notes.append(KEEP_CACHE_NOTE)

@@ -9,7 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.agent.workflow import AgentRun, AgentSpec
 from chimera.backends.metrics import CallTotals, call_totals
-from chimera.bench.concurrency import ConcurrencyFigures, concurrency_figures
+from chimera.bench.concurrency import (
+    VALIDITY_TOLERANCE,
+    ConcurrencyFigures,
+    concurrency_figures,
+)
 from chimera.bench.scenarios import ScenarioSpec
 
 Order = Literal["alone-first", "together-first"]
@@ -89,6 +93,7 @@ def build_record(
     agents: list[AgentOutcome],
     wall_s: float,
     threshold: float,
+    tolerance: float = VALIDITY_TOLERANCE,
 ) -> RunRecord:
     """The run's record, with its concurrency figures when every agent finished."""
     record = RunRecord(
@@ -100,6 +105,7 @@ def build_record(
             {a.agent_id: a.together_s for a in agents},
             wall_s,
             threshold,
+            tolerance,
             output_tokens={
                 a.agent_id: (a.totals("alone").output_tokens, a.totals("together").output_tokens)
                 for a in agents
@@ -127,6 +133,9 @@ class MultiAgentOutcome(BaseModel):
     run_id: str | None = None
     output_dir: Path
     prompt_nonce: bool = Field(True, description="each phase's prompts started with a nonce")
+    validity_tolerance: float = Field(
+        VALIDITY_TOLERANCE, description="the noise allowed before a figure is impossible"
+    )
 
     @property
     def ok(self) -> bool:

@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from chimera.agent.personas import load_personas
 from chimera.agent.session import BackendChoice
-from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD
+from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD, VALIDITY_TOLERANCE
 from chimera.bench.multiagent import MultiAgentSettings, run_multiagent
 from chimera.bench.progress import NullObserver, RichProgress
 from chimera.bench.results import MultiAgentOutcome
@@ -160,6 +160,15 @@ def multiagent(
         float,
         typer.Option(min=1.0, help="Flag contention when an agent is this much slower together."),
     ] = DEFAULT_CONTENTION_THRESHOLD,
+    validity_tolerance: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.99,
+            help="Timing noise allowed before a run is called impossible (efficiency above "
+            "100% or an agent faster together than alone by more than this fraction).",
+        ),
+    ] = VALIDITY_TOLERANCE,
     preload: Annotated[
         bool, typer.Option(help="Load each agent's model with a 1-token call before run 1.")
     ] = True,
@@ -243,6 +252,7 @@ def multiagent(
         output_dir=output_dir,
         max_in_flight=max_in_flight,
         contention_threshold=contention_threshold,
+        validity_tolerance=validity_tolerance,
         preload=preload,
         db=db,
         store=not no_store,
