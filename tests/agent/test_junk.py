@@ -142,3 +142,19 @@ def test_seed_report_body() -> None:
         ("control-token", "<unused1933>", 54),
     ]
     assert body.splitlines()[53].endswith("consistency<unused1933>")
+
+
+def test_near_copies_and_repeated_passages_are_repetition_junk() -> None:
+    noise = "\n\n".join(
+        f"## {title}\nChimera, a multi-core engine, is designed to optimise the performance "
+        f"in one {cpu}."
+        for title, cpu in (("Summary", "CPU"), ("Findings", "CPU core"), ("Appendix", "CPU"))
+    )
+    assert kinds(noise) == [
+        (
+            "repetition",
+            "3 near-copies: chimera, a multi-core engine, is designed to optimise the "
+            "performance in one ...",
+            2,
+        )
+    ]

@@ -1,15 +1,19 @@
-"""Find junk in LLM text: leaked control tokens, stray text in another script, repetition (pure)."""
+"""Find junk in LLM text: leaked control tokens, stray text in another script, repetition (pure).
+
+Text echoed from the prompt's instructions is junk too (kind ``echo``); it is found against the
+instructions in chimera.agent.echo, which the caller composes with this module."""
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-JunkKind = Literal["control-token", "foreign-script", "repetition"]
+from chimera.agent.repetition import find_repetition
+
+JunkKind = Literal["control-token", "foreign-script", "repetition", "echo"]
 
 # Chat-template and vocabulary tokens that must never reach a reader. `<think>` is not here:
 # reasoning blocks are a model feature that parse.py drops, not a leak.
@@ -35,13 +39,6 @@ _SCRIPTS = frozenset(
 )
 _CJK_GROUP = frozenset({"CJK", "HIRAGANA", "KATAKANA"})
 
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
-_STRUCTURE_LINE = re.compile(r"^\s*(?:`{3,}|~{3,}|[-*_=]{3,}\s*$|\|?\s*:?-{2,})")
-_MIN_REPEATED_CHARS = 20  # shorter lines ("---", "}", "N/A") legitimately repeat
-_MIN_REPEATED_WORDS = 4
-_MIN_LOOP_REPEATS = 4
-_MAX_LOOP_PERIOD = 8
-
 
 @dataclass(frozen=True, slots=True)
 class JunkFinding:
@@ -61,7 +58,7 @@ def find_junk(text: str) -> list[JunkFinding]:
         for m in CONTROL_TOKEN.finditer(line)
     ]
     found += _foreign_script(lines)
-    found += _repetition(lines)
+    found += [JunkFinding("repetition", r.evidence, r.line) for r in find_repetition(text)]
     return sorted(found, key=lambda f: (f.line, f.kind))
 
 
@@ -125,96 +122,3 @@ def _runs(line: str) -> list[tuple[str, int, int, int]]:
     if current is not None:
         runs.append(current)
     return runs
-
-
-# --- repetition ----------------------------------------------------------------------------
-
-
-def _norm(line: str) -> str:
-    line = _LIST_MARKER.sub("", line.strip().lstrip("#>").strip())
-    return " ".join(line.replace("*", "").replace("_", " ").lower().split())
-
-
-def _substantial(norm: str, min_chars: int) -> bool:
-    words = [w for w in norm.split() if any(c.isalpha() for c in w)]
-    return len(norm) >= min_chars and len(words) >= _MIN_REPEATED_WORDS
-
-
-def _repetition(lines: list[str]) -> list[JunkFinding]:
-    found: list[JunkFinding] = []
-    reported: set[str] = set()
-    content = [
-        (number, _norm(line), line.strip())
-        for number, line in enumerate(lines, 1)
-        if line.strip() and not _STRUCTURE_LINE.match(line)
-    ]
-    # A run of consecutive copies (blank lines between them allowed): a degenerate loop.
-    for norm, group in itertools.groupby(content, key=lambda item: item[1]):
-        copies = list(group)
-        if len(copies) >= 2 and _substantial(norm, 10):
-            found.append(
-                JunkFinding(
-                    "repetition",
-                    f"{len(copies)} consecutive copies: {_short(copies[0][2])}",
-                    copies[0][0],
-                )
-            )
-            reported.add(norm)
-    # The same substantial line three or more times anywhere.
-    counts = Counter(norm for _, norm, _ in content)
-    for number, norm, shown in content:
-        if counts[norm] >= 3 and norm not in reported and _substantial(norm, _MIN_REPEATED_CHARS):
-            found.append(
-                JunkFinding("repetition", f"{counts[norm]} copies: {_short(shown)}", number)
-            )
-            reported.add(norm)
-    found += _repeated_paragraphs(lines)
-    found += [
-        JunkFinding("repetition", evidence, number)
-        for number, line in enumerate(lines, 1)
-        if not line.lstrip().startswith("|")  # table rows repeat cells by design
-        for evidence in [_loop_in_line(line)]
-        if evidence
-    ]
-    return found
-
-
-def _repeated_paragraphs(lines: list[str]) -> list[JunkFinding]:
-    """Consecutive identical multi-line paragraphs (single lines are covered line by line)."""
-    paragraphs: list[tuple[int, list[str]]] = []
-    start, block = 0, list[str]()
-    for number, line in enumerate([*lines, ""], 1):
-        if line.strip():
-            if not block:
-                start = number
-            block.append(_norm(line))
-        elif block:
-            paragraphs.append((start, block))
-            block = []
-    return [
-        JunkFinding("repetition", f"repeated paragraph: {_short(' '.join(cur))}", first)
-        for (first, prev), (_, cur) in itertools.pairwise(paragraphs)
-        if len(cur) >= 2 and cur == prev and _substantial(" ".join(cur), _MIN_REPEATED_CHARS)
-    ]
-
-
-def _loop_in_line(line: str) -> str | None:
-    """A phrase of 1-8 words repeated back to back 4+ times ("the model the model ...")."""
-    words = line.split()
-    for period in range(1, _MAX_LOOP_PERIOD + 1):
-        run = 0
-        for i in range(period, len(words)):
-            run = run + 1 if words[i].lower() == words[i - period].lower() else 0
-            repeats = run // period + 1
-            unit = words[i - run - period + 1 : i - run + 1]
-            if (
-                repeats >= _MIN_LOOP_REPEATS
-                and period * repeats >= 8
-                and any(c.isalpha() for w in unit for c in w)
-            ):
-                return f"loop of {' '.join(unit)!r} x{repeats}+"
-    return None
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
