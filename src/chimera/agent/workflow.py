@@ -14,8 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chimera.agent.factcheck import FactCheck, check_numbers
-from chimera.agent.junk import find_junk
+from chimera.agent.check import assess
+from chimera.agent.echo import instruction_texts
+from chimera.agent.factcheck import FactCheck
 from chimera.agent.known import known_numbers
 from chimera.agent.parse import ParsedAnalysis, parse_analysis
 from chimera.agent.personas import Persona
@@ -25,7 +26,7 @@ from chimera.agent.prompts import (
     report_messages,
     with_nonce,
 )
-from chimera.agent.quality import QualityScore, score_report
+from chimera.agent.quality import QualityScore
 from chimera.backends.base import (
     Backend,
     CallResult,
@@ -245,24 +246,26 @@ async def run_agent(
 
 
 def check_run(run: AgentRun, facts: IngestResult) -> None:
-    """Fact check, junk and quality score of the report body (the LLM's own text only)."""
+    """Fact check, junk and quality score of the report body (the LLM's own text only).
+
+    Text echoed from the instructions is removed from the stored body and counted as junk; a
+    body with nothing left fails the run."""
     if run.report_body is None or run.factcheck is not None:
         return  # no report to check, or checked already
-    body = run.report_body
-    run.factcheck = check_numbers(body, known_numbers(facts, [("digest", run.digest)]))
-    junk = find_junk(body)
-    run.junk = [{"kind": j.kind, "evidence": j.evidence, "line": j.line} for j in junk]
-    sections = list(parse_analysis(body).sections)
-    analysis = run.analysis or ParsedAnalysis(
-        executive_summary="", findings=[], recommendations=[], sections={}, risks=[]
-    )
-    run.quality = score_report(
+    analysis = run.analysis
+    result = assess(
+        run.report_body,
+        facts,
+        known_numbers(facts, [("digest", run.digest)]),
+        instructions=instruction_texts([run.spec.persona]),
         required_sections=REPORT_SECTIONS,
-        present_sections=sections,
-        grounded_ratio=run.factcheck.grounded_ratio,
-        findings=len(analysis.findings),
-        recommendations=len(analysis.recommendations),
-        words=len(body.split()),
         target_words=run.spec.persona.target_words,
-        junk=len(junk),
+        findings=len(analysis.findings) if analysis else None,
+        recommendations=len(analysis.recommendations) if analysis else None,
     )
+    run.report_body = result.body
+    run.factcheck = result.factcheck
+    run.junk = [{"kind": j.kind, "evidence": j.evidence, "line": j.line} for j in result.junk]
+    run.quality = result.quality
+    if result.empty and run.status == "ok":
+        run.status, run.error = "failed", result.empty_reason()
