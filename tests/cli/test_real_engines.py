@@ -72,7 +72,7 @@ def read_json(path: Path) -> Any:
 def assert_possible_or_flagged(run: dict[str, Any], tolerance: float) -> None:
     """A run's figures are within the tolerance of the possible, or flagged; and never what a
     prompt cache made of them (135-194%): timing noise stays far below that."""
-    assert run["status"] == "ok"
+    assert run["concurrency_speedup"] is not None
     slowdowns = [a["slowdown"] for a in run["agents"].values()]
     within = run["efficiency_percent"] <= 100 * (1 + tolerance) and all(
         s >= 1 - tolerance for s in slowdowns
@@ -117,7 +117,10 @@ def test_multiagent_on_two_servers_gives_possible_figures(
         "-q",
     )  # fmt: skip
     summary = read_json(out / "summary.json")
-    assert code == 0, summary["failures"]
+    # every call answered; a 135M model's report may still fail the quality check (exit 4),
+    # which leaves the timings standing
+    assert summary["counts"]["calls_failed"] == {}, summary["failures"]
+    assert code in (0, 4) and all("report body" in f["error"] for f in summary["failures"])
     assert summary["counts"]["warmup_runs"] == 1 and summary["prompt_nonce"] is True
     [run] = summary["runs"]
     assert_possible_or_flagged(run, summary["validity_tolerance"])
@@ -145,16 +148,15 @@ def test_one_server_for_two_agents_is_contention_or_counted_failures(
     )  # fmt: skip
     summary = read_json(out / "summary.json")
     [run] = summary["runs"]
-    if run["status"] == "ok":  # the server queued the calls: about 1x at best, and said so
-        assert code == 0
+    if not summary["counts"]["calls_failed"]:  # it queued the calls: 1x at best, and said so
+        assert code in (0, 4) and all("report body" in f["error"] for f in summary["failures"])
         assert run["valid"] is True, run["invalid_reasons"]
         assert run["concurrency_speedup"] <= 1.1
         assert run["resource_contention_detected"] is True
         for agent in run["agents"].values():
             assert agent["together"]["output_tokens"] > 0
     else:  # the server dropped a concurrent call: failed, counted, not averaged
-        assert code == 4
-        assert summary["counts"]["calls_failed"]
+        assert code == 4 and run["concurrency_speedup"] is None
         assert summary["aggregate"]["average_concurrency_speedup"] is None
 
 
@@ -229,7 +231,10 @@ def test_two_engine_servers_reproduce_the_dual_ollama_experiment(
         "-q",
     )  # fmt: skip
     summary = read_json(out / "summary.json")
-    assert code == 0, summary["failures"]
+    # every call answered; a 135M model's report may still fail the quality check (exit 4),
+    # which leaves the timings standing
+    assert summary["counts"]["calls_failed"] == {}, summary["failures"]
+    assert code in (0, 4) and all("report body" in f["error"] for f in summary["failures"])
     [run] = summary["runs"]
     assert_possible_or_flagged(run, summary["validity_tolerance"])
     for agent in run["agents"].values():

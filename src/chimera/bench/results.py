@@ -36,6 +36,18 @@ class AgentOutcome(BaseModel):
         return self.alone.status == "ok" and self.together.status == "ok"
 
     @property
+    def measured(self) -> bool:
+        """Both phases made every call and each call answered: the times are comparable.
+
+        A run can be measured but not ok: its report failed the quality check (empty once
+        echoed instructions are removed). Its timings still count; its report does not.
+        """
+        return all(
+            run.calls and all(c.result is not None for c in run.calls)
+            for run in (self.alone, self.together)
+        )
+
+    @property
     def error(self) -> str | None:
         if self.alone.status != "ok":
             return f"alone: {self.alone.error}"
@@ -59,7 +71,7 @@ class RunRecord(BaseModel):
     agents: list[AgentOutcome]
     wall_s: float = Field(description="concurrent phase: all launched -> last finished")
     figures: ConcurrencyFigures | None = Field(
-        None, description="None when an agent failed: its times would not be comparable"
+        None, description="None when an agent's call failed: its times would not be comparable"
     )
     folder: Path | None = Field(None, description="where the run's files were written")
 
@@ -99,7 +111,7 @@ def build_record(
     record = RunRecord(
         run_number=run_number, warmup=warmup, order=order, agents=agents, wall_s=wall_s
     )
-    if record.ok and wall_s > 0 and all(a.alone_s > 0 for a in agents):
+    if all(a.measured for a in agents) and wall_s > 0 and all(a.alone_s > 0 for a in agents):
         record.figures = concurrency_figures(
             {a.agent_id: a.alone_s for a in agents},
             {a.agent_id: a.together_s for a in agents},
