@@ -44,6 +44,11 @@ class GenerationRequest(BaseModel):
     purpose: str | None = Field(
         None, description="what the call is for (e.g. analysis, report); never sent to a server"
     )
+    json_schema: dict[str, Any] | None = Field(
+        None,
+        description="a JSON schema the answer must follow, enforced by the server (Ollama "
+        "format, OpenAI response_format, llama.cpp grammar); None = free text",
+    )
 
     @model_validator(mode="after")
     def _one_input(self) -> GenerationRequest:

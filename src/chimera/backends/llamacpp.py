@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import importlib.util
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -301,7 +302,10 @@ def _generate(
     if max_tokens == 0:
         llm.eval(tokens)
     else:
-        gen = llm.generate(tokens, **plan.sample)
+        sample = dict(plan.sample)
+        if request.json_schema is not None:
+            sample["grammar"] = _grammar(request.json_schema)
+        gen = llm.generate(tokens, **sample)
         try:
             for token in gen:
                 if cancel.is_set():
@@ -334,6 +338,16 @@ def _generate(
     n_eval = int(p.n_eval) if t_eval_ms > 0 else 0
     perf = (t_p_eval_ms, t_eval_ms, n_p_eval, n_eval)
     return _Outcome(n_out, reason, len(tokens), perf, time.perf_counter_ns() - t0)
+
+
+def _grammar(schema: dict[str, Any]) -> Any:
+    """The GBNF grammar that holds sampling to ``schema`` (llama-cpp-python's converter)."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    try:
+        return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+    except (ValueError, RuntimeError) as exc:
+        raise ConfigError(f"llama.cpp cannot turn the JSON schema into a grammar: {exc}") from None
 
 
 def _timings(outcome: _Outcome, load_ns: int | None) -> ServerTimings:

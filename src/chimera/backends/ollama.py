@@ -45,6 +45,8 @@ def request_body(request: GenerationRequest) -> dict[str, Any]:
         body["options"] = options
     if request.keep_alive is not None:
         body["keep_alive"] = request.keep_alive
+    if request.json_schema is not None:
+        body["format"] = request.json_schema  # Ollama 0.5+: structured outputs
     return body
 
 

@@ -97,6 +97,11 @@ def request_body(request: GenerationRequest) -> dict[str, Any]:
         body[FIELD_NAMES[name]] = value
     if body.get("max_tokens", 0) < 0:  # Ollama's -1/-2 mean unbounded: leave it to the server
         del body["max_tokens"]
+    if request.json_schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "answer", "strict": True, "schema": request.json_schema},
+        }
     return body
 
 
