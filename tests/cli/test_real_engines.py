@@ -69,6 +69,28 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def multiagent(
+    cli: Cli, backend: str, urls: tuple[str, str], data: Path, out: Path
+) -> tuple[int, dict[str, Any]]:
+    """``chimera multiagent`` with agent A on ``urls[0]`` and B on ``urls[1]``: the exit code
+    and summary.json."""
+    code = cli(
+        "multiagent", str(data), "--scenario", "chimera_homo",
+        "--backend", backend, "--model", "smollm2",
+        "--collector-ollama-url", urls[0], "--insight-ollama-url", urls[1],
+        *SHORT, "--runs", "1", "--output-dir", str(out), "--db", str(out.parent / "db.sqlite"),
+        "-q",
+    )  # fmt: skip
+    return code, read_json(out / "summary.json")
+
+
+def assert_calls_answered(code: int, summary: dict[str, Any]) -> None:
+    """Every call answered; a 135M model's report may still fail the quality check (exit 4),
+    which leaves the timings standing."""
+    assert summary["counts"]["calls_failed"] == {}, summary["failures"]
+    assert code in (0, 4) and all("report body" in f["error"] for f in summary["failures"])
+
+
 def assert_possible_or_flagged(run: dict[str, Any], tolerance: float) -> None:
     """A run's figures are within the tolerance of the possible, or flagged; and never what a
     prompt cache made of them (135-194%): timing noise stays far below that."""
@@ -108,19 +130,8 @@ def test_run_writes_a_report_from_real_calls(
 def test_multiagent_on_two_servers_gives_possible_figures(
     cli: Cli, servers: list[str], data: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "two"
-    code = cli(
-        "multiagent", str(data), "--scenario", "chimera_homo",
-        "--backend", "openai", "--model", "smollm2",
-        "--collector-ollama-url", servers[0], "--insight-ollama-url", servers[1],
-        *SHORT, "--runs", "1", "--output-dir", str(out), "--db", str(tmp_path / "db.sqlite"),
-        "-q",
-    )  # fmt: skip
-    summary = read_json(out / "summary.json")
-    # every call answered; a 135M model's report may still fail the quality check (exit 4),
-    # which leaves the timings standing
-    assert summary["counts"]["calls_failed"] == {}, summary["failures"]
-    assert code in (0, 4) and all("report body" in f["error"] for f in summary["failures"])
+    code, summary = multiagent(cli, "openai", (servers[0], servers[1]), data, tmp_path / "two")
+    assert_calls_answered(code, summary)
     assert summary["counts"]["warmup_runs"] == 1 and summary["prompt_nonce"] is True
     [run] = summary["runs"]
     assert_possible_or_flagged(run, summary["validity_tolerance"])
@@ -138,18 +149,10 @@ def test_multiagent_on_two_servers_gives_possible_figures(
 def test_one_server_for_two_agents_is_contention_or_counted_failures(
     cli: Cli, servers: list[str], data: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "one"
-    code = cli(
-        "multiagent", str(data), "--scenario", "chimera_homo",
-        "--backend", "openai", "--model", "smollm2",
-        "--collector-ollama-url", servers[0], "--insight-ollama-url", servers[0],
-        *SHORT, "--runs", "1", "--output-dir", str(out), "--db", str(tmp_path / "db.sqlite"),
-        "-q",
-    )  # fmt: skip
-    summary = read_json(out / "summary.json")
+    code, summary = multiagent(cli, "openai", (servers[0], servers[0]), data, tmp_path / "one")
     [run] = summary["runs"]
     if not summary["counts"]["calls_failed"]:  # it queued the calls: 1x at best, and said so
-        assert code in (0, 4) and all("report body" in f["error"] for f in summary["failures"])
+        assert_calls_answered(code, summary)
         assert run["valid"] is True, run["invalid_reasons"]
         assert run["concurrency_speedup"] <= 1.1
         assert run["resource_contention_detected"] is True
@@ -222,19 +225,8 @@ def test_run_with_the_ollama_backend_on_an_engine_server(
 def test_two_engine_servers_reproduce_the_dual_ollama_experiment(
     cli: Cli, engines: list[str], data: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "dual"
-    code = cli(
-        "multiagent", str(data), "--scenario", "chimera_homo",
-        "--backend", "ollama", "--model", "smollm2",
-        "--collector-ollama-url", engines[0], "--insight-ollama-url", engines[1],
-        *SHORT, "--runs", "1", "--output-dir", str(out), "--db", str(tmp_path / "db.sqlite"),
-        "-q",
-    )  # fmt: skip
-    summary = read_json(out / "summary.json")
-    # every call answered; a 135M model's report may still fail the quality check (exit 4),
-    # which leaves the timings standing
-    assert summary["counts"]["calls_failed"] == {}, summary["failures"]
-    assert code in (0, 4) and all("report body" in f["error"] for f in summary["failures"])
+    code, summary = multiagent(cli, "ollama", (engines[0], engines[1]), data, tmp_path / "dual")
+    assert_calls_answered(code, summary)
     [run] = summary["runs"]
     assert_possible_or_flagged(run, summary["validity_tolerance"])
     for agent in run["agents"].values():
