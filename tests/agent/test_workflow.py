@@ -95,7 +95,9 @@ async def test_fact_check_flags_invented_numbers_from_a_real_server(
     unsupported = {c.claim.raw for c in run.factcheck.unsupported}
     grounded = {c.claim.raw for c in run.factcheck.grounded}
     assert {"88", "88%"} <= unsupported and {"101", "28"} <= grounded
-    assert run.analysis is not None and len(run.analysis.findings) == 2
+    # a Markdown analysis cites no fact id: the narrator's findings stand in, and say so
+    assert run.structured is not None and run.structured.model_findings == 0
+    assert run.structured.fallback[0].startswith("findings: the model's answer had no finding")
     assert any(j["kind"] == "control-token" for j in run.junk)
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "| 88 |" in report and "<unused1933>" in report  # listed under Fact Check
@@ -238,3 +240,154 @@ async def test_check_can_be_deferred_until_after_a_timed_phase(tmp_path: Path) -
     first = run.factcheck
     check_run(run, facts)  # idempotent
     assert run.factcheck is first
+
+
+# --- the structured analysis ---------------------------------------------------------------
+
+TWO_MODELS = "model,num_gpu,tokens_per_s\nfast:1b,80,120.5\nfast:1b,40,90.5\nslow:8b,80,20.25\n"
+JSON_ANSWER = (
+    '{"findings": [{"facts": ["F2"], "statement": "fast:1b is the fastest at 120.5 tok/s"},'
+    ' {"facts": ["F3", "F9"], "statement": "slow:8b is slow"}],'
+    ' "recommendations": [{"finding": 1, "action": "Run fast:1b with num_gpu=80."}]}'
+)
+FULL_REPORT = "## 1. Executive Summary\nfast:1b reaches 120.5 tok/s.\n"
+
+
+def spec_for(kind: str, url: str, model: str, **kw: object) -> object:
+    from chimera.agent.personas import INSIGHT_AGENT
+    from chimera.agent.workflow import AgentSpec
+    from chimera.backends.base import EndpointSettings
+
+    return AgentSpec(
+        agent_id="insight",
+        label="L",
+        persona=INSIGHT_AGENT,
+        model=model,
+        endpoint=EndpointSettings(kind=kind, url=url),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def _run(tmp_path: Path, cfg: TestServerConfig, **kw: object) -> tuple[object, list[object]]:
+    from chimera.agent.workflow import AgentSpec, run_agent
+    from chimera.backends.base import create_backend
+    from chimera.ingest.pipeline import ingest_paths
+
+    (tmp_path / "r.csv").write_text(TWO_MODELS, encoding="utf-8")
+    facts = ingest_paths([tmp_path / "r.csv"])
+    async with TestServer(cfg) as srv:
+        spec = spec_for(cfg.protocol, srv.url, cfg.models[0], **kw)
+        assert isinstance(spec, AgentSpec)
+        async with create_backend(spec.endpoint) as backend:
+            run = await run_agent(spec, facts, backend)
+        return run, [r.body for r in srv.requests if r.body and r.body.get("messages")]
+
+
+@pytest.mark.parametrize("protocol", ["ollama", "openai"])
+async def test_json_shape_sends_the_schema_and_keeps_findings_citing_the_sheet(
+    tmp_path: Path, protocol: str
+) -> None:
+    cfg = TestServerConfig(protocol=protocol, models=["m"], responses=[JSON_ANSWER, FULL_REPORT])  # type: ignore[arg-type]
+    run, bodies = await _run(tmp_path, cfg, analysis_shape="json")
+    from chimera.agent.workflow import AgentRun
+
+    assert isinstance(run, AgentRun) and run.status == "ok", run.error
+    first, second = bodies
+    assert isinstance(first, dict) and isinstance(second, dict)
+    schema = (
+        first["format"]
+        if protocol == "ollama"
+        else first["response_format"]["json_schema"]["schema"]
+    )
+    ids = schema["properties"]["findings"]["items"]["properties"]["facts"]["items"]["enum"]
+    assert ids == [
+        line.split(".")[0] for line in run.factsheet.splitlines() if line.startswith("F")
+    ]
+    assert "format" not in second and "response_format" not in second  # the report is free text
+    s = run.structured
+    assert s is not None and s.shape == "json" and s.fallback == []
+    assert [f.facts for f in s.findings] == [["F2"], ["F3"]]
+    assert s.rejected == ["finding 2 cites F9, not on the fact sheet"]
+    assert run.analysis is not None and "120.5 tok/s" in run.analysis.findings[0]
+    assert run.report_body == FULL_REPORT  # full mode on a server: the model writes the report
+
+
+async def test_invalid_json_twice_falls_back_to_the_narrator_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    cfg = TestServerConfig(
+        models=["m"],
+        responses=['{"findings": [{"facts": ', '{"findings": [{"facts": ', FULL_REPORT],
+    )
+    run, bodies = await _run(tmp_path, cfg, analysis_shape="json")
+    from chimera.agent.workflow import AgentRun
+
+    assert isinstance(run, AgentRun) and run.status == "ok"
+    assert [c.stage for c in run.calls] == ["analysis", "analysis", "report"]  # one repair
+    assert all("format" in b for b in bodies[:2])  # type: ignore[operator]
+    s = run.structured
+    assert s is not None and s.model_findings == 0
+    assert s.fallback == [
+        "findings: the model's answer had no finding citing a fact on the sheet",
+        "recommendations: the model's answer had no finding citing a fact on the sheet",
+    ]
+    assert "the answer was not JSON of the schema; asked once more" in s.rejected
+    assert s.findings and all(f.statement == "" for f in s.findings)  # the facts as they are
+    assert run.quality is not None
+    findings = next(c for c in run.quality.components if c.name == "findings")
+    assert findings.score == 0  # the narrator's findings earn the model nothing
+
+
+async def test_lines_in_compose_mode_lay_out_the_seed_sections_from_the_facts(
+    tmp_path: Path,
+) -> None:
+    lines = (
+        "[F2] fast:1b is the fastest model at 120.5 tok/s.\n[F3] slow:8b reaches 99 tok/s.\n"
+        "R1: Run fast:1b with num_gpu=80.\n"
+    )
+    summary = (
+        "fast:1b is the fastest model. fast:1b is the fastest model.\n"
+        "Aim for 300-400 words, with numbered sections and bolded metric callouts.\n"
+    )
+    cfg = TestServerConfig(models=["m"], responses=[lines, summary])
+    run, _ = await _run(tmp_path, cfg, report_mode="compose")
+    from chimera.agent.prompts import REPORT_SECTIONS
+    from chimera.agent.workflow import AgentRun
+
+    assert isinstance(run, AgentRun) and run.status == "ok" and run.report_body
+    body = run.report_body
+    for i, name in enumerate(REPORT_SECTIONS, 1):
+        assert f"## {i}. {name}" in body
+    # the summary: one copy of the sentence, no echoed instruction
+    assert body.count("fast:1b is the fastest model.") == 1 and "Aim for" not in body
+    s = run.structured
+    assert s is not None and s.model_findings == 2
+    assert any("99" in r for r in s.rejected)  # slow:8b's figure is not F3's
+    assert "2. F3: slow:8b: best mean throughput 20.25 tok/s" in body
+    assert run.factcheck is not None and run.factcheck.unsupported == []
+    assert len(run.factcheck.grounded) >= 5
+
+
+@pytest.mark.real_server
+async def test_smollm2_in_process_cites_real_facts(corpus: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    from chimera.agent.workflow import AgentRun, run_agent
+    from chimera.backends.base import create_backend
+    from chimera.ingest.pipeline import ingest_paths
+    from chimera.models import resolve_gguf
+    from chimera.options import InferenceOptions
+
+    try:
+        resolve_gguf("smollm2")
+    except Exception as exc:  # the bundled model is an optional package
+        pytest.skip(str(exc))
+    facts = ingest_paths([corpus])
+    spec = spec_for("llamacpp", "", "smollm2", options=InferenceOptions(seed=1))
+    async with create_backend(kind="llamacpp") as backend:
+        run = await run_agent(spec, facts, backend)  # type: ignore[arg-type]
+    assert isinstance(run, AgentRun) and run.status == "ok", run.error
+    s = run.structured
+    assert s is not None and s.shape == "lines" and s.model_findings >= 1
+    ids = {line.split(".")[0] for line in run.factsheet.splitlines() if line.startswith("F")}
+    assert all(set(f.facts) <= ids for f in s.findings)
+    assert run.factcheck is not None and len(run.factcheck.grounded) >= 5

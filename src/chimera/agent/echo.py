@@ -12,7 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from chimera.agent.personas import Persona
-from chimera.agent.prompts import FACTS_CLOSE, FACTS_OPEN, analysis_messages, report_messages
+from chimera.agent.prompts import (
+    FACTS_CLOSE,
+    FACTS_OPEN,
+    analysis_messages,
+    report_messages,
+    summary_messages,
+)
 
 ECHO_NGRAM = 4  # words in a run shared with an instruction; 3 matched too much ordinary prose
 MIN_ECHO_WORDS = 5  # covered words a sentence needs to be an echo ("Aim for 300-400 words")
@@ -42,7 +48,13 @@ def instruction_texts(personas: Iterable[Persona]) -> list[str]:
     texts: list[str] = []
     for persona in personas:
         texts.append(persona.prompt)
-        for messages in (analysis_messages(persona, ""), report_messages(persona, "", "")):
+        calls = (
+            analysis_messages(persona, "", "lines"),
+            analysis_messages(persona, "", "json"),
+            report_messages(persona, "", ""),
+            summary_messages(persona, ""),
+        )
+        for messages in calls:
             texts += [_QUOTED.sub("\n", m.content) for m in messages if m.role == "user"]
     return list(dict.fromkeys(texts))
 

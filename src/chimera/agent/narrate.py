@@ -155,7 +155,7 @@ def _inventory_section(result: IngestResult) -> list[str]:
     return lines
 
 
-def _performance_table(result: IngestResult) -> list[str]:
+def performance_table(result: IngestResult) -> list[str]:
     rows = [
         "| Model | Best tok/s | Best configuration | Worst tok/s | Best TTFT (s) |",
         "| --- | --- | --- | --- | --- |",
@@ -186,7 +186,7 @@ def report_text(result: IngestResult, persona: Persona) -> str:
     body: dict[str, list[str]] = {
         "Executive Summary": [OFFLINE_NOTE, "", _summary(result, models)],
         "Data Ingestion Summary": _inventory_section(result),
-        "Performance Analysis": _performance_table(result),
+        "Performance Analysis": performance_table(result),
         "Key Findings": [f"- {line}" for line in findings(result)],
         "Recommendations": [f"{i}. {line}" for i, line in enumerate(recommendations(result), 1)],
         "Appendix": ["Risks and mitigations:", "", *_risks(result)]

@@ -106,6 +106,22 @@ def _data_quality_lines(facts: IngestResult) -> list[str]:
     return lines
 
 
+def _analysis_lines(run: AgentRun) -> list[str]:
+    """How the structured analysis was obtained: its shape, what was rejected and why, and
+    which parts the narrator wrote."""
+    s = run.structured
+    if s is None or run.offline:
+        return []
+    lines = [
+        "",
+        f"Analysis: {s.shape} shape; {s.model_findings} finding(s) written by the model cite "
+        "facts of the sheet.",
+    ]
+    lines += [f"- Narrator's {f}" for f in s.fallback]
+    lines += [f"- Rejected: {r}" for r in s.rejected[:8]]
+    return lines
+
+
 def _plots_lines(plots: Iterable[str]) -> list[str]:
     names = list(plots)
     if not names:
@@ -174,6 +190,7 @@ def render_report(run: AgentRun, facts: IngestResult, plots: Iterable[str] = ())
         if analysis and analysis.recommendations
         else ["- (the analysis named no recommendations)"]
     )
+    out += _analysis_lines(run)
     out += _plots_lines(plots)
     out += [
         "",

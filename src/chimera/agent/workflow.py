@@ -8,25 +8,39 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.agent.check import assess
+from chimera.agent.compose import clean_prose, compose_body, findings_text
 from chimera.agent.echo import instruction_texts
 from chimera.agent.factcheck import FactCheck
+from chimera.agent.factsheet import FactSheet, build_factsheet, sheet_budget
 from chimera.agent.known import known_numbers
-from chimera.agent.parse import ParsedAnalysis, parse_analysis
+from chimera.agent.parse import ParsedAnalysis
 from chimera.agent.personas import Persona
 from chimera.agent.prompts import (
     REPORT_SECTIONS,
     analysis_messages,
     report_messages,
+    summary_messages,
     with_nonce,
 )
 from chimera.agent.quality import QualityScore
+from chimera.agent.structured import (
+    AnalysisAnswer,
+    StructuredAnalysis,
+    analysis_schema,
+    example_lines,
+    finding_text,
+    parse_json,
+    parse_lines,
+    validate,
+    with_fallback,
+)
 from chimera.backends.base import (
     Backend,
     CallResult,
@@ -41,6 +55,8 @@ from chimera.ingest.pipeline import IngestResult
 from chimera.options import InferenceOptions
 
 Stage = Literal["analysis", "report"]
+Shape = Literal["auto", "json", "lines"]
+ReportMode = Literal["auto", "compose", "full"]
 # Tokens kept free in the context window for the model's answer.
 ANSWER_RESERVE_TOKENS = 400
 MIN_DIGEST_TOKENS = 150
@@ -57,6 +73,16 @@ class AgentSpec(BaseModel):
     model: str
     endpoint: EndpointSettings = EndpointSettings()
     options: InferenceOptions = InferenceOptions()
+    analysis_shape: Shape = Field(
+        "auto",
+        description="json (schema enforced by the server) or lines; auto: json in-process, "
+        "lines on servers",
+    )
+    report_mode: ReportMode = Field(
+        "auto",
+        description="compose (Chimera lays out the report, the model writes its summary) or "
+        "full (the model writes every section); auto: compose in-process, full on servers",
+    )
 
 
 class CallRecord(BaseModel):
@@ -97,6 +123,8 @@ class AgentRun(BaseModel):
     digest_budget_tokens: int = DEFAULT_BUDGET_TOKENS
     calls: list[CallRecord] = Field(default_factory=list)
     analysis: ParsedAnalysis | None = None
+    factsheet: str = Field("", description="the numbered facts the analysis cites")
+    structured: StructuredAnalysis | None = None
     report_body: str | None = None
     factcheck: FactCheck | None = None
     junk: list[dict[str, object]] = Field(default_factory=list)
@@ -153,14 +181,60 @@ def clean_body(text: str) -> str:
     return text.strip() + "\n"
 
 
+# Guards against a small model's loops on the in-process engine, where llama-cpp-python's own
+# defaults are no repeat penalty and no token cap; options the user set are never replaced.
+# Server backends get the options as given: a benchmark measures the settings it was handed.
+GUARD_REPEAT_PENALTY = 1.15
+# llama-cpp-python samples at 0.8 by default; at that heat the 135M model wandered off the
+# facts within a line, at 0.2 it copied them.
+GUARD_TEMPERATURE = 0.2
+TOKEN_CAPS = {"analysis": 448, "summary": 160, "report": 1024}
+
+
+def call_options(spec: AgentSpec, backend_kind: str, purpose: str) -> InferenceOptions:
+    """The options of one call: the spec's, with the loop guards filled in where unset."""
+    if backend_kind != "llamacpp":
+        return spec.options
+    guard = InferenceOptions(
+        repeat_penalty=GUARD_REPEAT_PENALTY,
+        temperature=GUARD_TEMPERATURE,
+        num_predict=TOKEN_CAPS.get(purpose, 320),
+    )
+    return guard.merged(spec.options)
+
+
+def choose_shape(spec: AgentSpec, backend_kind: str) -> Literal["json", "lines"]:
+    """Measured in-process with SmolLM2-135M (docs/agent.md): json, whose grammar holds the
+    fact ids to the sheet. Servers get lines, which any server can answer."""
+    if spec.analysis_shape != "auto":
+        return spec.analysis_shape
+    return "json" if backend_kind == "llamacpp" else "lines"
+
+
+def choose_mode(spec: AgentSpec, backend_kind: str) -> Literal["compose", "full"]:
+    if spec.report_mode != "auto":
+        return spec.report_mode
+    return "compose" if backend_kind == "llamacpp" else "full"
+
+
 async def _call(
-    run: AgentRun, backend: Backend, stage: Stage, messages: tuple[ChatMessage, ...]
+    run: AgentRun,
+    backend: Backend,
+    stage: Stage,
+    messages: tuple[ChatMessage, ...],
+    *,
+    purpose: str | None = None,
+    json_schema: dict[str, object] | None = None,
 ) -> CallResult | None:
     spec = run.spec
     record = CallRecord(stage=stage, messages=list(messages))
     run.calls.append(record)
     request = GenerationRequest(
-        model=spec.model, messages=messages, options=spec.options, purpose=stage
+        model=spec.model,
+        messages=messages,
+        options=call_options(spec, backend.kind, purpose or stage),
+        purpose=stage,
+        json_schema=json_schema,
     )
     try:
         record.result = await generate(backend, request)
@@ -169,6 +243,72 @@ async def _call(
         run.status, run.error = "failed", f"{stage} call failed: {exc}"
         return None
     return record.result
+
+
+def interpret(
+    text: str, shape: str, sheet: FactSheet, instructions: Sequence[str] = ()
+) -> tuple[StructuredAnalysis, bool]:
+    """The validated analysis of one answer, and whether the answer had its shape (valid
+    JSON of the schema; for lines, at least one cited finding)."""
+    answer: AnalysisAnswer | None = parse_json(text) if shape == "json" else None
+    if answer is None:
+        answer = parse_lines(clean_body(text))  # a json answer that fell back to lines
+        valid = shape == "lines" and bool(answer.findings)
+        return validate(answer, sheet, "lines", instructions), valid
+    return validate(answer, sheet, "json", instructions), True
+
+
+async def _analyse(
+    run: AgentRun, backend: Backend, sheet: FactSheet, nonce: str | None
+) -> CallResult | None:
+    """The analysis call (and, for a json answer that is not valid, one repair call); sets
+    ``run.structured``, falling back to the narrator's findings with the reason recorded."""
+    spec = run.spec
+    shape = choose_shape(spec, backend.kind)
+    schema = analysis_schema(sheet) if shape == "json" else None
+    small = choose_mode(spec, backend.kind) == "compose"
+    prompt = analysis_messages(
+        spec.persona, sheet.text(), shape, example=example_lines(sheet), brief=small
+    )
+    messages = with_nonce(prompt, nonce)
+    answer = await _call(run, backend, "analysis", messages, json_schema=schema)
+    if answer is None:
+        return None
+    if backend.kind == "offline":
+        run.structured = with_fallback(
+            StructuredAnalysis(shape="narrator"), sheet, "written offline, without an LLM"
+        )
+        return answer
+    instructions = instruction_texts([spec.persona])
+    structured, well_formed = interpret(answer.text, shape, sheet, instructions)
+    if shape == "json" and not well_formed and not structured.findings:
+        structured.rejected.append("the answer was not JSON of the schema; asked once more")
+        repair = await _call(run, backend, "analysis", messages, json_schema=schema)
+        if repair is None:
+            return None
+        again, _ = interpret(repair.text, shape, sheet, instructions)
+        again.rejected[:0] = structured.rejected
+        structured, answer = again, repair
+    if not structured.findings:
+        reason = "the model's answer had no finding citing a fact on the sheet"
+        structured = with_fallback(structured, sheet, reason)
+    elif not structured.recommendations:
+        structured = with_fallback(
+            structured, sheet, "the model tied no recommendation to a finding"
+        )
+    run.structured = structured
+    return answer
+
+
+def _parsed(structured: StructuredAnalysis, sheet: FactSheet) -> ParsedAnalysis:
+    """The analysis by role, as the report's Key Findings and Recommendations show it."""
+    return ParsedAnalysis(
+        executive_summary="",
+        findings=[finding_text(f, sheet) for f in structured.findings],
+        recommendations=[r.action for r in structured.recommendations],
+        sections={},
+        risks=[],
+    )
 
 
 async def run_agent(
@@ -183,6 +323,9 @@ async def run_agent(
     nonce: str | None = None,
 ) -> AgentRun:
     """Run the two-call workflow on ``facts`` with ``backend``; never raises for call failures.
+
+    The analysis cites a numbered fact sheet; the report is either laid out by Chimera
+    around the model's summary (``compose``) or written whole by the model (``full``).
 
     ``nonce`` (a short unique line) starts both calls' prompts, so that no earlier call's
     prompt in a server's prompt cache shortens this run's prefill.
@@ -203,6 +346,12 @@ async def run_agent(
     run.timings.ingest_s = ingest_s
     run.digest_budget_tokens = digest_budget(spec.persona, spec.options)
     run.digest = render_digest(facts, run.digest_budget_tokens)
+    overhead = estimate_tokens(spec.persona.prompt) + 250
+    answer = call_options(spec, backend.kind, "analysis").num_predict or ANSWER_RESERVE_TOKENS
+    sheet = build_factsheet(
+        facts, sheet_budget(spec.options.num_ctx, overhead, max(answer, ANSWER_RESERVE_TOKENS))
+    )
+    run.factsheet = sheet.text()
 
     def stage(name: str) -> None:
         if on_stage is not None:
@@ -210,36 +359,43 @@ async def run_agent(
 
     stage("analysis")
     t = time.perf_counter()
-    analysis = await _call(
-        run, backend, "analysis", with_nonce(analysis_messages(spec.persona, run.digest), nonce)
-    )
+    analysis = await _analyse(run, backend, sheet, nonce)
     run.timings.analysis_s = time.perf_counter() - t
-    if analysis is not None:
-        run.analysis = parse_analysis(analysis.text)
+    if analysis is not None and run.structured is not None:
+        structured = run.structured
+        run.analysis = _parsed(structured, sheet)
         stage("report")
         t = time.perf_counter()
-        report = await _call(
-            run,
-            backend,
-            "report",
-            with_nonce(
-                report_messages(
-                    spec.persona,
-                    run.digest,
-                    trim_to_tokens(
-                        clean_body(analysis.text),
-                        analysis_budget(spec.persona, spec.options, run.digest),
-                    ),
+        if choose_mode(spec, backend.kind) == "compose":
+            messages = summary_messages(spec.persona, findings_text(structured, sheet))
+            report = await _call(
+                run, backend, "report", with_nonce(messages, nonce), purpose="summary"
+            )
+            if report is not None:
+                summary, dropped = clean_prose(
+                    report.text, instruction_texts([spec.persona]), run.factsheet
+                )
+                structured.rejected += [
+                    f"summary sentence with a figure not on the sheet: {d[:120]}" for d in dropped
+                ]
+                run.analysis.executive_summary = summary
+                run.report_body = compose_body(facts, sheet, structured, summary)
+        else:
+            messages = report_messages(
+                spec.persona,
+                sheet.text(),
+                trim_to_tokens(
+                    findings_text(structured, sheet),
+                    analysis_budget(spec.persona, spec.options, sheet.text()),
                 ),
-                nonce,
-            ),
-        )
+            )
+            report = await _call(run, backend, "report", with_nonce(messages, nonce))
+            if report is not None:
+                run.report_body = clean_body(report.text)
         run.timings.report_s = time.perf_counter() - t
-        if report is not None:
-            run.report_body = clean_body(report.text)
-            if check:
-                stage("check")
-                check_run(run, facts)
+        if report is not None and check:
+            stage("check")
+            check_run(run, facts)
     run.timings.total_s = ingest_s + (time.perf_counter() - t0)
     run.finished_at = datetime.now(UTC)
     return run
@@ -256,12 +412,12 @@ def check_run(run: AgentRun, facts: IngestResult) -> None:
     result = assess(
         run.report_body,
         facts,
-        known_numbers(facts, [("digest", run.digest)]),
+        known_numbers(facts, [("digest", run.digest), ("fact sheet", run.factsheet)]),
         instructions=instruction_texts([run.spec.persona]),
         required_sections=REPORT_SECTIONS,
         target_words=run.spec.persona.target_words,
-        findings=len(analysis.findings) if analysis else None,
-        recommendations=len(analysis.recommendations) if analysis else None,
+        findings=_credited(run)[0] if analysis else None,
+        recommendations=_credited(run)[1] if analysis else None,
     )
     run.report_body = result.body
     run.factcheck = result.factcheck
@@ -269,3 +425,13 @@ def check_run(run: AgentRun, facts: IngestResult) -> None:
     run.quality = result.quality
     if result.empty and run.status == "ok":
         run.status, run.error = "failed", result.empty_reason()
+
+
+def _credited(run: AgentRun) -> tuple[int, int]:
+    """Findings and recommendations the score credits: the model's own, not the narrator's
+    fallback (offline, the narrator is the writer)."""
+    structured, analysis = run.structured, run.analysis
+    if structured is None or run.offline:
+        return (len(analysis.findings), len(analysis.recommendations)) if analysis else (0, 0)
+    fell_back = any(f.startswith("recommendations") for f in structured.fallback)
+    return structured.model_findings, 0 if fell_back else len(structured.recommendations)
