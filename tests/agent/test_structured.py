@@ -95,7 +95,7 @@ def test_hostile_lines_leave_nothing_unchecked() -> None:
     assert any("F99, not on the fact sheet" in r for r in result.rejected)
     assert any("repeats an earlier finding" in r for r in result.rejected)
     # figures not in the cited fact: the fact is shown instead of the statement
-    assert any("1000, 999" in r and "facts are shown instead" in r for r in result.rejected)
+    assert any("1000.0, 999.0" in r and "facts are shown instead" in r for r in result.rejected)
     assert any("goes round in a loop" in r for r in result.rejected)
     assert all("<" not in f.statement for f in result.findings)
     assert [f.statement for f in result.findings][1:] == ["", ""]
