@@ -387,7 +387,7 @@ async def test_smollm2_in_process_cites_real_facts(corpus: Path) -> None:
         run = await run_agent(spec, facts, backend)  # type: ignore[arg-type]
     assert isinstance(run, AgentRun) and run.status == "ok", run.error
     s = run.structured
-    assert s is not None and s.shape == "lines" and s.model_findings >= 1
+    assert s is not None and s.shape == "json" and s.model_findings >= 1
     ids = {line.split(".")[0] for line in run.factsheet.splitlines() if line.startswith("F")}
     assert all(set(f.facts) <= ids for f in s.findings)
     assert run.factcheck is not None and len(run.factcheck.grounded) >= 5

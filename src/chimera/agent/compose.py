@@ -16,7 +16,7 @@ from chimera.agent.echo import strip_echoes
 from chimera.agent.factsheet import FactSheet
 from chimera.agent.junk import CONTROL_TOKEN
 from chimera.agent.narrate import performance_table
-from chimera.agent.prompts import REPORT_SECTIONS
+from chimera.agent.prompts import FACTS_CLOSE, FACTS_OPEN, REPORT_SECTIONS
 from chimera.agent.structured import StructuredAnalysis, finding_text, numbers_in
 from chimera.ingest.pipeline import IngestResult
 
@@ -43,7 +43,7 @@ def clean_prose(
     figure."""
     allowed = numbers_in(facts) if facts is not None else None
     dropped: list[str] = []
-    text = CONTROL_TOKEN.sub(" ", text)
+    text = CONTROL_TOKEN.sub(" ", text).replace(FACTS_OPEN, " ").replace(FACTS_CLOSE, " ")
     text, _ = strip_echoes(text, instructions)
     lines = [ln.strip().lstrip("-*> ").strip() for ln in text.splitlines()]
     prose = " ".join(ln for ln in lines if ln and not _HEADING.match(ln))

@@ -198,7 +198,7 @@ def numbers_in(text: str) -> set[str]:
     out = set()
     for raw in _NUMBER.findall(text):
         try:
-            out.add(repr(float(raw.replace(',', ''))))
+            out.add(repr(float(raw.replace(",", ""))))
         except ValueError:  # "1.2.3": a version, not a figure
             continue
     return out
