@@ -130,3 +130,22 @@ def test_narrator_fills_in_each_missing_part_and_says_why() -> None:
     assert [r.finding for r in result.recommendations] == [1, 2]
     assert result.recommendations[0].action == "Run gemma3:latest with num_gpu=60."
     assert result.recommendations[1].action.startswith("Regenerate summary files")
+
+
+def test_a_statement_that_names_nothing_of_its_facts_gives_way_to_them() -> None:
+    # what SmolLM2-135M wrote for F2 and F3, and again for F4 and F5
+    generic = "The best way to optimize the performance of a Chimera is to increase the cores"
+    answer = AnalysisAnswer(
+        findings=[
+            CitedFinding(facts=["F2"], statement=generic),
+            CitedFinding(facts=["F3"], statement="Summary figures disagree with the rows"),
+            CitedFinding(facts=["F1"], statement="gemma3 leads all 104 files in throughput"),
+        ]
+    )
+    result = validate(answer, SHEET, "json")
+    assert [f.statement for f in result.findings] == [
+        "",
+        "Summary figures disagree with the rows",  # a word of summary_mismatch
+        "gemma3 leads all 104 files in throughput",  # a figure of F1
+    ]
+    assert result.rejected == ["finding 1's statement names nothing of F2: the facts are shown"]

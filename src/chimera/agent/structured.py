@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chimera.agent.echo import find_echoes
-from chimera.agent.factsheet import FactSheet
+from chimera.agent.factsheet import FactSheet, SheetFact
 from chimera.agent.junk import CONTROL_TOKEN
 from chimera.agent.narrate import REMEDIES
 
@@ -204,6 +204,27 @@ def numbers_in(text: str) -> set[str]:
     return out
 
 
+def _about(statement: str, facts: Sequence[SheetFact | None]) -> bool:
+    """Whether a statement names something of the facts it cites: a figure, a model (its
+    family is enough: "gemma3"), a word of a finding's kind, or files for the inventory.
+    "The best way to optimise a Chimera is more GPU cores" citing a model's throughput is not
+    about it."""
+    text = statement.lower()
+    for fact in facts:
+        if fact is None:
+            continue
+        if numbers_in(statement) & numbers_in(fact.text):
+            return True
+        if fact.model and fact.model.lower().split(":")[0] in text:
+            return True
+        kind = fact.finding_kind or ""
+        if any(len(w) >= 5 and w in text for w in kind.split("_")):
+            return True
+        if fact.kind == "inventory" and "file" in text:
+            return True
+    return False
+
+
 def _loops(text: str) -> bool:
     """A degenerate statement: 8 words or more, fewer than a third of them distinct."""
     words = _WORD.findall(text.lower())
@@ -234,6 +255,12 @@ def validate(
         statement = _clean(f.statement)
         if len(_WORD.findall(statement)) < 3:  # "...", "F2": nothing said
             statement = ""
+        if any(
+            set(ids) == set(k.facts) and (not k.statement or _near_copy(statement, k.statement))
+            for k in out.findings
+        ):
+            out.rejected.append(f"finding {i} repeats an earlier finding")
+            continue
         facts_text = " ".join(sheet.get(x).text for x in ids)  # type: ignore[union-attr]
         stray = numbers_in(statement) - numbers_in(facts_text) - numbers_in(" ".join(ids))
         if statement and find_echoes(statement, instructions):
@@ -250,11 +277,16 @@ def validate(
                 f"{', '.join(ids)}: the facts are shown instead"
             )
             statement = ""
-        if any(
-            set(ids) == set(k.facts) and _near_copy(statement, k.statement) for k in out.findings
-        ):
-            out.rejected.append(f"finding {i} repeats an earlier finding")
-            continue
+        elif statement and not _about(statement, [sheet.get(x) for x in ids]):
+            out.rejected.append(
+                f"finding {i}'s statement names nothing of {', '.join(ids)}: the facts are shown"
+            )
+            statement = ""
+        elif statement and any(_near_copy(statement, k.statement) for k in out.findings):
+            out.rejected.append(
+                f"finding {i}'s statement repeats an earlier one: the facts are shown"
+            )
+            statement = ""
         if len(out.findings) == MAX_FINDINGS:
             out.rejected.append(f"finding {i} is beyond the {MAX_FINDINGS} kept")
             continue
