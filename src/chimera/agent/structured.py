@@ -305,6 +305,10 @@ def validate(
             _near_copy(action, k.action) for k in out.recommendations
         ):
             out.rejected.append(f"recommendation {j} is empty or repeats an earlier one")
+        elif not _about(
+            action, [sheet.get(x) for x in out.findings[renumber[r.finding] - 1].facts]
+        ):
+            out.rejected.append(f"recommendation {j} names nothing of finding {r.finding}'s facts")
         elif len(out.recommendations) < MAX_RECOMMENDATIONS:
             out.recommendations.append(
                 TiedRecommendation(finding=renumber[r.finding], action=action)
