@@ -149,3 +149,13 @@ def test_a_statement_that_names_nothing_of_its_facts_gives_way_to_them() -> None
         "gemma3 leads all 104 files in throughput",  # a figure of F1
     ]
     assert result.rejected == ["finding 1's statement names nothing of F2: the facts are shown"]
+
+
+def test_example_lines_use_the_sheets_fastest_model() -> None:
+    from chimera.agent.structured import example_lines
+
+    assert example_lines(SHEET) == (
+        "[F2] gemma3:latest is the fastest model, at 103.2 tok/s.\n"
+        "R1: Run gemma3:latest with num_gpu=60."
+    )
+    assert example_lines(FactSheet(SHEET.facts[:1])) is None
