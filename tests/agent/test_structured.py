@@ -98,7 +98,9 @@ def test_hostile_lines_leave_nothing_unchecked() -> None:
     assert any("1000.0, 999.0" in r and "facts are shown instead" in r for r in result.rejected)
     assert any("goes round in a loop" in r for r in result.rejected)
     assert all("<" not in f.statement for f in result.findings)
-    assert [f.statement for f in result.findings][1:] == ["", ""]
+    # the 999 finding, its statement rejected, would only show F2 again: dropped; F3 is shown
+    assert [f.facts for f in result.findings] == [["F2"], ["F3"]]
+    assert [f.statement for f in result.findings][1:] == [""]
     assert result.recommendations == []  # R7 ties to nothing; "ok" is no action
     assert result.model_findings == len(result.findings)
 
@@ -159,3 +161,12 @@ def test_example_lines_use_the_sheets_fastest_model() -> None:
         "R1: Run gemma3:latest with num_gpu=60."
     )
     assert example_lines(FactSheet(SHEET.facts[:1])) is None
+
+
+def test_a_finding_showing_only_facts_already_shown_is_dropped() -> None:
+    # what SmolLM2 did on the corpus: [F1, F2, F3] and later [F1, F2], both without a statement
+    # of their own, so the report printed F1 and F2 twice
+    text = "[F1, F2, F3] ...\n[F2] gemma3:latest reaches 103.2 tok/s.\n[F1, F2] ...\n"
+    result = validate(parse_lines(text), SHEET, "lines")
+    assert [f.facts for f in result.findings] == [["F1", "F2", "F3"], ["F2"]]
+    assert any("shows only facts an earlier finding shows" in r for r in result.rejected)

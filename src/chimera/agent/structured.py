@@ -287,6 +287,10 @@ def validate(
                 f"finding {i}'s statement repeats an earlier one: the facts are shown"
             )
             statement = ""
+        if not statement and any(set(ids) <= set(k.facts) for k in out.findings):
+            # only facts an earlier finding already shows: the report would print them twice
+            out.rejected.append(f"finding {i} shows only facts an earlier finding shows")
+            continue
         if len(out.findings) == MAX_FINDINGS:
             out.rejected.append(f"finding {i} is beyond the {MAX_FINDINGS} kept")
             continue
