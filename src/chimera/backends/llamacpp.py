@@ -296,8 +296,6 @@ def _generate(
     llama_cpp.llama_perf_context_reset(llm.ctx)
     llm.set_seed(llama_cpp.LLAMA_DEFAULT_SEED if plan.seed is None else plan.seed)
     llm.last_n_tokens_size = 64 if plan.repeat_last_n is None else plan.repeat_last_n
-    vocab = _vocab(llm)
-    text = TextAssembler(plan.stop + chat_stop)
     n_out, reason = 0, "length"
     if max_tokens == 0:
         llm.eval(tokens)
@@ -305,30 +303,15 @@ def _generate(
         sample = dict(plan.sample)
         if request.json_schema is not None:
             sample["grammar"] = _grammar(request.json_schema)
-        gen = llm.generate(tokens, **sample)
-        try:
-            for token in gen:
-                if cancel.is_set():
-                    reason = "cancelled"
-                    break
-                if llama_cpp.llama_vocab_is_eog(vocab, token):
-                    reason = "stop"
-                    break
-                n_out += 1
-                piece, stopped = text.push(llm.detokenize([token]))
-                if piece:
-                    emit(TextChunk(piece, time.perf_counter_ns()))
-                if stopped:
-                    reason = "stop"
-                    break
-                if n_out >= max_tokens:
-                    break
-        finally:
-            gen.close()
-    if reason != "stop":
-        tail = text.flush()
-        if tail:
-            emit(TextChunk(tail, time.perf_counter_ns()))
+        n_out, reason = decode(
+            llm,
+            tokens,
+            sample,
+            plan.stop + chat_stop,
+            max_tokens,
+            cancel,
+            lambda piece: emit(TextChunk(piece, time.perf_counter_ns())),
+        )
     llama_cpp.llama_synchronize(llm.ctx)  # perf counters are updated when work completes
     p = llama_cpp.llama_perf_context(llm.ctx)
     # llama.cpp reports each count as at least 1 (to spare callers a division by zero), so a
@@ -348,6 +331,48 @@ def _grammar(schema: dict[str, Any]) -> Any:
         return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
     except (ValueError, RuntimeError) as exc:
         raise ConfigError(f"llama.cpp cannot turn the JSON schema into a grammar: {exc}") from None
+
+
+def decode(
+    llm: Any,
+    tokens: list[int],
+    sample: dict[str, Any],
+    stop: tuple[str, ...],
+    max_tokens: int,
+    cancel: threading.Event,
+    emit: Callable[[str], None],
+) -> tuple[int, str]:
+    """Sample up to ``max_tokens`` tokens after the prompt ``tokens``, emitting whole-character
+    text as it comes (nothing that may start a stop string until it is known not to); returns
+    the output tokens and the done reason: stop, length or cancelled."""
+    import llama_cpp
+
+    vocab = _vocab(llm)
+    text = TextAssembler(stop)
+    n_out, reason = 0, "length"
+    gen = llm.generate(tokens, **sample)
+    try:
+        for token in gen:
+            if cancel.is_set():
+                reason = "cancelled"
+                break
+            if llama_cpp.llama_vocab_is_eog(vocab, token):
+                reason = "stop"
+                break
+            n_out += 1
+            piece, stopped = text.push(llm.detokenize([token]))
+            if piece:
+                emit(piece)
+            if stopped:
+                reason = "stop"
+                break
+            if n_out >= max_tokens:
+                break
+    finally:
+        gen.close()
+    if reason != "stop" and (tail := text.flush()):
+        emit(tail)
+    return n_out, reason
 
 
 def _timings(outcome: _Outcome, load_ns: int | None) -> ServerTimings:

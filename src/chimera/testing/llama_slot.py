@@ -20,12 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from chimera.backends.base import ChatMessage, GenerationRequest
-from chimera.backends.llamacpp import (
-    TextAssembler,
-    _construct,
-    _prompt_tokens,
-    _vocab,
-)
+from chimera.backends.llamacpp import _construct, _prompt_tokens, decode
 from chimera.testing.generation import Prompt
 
 NS_PER_MS = 1_000_000
@@ -153,31 +148,7 @@ class LlamaSlot:
         llm.set_seed(llama_cpp.LLAMA_DEFAULT_SEED if job.seed is None else job.seed)
         llm.last_n_tokens_size = 64 if job.repeat_last_n is None else job.repeat_last_n
         self._prompt_phase, self._prompt_evaluated, self._prompt_ms = True, 0, 0.0
-        vocab = _vocab(llm)
-        text = TextAssembler(job.stop)
-        n_out, reason = 0, "length"
-        gen = llm.generate(job.tokens, **job.sample)
-        try:
-            for token in gen:
-                if cancel.is_set():
-                    reason = "cancelled"
-                    break
-                if llama_cpp.llama_vocab_is_eog(vocab, token):
-                    reason = "stop"
-                    break
-                n_out += 1
-                piece, stopped = text.push(llm.detokenize([token]))
-                if piece:
-                    emit(piece)
-                if stopped:
-                    reason = "stop"
-                    break
-                if n_out >= job.max_tokens:
-                    break
-        finally:
-            gen.close()
-        if reason != "stop" and (tail := text.flush()):
-            emit(tail)
+        n_out, reason = decode(llm, job.tokens, job.sample, job.stop, job.max_tokens, cancel, emit)
         total_ms = _perf_ms(llm)
         return Outcome(
             output_tokens=n_out,
