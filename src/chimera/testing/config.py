@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,17 +19,7 @@ FaultKind = Literal[
     "malformed",
     "empty_concurrent",
 ]
-FAULT_KINDS: tuple[FaultKind, ...] = (
-    "none",
-    "refuse",
-    "http_404",
-    "http_500",
-    "error_line",
-    "cut",
-    "stall",
-    "malformed",
-    "empty_concurrent",
-)
+FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
 
 class TestServerConfig(BaseModel):
