@@ -67,6 +67,32 @@ def test_seed_csv_line_count_and_share_are_grounded() -> None:
     assert share.claim.sentence == "CSV: 28 (28%) - Note: CSV file data appears limited."
 
 
+def test_a_labelled_count_is_checked_against_its_subject_only() -> None:
+    # 13 is a known number (13 duplicate pairs), but "Markdown: 13" says there are 13
+    # Markdown files, and there are 29; the share in parentheses has the same subject.
+    known = [
+        KnownNumber(29, "Markdown files", "files", subject="markdown"),
+        KnownNumber(44, "JSON files", "files", subject="json"),
+        KnownNumber(101, "total files", "files"),
+        KnownNumber(13, "finding same_data: 13"),
+    ]
+    assert verdicts("*   Markdown: 13 (13%)", known) == [
+        ("13", "unsupported", None),
+        ("13%", "unsupported", None),
+    ]
+    assert verdicts("*   **Markdown**: 29 (29%)", known) == [
+        ("29", "grounded", "exact"),
+        ("29%", "grounded", "derived"),
+    ]
+    assert verdicts("We found 29 Markdown files and 13 duplicate pairs.", known) == [
+        ("29", "grounded", "exact"),
+        ("13", "grounded", "exact"),
+    ]
+    assert verdicts("44 markdown files", known) == [("44", "unsupported", None)]
+    # A label no fact has as its subject changes nothing.
+    assert verdicts("pairs: 13", known) == [("13", "grounded", "exact")]
+
+
 def test_total_files_grounded() -> None:
     claim = only(check_numbers("*   **Total Files:** 101", INVENTORY))
     assert (claim.status, claim.matched, claim.how) == ("grounded", "total files", "exact")

@@ -200,6 +200,12 @@ def nearest_facts(checked: CheckedClaim, known: Sequence[KnownNumber]) -> list[s
     claim = checked.claim
     unit_class, base = _in_base(claim.value, "%" if claim.is_percent else claim.unit)
     candidates = [*known, *_shares(known)] if claim.is_percent else known
+    if claim.subject and any(k.subject == claim.subject for k in known):
+        # "Markdown: 13": the Markdown facts are what it should have cited.
+        subject = claim.subject
+        candidates = [
+            k for k in candidates if k.subject == subject or k.label.lower().startswith(subject)
+        ]
     ranked: list[tuple[float, str, str]] = []
     for fact in candidates:
         pair = _comparable(unit_class, base, claim.value, fact)

@@ -39,6 +39,10 @@ class KnownNumber:
     # facts of a pair have one, they are related only if the metric is the same and exactly
     # one of subject and condition differs. Without it, labels decide (see _related).
     key: tuple[str, str, str] | None = None
+    # The word a text labels this number with directly ("Markdown: 29", "29 Markdown files"),
+    # lower case. A claim labelled with a subject some facts have is checked against those
+    # facts only: "Markdown: 13" is false when there are 29 Markdown files, whatever else is 13.
+    subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,7 @@ class NumberClaim:
     sentence: str
     line: int
     precision: float = 1.0
+    subject: str | None = None  # the word labelling it directly, lower case: see KnownNumber
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +286,10 @@ _RANGE_JOIN = re.compile(r"\s*(?:-|–|—|to)\s*")
 _RANGE_AHEAD = re.compile(r"\s*(?:-|–|—|to)\s*\.?\d")
 _SMALL_INT = 10
 _DATA_BEFORE = re.compile(r"[:=][\s*_`]*$")
+# "Markdown: 13", "**JSON**: 88", "13 Markdown files": the word that labels a number directly.
+# "CSV: 28 (28%)": the share in parentheses has the count's subject.
+_SUBJECT_BEFORE = re.compile(r"\b([A-Za-z][A-Za-z0-9]*)[*_`]*\s*[:=][\s*_`]*(?:[\d.,]+\s*\(\s*)?$")
+_SUBJECT_AFTER = re.compile(r"\s+([A-Za-z][A-Za-z0-9]*)\s+files?\b")
 _YEAR_CONTEXT = re.compile(r"\b(?:ctx|context|window|length|size|batch|max|limit|num_\w+)\b", re.I)
 _COUNT_NOUN = re.compile(
     r"\s+(?:tokens?|files?|rows?|requests?|runs?|samples?|items?|records?|entries|prompts?"
@@ -435,6 +444,7 @@ def _claims_in_line(line: str, work: str, number: int, ignored: Counter[str]) ->
             sentence=_sentence(line, start),
             line=number,
             precision=read.precision,
+            subject=_subject(work, start, read.end),
         )
         found.append(claim)
         held = claim if small and not in_range else None
@@ -443,6 +453,14 @@ def _claims_in_line(line: str, work: str, number: int, ignored: Counter[str]) ->
         ignored["small-count"] += 1
         found.remove(held)
     return found
+
+
+def _subject(work: str, start: int, end: int) -> str | None:
+    if m := _SUBJECT_BEFORE.search(work[:start]):
+        return m.group(1).lower()
+    if m := _SUBJECT_AFTER.match(work, end):
+        return m.group(1).lower()
+    return None
 
 
 def _precision(digits: str) -> float:
@@ -501,6 +519,7 @@ class _Fact:
     words: frozenset[str]  # of the label, statistic names left out: see _related
     derivable: bool = True
     key: tuple[str, str, str] | None = None
+    subject: str | None = None
 
     @property
     def base(self) -> float:
@@ -529,11 +548,23 @@ def check_numbers(text: str, known: Sequence[KnownNumber]) -> FactCheck:
     """Check every claim in ``text`` against ``known``; see docs/factcheck.md for the rules."""
     claims, ignored = _scan(text)
     facts = [
-        _Fact(k.label, float(k.value), _unit(k.unit), _label_words(k.label), k.derivable, k.key)
+        _Fact(
+            k.label,
+            float(k.value),
+            _unit(k.unit),
+            _label_words(k.label),
+            k.derivable,
+            k.key,
+            k.subject,
+        )
         for k in known
     ]
     derived = _DerivedIndex(facts)
-    checked = [_check(claim, derived) for claim in claims]
+    subjects = {f.subject for f in facts if f.subject}
+    checked = [
+        _check(claim, derived, subject=claim.subject if claim.subject in subjects else None)
+        for claim in claims
+    ]
     grounded = sum(c.status == "grounded" for c in checked)
     return FactCheck(
         claims=checked,
@@ -543,11 +574,15 @@ def check_numbers(text: str, known: Sequence[KnownNumber]) -> FactCheck:
     )
 
 
-def _check(claim: NumberClaim, derived: _DerivedIndex) -> CheckedClaim:
+def _check(claim: NumberClaim, derived: _DerivedIndex, subject: str | None = None) -> CheckedClaim:
+    """The claim's best match; with ``subject`` (the word labelling the claim, which some
+    facts have: "Markdown: 13"), only a fact, share or change whose label names it counts."""
     best: tuple[int, float, str, How] | None = None
 
     def consider(candidate: float, label: str, how: How, converted: bool = False) -> None:
         nonlocal best
+        if subject is not None and subject not in _label_words(label):
+            return
         verdict = _compare(claim.value, claim.precision, candidate)
         if verdict is None:
             return

@@ -85,8 +85,9 @@ def inventory_numbers(result: IngestResult) -> list[KnownNumber]:
     )
     for fmt, summary in inv.types.items():
         label = TYPE_LABELS.get(fmt, fmt.upper())
-        out.append(KnownNumber(summary.count, f"{label} files", "files"))
-        out.append(KnownNumber(summary.bytes, f"{label} bytes", "B"))
+        subject = label.lower()  # "Markdown: 29" binds the number to this type's facts
+        out.append(KnownNumber(summary.count, f"{label} files", "files", subject=subject))
+        out.append(KnownNumber(summary.bytes, f"{label} bytes", "B", subject=subject))
     for d in inv.directories:
         out.append(KnownNumber(d.files, f"files in {d.path}", "files", derivable=False))
     return out
