@@ -29,7 +29,8 @@ from chimera.agent.check import assess
 from chimera.agent.echo import instruction_texts
 from chimera.agent.known import known_numbers
 from chimera.agent.personas import BUILTIN, get_persona
-from chimera.agent.workflow import AgentRun, AgentSpec, run_agent
+from chimera.agent.spec import AgentRun, AgentSpec
+from chimera.agent.workflow import run_agent
 from chimera.backends.base import EndpointSettings, create_backend
 from chimera.ingest.pipeline import IngestResult, ingest_paths
 from chimera.options import InferenceOptions

@@ -20,7 +20,8 @@ from chimera.agent.echo import instruction_texts
 from chimera.agent.factcheck import CheckedClaim, KnownNumber, NumberClaim
 from chimera.agent.known import known_numbers
 from chimera.agent.personas import INSIGHT_AGENT
-from chimera.agent.workflow import AgentRun, AgentSpec, check_run
+from chimera.agent.spec import AgentRun, AgentSpec
+from chimera.agent.workflow import check_run
 from chimera.errors import ConfigError
 from chimera.ingest.pipeline import IngestResult, ingest_paths
 

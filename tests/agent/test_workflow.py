@@ -219,7 +219,8 @@ def test_analysis_is_trimmed_to_what_the_context_can_carry() -> None:
 async def test_check_can_be_deferred_until_after_a_timed_phase(tmp_path: Path) -> None:
     from chimera.agent.personas import INSIGHT_AGENT
     from chimera.agent.session import open_backend
-    from chimera.agent.workflow import AgentSpec, check_run, run_agent
+    from chimera.agent.spec import AgentSpec
+    from chimera.agent.workflow import check_run, run_agent
     from chimera.backends.base import EndpointSettings
     from chimera.ingest.pipeline import ingest_paths
 
@@ -255,7 +256,7 @@ FULL_REPORT = "## 1. Executive Summary\nfast:1b reaches 120.5 tok/s.\n"
 
 def spec_for(kind: str, url: str, model: str, **kw: object) -> object:
     from chimera.agent.personas import INSIGHT_AGENT
-    from chimera.agent.workflow import AgentSpec
+    from chimera.agent.spec import AgentSpec
     from chimera.backends.base import EndpointSettings
 
     return AgentSpec(
@@ -269,7 +270,8 @@ def spec_for(kind: str, url: str, model: str, **kw: object) -> object:
 
 
 async def _run(tmp_path: Path, cfg: TestServerConfig, **kw: object) -> tuple[object, list[object]]:
-    from chimera.agent.workflow import AgentSpec, run_agent
+    from chimera.agent.spec import AgentSpec
+    from chimera.agent.workflow import run_agent
     from chimera.backends.base import create_backend
     from chimera.ingest.pipeline import ingest_paths
 
@@ -289,7 +291,7 @@ async def test_json_shape_sends_the_schema_and_keeps_findings_citing_the_sheet(
 ) -> None:
     cfg = TestServerConfig(protocol=protocol, models=["m"], responses=[JSON_ANSWER, FULL_REPORT])  # type: ignore[arg-type]
     run, bodies = await _run(tmp_path, cfg, analysis_shape="json")
-    from chimera.agent.workflow import AgentRun
+    from chimera.agent.spec import AgentRun
 
     assert isinstance(run, AgentRun) and run.status == "ok", run.error
     first, second = bodies
@@ -320,7 +322,7 @@ async def test_invalid_json_twice_falls_back_to_the_narrator_with_the_reason(
         responses=['{"findings": [{"facts": ', '{"findings": [{"facts": ', FULL_REPORT],
     )
     run, bodies = await _run(tmp_path, cfg, analysis_shape="json")
-    from chimera.agent.workflow import AgentRun
+    from chimera.agent.spec import AgentRun
 
     assert isinstance(run, AgentRun) and run.status == "ok"
     assert [c.stage for c in run.calls] == ["analysis", "analysis", "report"]  # one repair
@@ -352,7 +354,7 @@ async def test_lines_in_compose_mode_lay_out_the_seed_sections_from_the_facts(
     cfg = TestServerConfig(models=["m"], responses=[lines, summary])
     run, _ = await _run(tmp_path, cfg, report_mode="compose")
     from chimera.agent.prompts import REPORT_SECTIONS
-    from chimera.agent.workflow import AgentRun
+    from chimera.agent.spec import AgentRun
 
     assert isinstance(run, AgentRun) and run.status == "ok" and run.report_body
     body = run.report_body
@@ -371,7 +373,8 @@ async def test_lines_in_compose_mode_lay_out_the_seed_sections_from_the_facts(
 @pytest.mark.real_server
 async def test_smollm2_in_process_cites_real_facts(corpus: Path) -> None:
     pytest.importorskip("llama_cpp")
-    from chimera.agent.workflow import AgentRun, run_agent
+    from chimera.agent.spec import AgentRun
+    from chimera.agent.workflow import run_agent
     from chimera.backends.base import create_backend
     from chimera.ingest.pipeline import ingest_paths
     from chimera.models import resolve_gguf

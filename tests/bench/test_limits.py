@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from chimera.agent.personas import get_persona
-from chimera.agent.workflow import AgentSpec
+from chimera.agent.spec import AgentSpec
 from chimera.backends.base import EndpointSettings, GenerationRequest, generate
 from chimera.bench.limits import BackendPool
 from chimera.errors import ChimeraError

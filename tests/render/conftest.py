@@ -12,7 +12,7 @@ from typing import ClassVar
 import pytest
 
 from chimera.agent.personas import INSIGHT_AGENT
-from chimera.agent.workflow import AgentSpec
+from chimera.agent.spec import AgentSpec
 from chimera.backends.base import EndpointSettings
 from chimera.backends.offline import OfflineBackend
 from chimera.render.template import CONTENT_SECURITY_POLICY, CSS

@@ -12,7 +12,8 @@ import pytest
 
 from chimera.agent.narrate import responder
 from chimera.agent.personas import INSIGHT_AGENT
-from chimera.agent.workflow import AgentRun, run_agent
+from chimera.agent.spec import AgentRun
+from chimera.agent.workflow import run_agent
 from chimera.backends.base import GenerationRequest
 from chimera.backends.offline import OfflineBackend
 from chimera.ingest.pipeline import IngestResult, ingest_paths

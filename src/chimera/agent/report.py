@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chimera.agent.workflow import AgentRun
+from chimera.agent.spec import AgentRun
 from chimera.backends.metrics import CallTotals, call_totals
 from chimera.ingest.inventory import data_summary_block
 from chimera.ingest.pipeline import IngestResult

@@ -19,7 +19,8 @@ from chimera import __version__
 from chimera.agent import narrate
 from chimera.agent.personas import get_persona, load_personas
 from chimera.agent.report import render_report
-from chimera.agent.workflow import AgentRun, AgentSpec, run_agent
+from chimera.agent.spec import AgentRun, AgentSpec
+from chimera.agent.workflow import run_agent
 from chimera.atomic import write_json, write_text
 from chimera.backends.base import Backend, EndpointSettings, create_backend
 from chimera.backends.metrics import call_totals

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chimera import __version__
-from chimera.agent.workflow import AgentRun, AgentSpec
+from chimera.agent.spec import AgentRun, AgentSpec
 from chimera.backends.metrics import call_totals
 from chimera.bench.results import AgentOutcome, MultiAgentOutcome, RunRecord
 from chimera.bench.stats import compare_paired, describe

@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack
 from typing import ClassVar, cast
 
 from chimera.agent.session import open_backend
-from chimera.agent.workflow import AgentSpec
+from chimera.agent.spec import AgentSpec
 from chimera.backends.base import (
     Backend,
     CallResult,

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
-from chimera.agent.workflow import AgentRun, AgentSpec, run_agent
+from chimera.agent.spec import AgentRun, AgentSpec
+from chimera.agent.workflow import run_agent
 from chimera.backends.base import Backend, CallMetrics, CallResult, GenerationRequest, generate
 from chimera.backends.metrics import CallTotals, call_totals
 from chimera.errors import ChimeraError

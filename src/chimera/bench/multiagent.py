@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.agent.report import render_report
 from chimera.agent.session import RunSettings, resolve_endpoint, system_info
-from chimera.agent.workflow import AgentRun, AgentSpec, check_run, run_agent
+from chimera.agent.spec import AgentRun, AgentSpec
+from chimera.agent.workflow import check_run, run_agent
 from chimera.atomic import write_json, write_text
 from chimera.backends.base import Backend, EndpointSettings, GenerationRequest, generate
 from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD, VALIDITY_TOLERANCE

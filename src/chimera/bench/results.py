@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chimera.agent.workflow import AgentRun, AgentSpec
+from chimera.agent.spec import AgentRun, AgentSpec
 from chimera.backends.metrics import CallTotals, call_totals
 from chimera.bench.concurrency import (
     VALIDITY_TOLERANCE,

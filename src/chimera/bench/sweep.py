@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.agent.personas import get_persona, load_personas
 from chimera.agent.session import open_backend, system_info
-from chimera.agent.workflow import AgentSpec
+from chimera.agent.spec import AgentSpec
 from chimera.atomic import write_json
 from chimera.backends.base import Backend, EndpointSettings, create_backend
 from chimera.bench import sweeplog

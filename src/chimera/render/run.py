@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping
 
 from chimera.agent.report import METRIC_GLOSSARY
-from chimera.agent.workflow import AgentRun, CallRecord
+from chimera.agent.spec import AgentRun, CallRecord
 from chimera.backends.base import CallMetrics
 from chimera.backends.metrics import call_totals
 from chimera.ingest.findings import Finding

@@ -1,0 +1,76 @@
+"""One LLM call of an agent run, recorded whatever happens, and the options and shapes each
+call uses per backend (loop guards in-process, the options as given on servers)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from chimera.agent.spec import AgentRun, AgentSpec, CallRecord, Stage
+from chimera.backends.base import Backend, CallResult, ChatMessage, GenerationRequest, generate
+from chimera.errors import ChimeraError
+from chimera.options import InferenceOptions
+
+# Tokens kept free in the context window for the model's answer.
+ANSWER_RESERVE_TOKENS = 400
+# Guards against a small model's loops on the in-process engine, where llama-cpp-python's own
+# defaults are no repeat penalty and no token cap; options the user set are never replaced.
+# Server backends get the options as given: a benchmark measures the settings it was handed.
+GUARD_REPEAT_PENALTY = 1.15
+# llama-cpp-python samples at 0.8 by default; at that heat the 135M model wandered off the
+# facts within a line, at 0.2 it copied them.
+GUARD_TEMPERATURE = 0.2
+TOKEN_CAPS = {"analysis": 448, "summary": 160, "report": 1024}
+
+
+def call_options(spec: AgentSpec, backend_kind: str, purpose: str) -> InferenceOptions:
+    """The options of one call: the spec's, with the loop guards filled in where unset."""
+    if backend_kind != "llamacpp":
+        return spec.options
+    guard = InferenceOptions(
+        repeat_penalty=GUARD_REPEAT_PENALTY,
+        temperature=GUARD_TEMPERATURE,
+        num_predict=TOKEN_CAPS.get(purpose, 320),
+    )
+    return guard.merged(spec.options)
+
+
+def choose_shape(spec: AgentSpec, backend_kind: str) -> Literal["json", "lines"]:
+    """Measured in-process with SmolLM2-135M (docs/agent.md): json, whose grammar holds the
+    fact ids to the sheet. Servers get lines, which any server can answer."""
+    if spec.analysis_shape != "auto":
+        return spec.analysis_shape
+    return "json" if backend_kind == "llamacpp" else "lines"
+
+
+def choose_mode(spec: AgentSpec, backend_kind: str) -> Literal["compose", "full"]:
+    if spec.report_mode != "auto":
+        return spec.report_mode
+    return "compose" if backend_kind == "llamacpp" else "full"
+
+
+async def call(
+    run: AgentRun,
+    backend: Backend,
+    stage: Stage,
+    messages: tuple[ChatMessage, ...],
+    *,
+    purpose: str | None = None,
+    json_schema: dict[str, object] | None = None,
+) -> CallResult | None:
+    spec = run.spec
+    record = CallRecord(stage=stage, messages=list(messages))
+    run.calls.append(record)
+    request = GenerationRequest(
+        model=spec.model,
+        messages=messages,
+        options=call_options(spec, backend.kind, purpose or stage),
+        purpose=stage,
+        json_schema=json_schema,
+    )
+    try:
+        record.result = await generate(backend, request)
+    except ChimeraError as exc:
+        record.error, record.error_type = str(exc), type(exc).__name__
+        run.status, run.error = "failed", f"{stage} call failed: {exc}"
+        return None
+    return record.result
