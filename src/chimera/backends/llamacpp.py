@@ -302,7 +302,7 @@ def _generate(
     else:
         sample = dict(plan.sample)
         if request.json_schema is not None:
-            sample["grammar"] = _grammar(request.json_schema)
+            sample["grammar"] = json_grammar(request.json_schema)
         n_out, reason = decode(
             llm,
             tokens,
@@ -323,7 +323,7 @@ def _generate(
     return _Outcome(n_out, reason, len(tokens), perf, time.perf_counter_ns() - t0)
 
 
-def _grammar(schema: dict[str, Any]) -> Any:
+def json_grammar(schema: dict[str, Any]) -> Any:
     """The GBNF grammar that holds sampling to ``schema`` (llama-cpp-python's converter)."""
     from llama_cpp.llama_grammar import LlamaGrammar
 

@@ -8,7 +8,9 @@ its last prompt and prefill is charged for the uncached share only.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from typing import Any
 
 from chimera.testing import modelling as m
 from chimera.testing.generation import (
@@ -23,6 +25,7 @@ from chimera.testing.http import LAST_CHUNK, Connection, chunk
 from chimera.testing.pacing import Pacer
 from chimera.testing.slots import SlotTable
 from chimera.testing.state import ModelTable, ServerState
+from chimera.testing.structured import looks_like_json, smallest_instance
 
 _YIELD_EVERY = 256  # tokens written back to back before letting other requests run
 
@@ -66,8 +69,11 @@ class ModelledEngine:
     def unload(self, name: str) -> None:
         self.models.unload(name)
 
-    def next_answer(self) -> list[str]:
-        """The token pieces of the next answer: canned texts in turn, else 'tok1 ... tokN'.
+    def next_answer(self, schema: dict[str, Any] | None = None) -> list[str]:
+        """The token pieces of the next answer: canned texts in turn, else 'tok1 ... tokN';
+        with a ``schema`` (structured output), a text that does not open a JSON document
+        becomes the smallest document the schema allows, as a server holding sampling to the
+        schema would send.
 
         Split once per text and shared: callers must not modify the list.
         """
@@ -77,6 +83,8 @@ class ModelledEngine:
             self._response_index += 1
         else:
             text = m.default_text(self.state.config.default_tokens)
+        if schema is not None and not looks_like_json(text):
+            text = json.dumps(smallest_instance(schema))
         pieces = self._pieces.get(text)
         if pieces is None:
             pieces = self._pieces[text] = m.split_tokens(text)
@@ -87,7 +95,7 @@ class ModelledEngine:
     async def generate(self, conn: Connection, gen: Generation, enc: Encoder) -> None:
         """Serve one generation over ``conn`` following the configured timeline and fault."""
         cfg, state = self.state.config, self.state
-        pieces, done_reason = m.truncate(self.next_answer(), gen.limit)
+        pieces, done_reason = m.truncate(self.next_answer(gen.schema), gen.limit)
         head = conn.head(200, enc.stream_content_type) if gen.stream else b""
         if head and enc.headers_first:
             conn.write(head)

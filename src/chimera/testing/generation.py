@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from chimera.testing.http import LAST_CHUNK, Connection, chunk
 from chimera.testing.modelling import ModelCard, Running, Timings, words
@@ -99,6 +99,7 @@ class Generation:
     keep_alive_s: float | None
     fault: Fault
     options: dict[str, object]  # Ollama-named options (temperature, stop, num_ctx, ...)
+    schema: dict[str, Any] | None = None  # structured output: the JSON schema to hold to
 
 
 class Engine(Protocol):

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chimera.backends.llamacpp import LOAD_PARAMS, UNSUPPORTED, plan_call
+from chimera.backends.llamacpp import LOAD_PARAMS, UNSUPPORTED, json_grammar, plan_call
 from chimera.errors import ChimeraError
 from chimera.models import resolve_gguf
 from chimera.options import InferenceOptions
@@ -147,12 +147,18 @@ class LlamaEngine:
                 f"the prompt is {len(tokens)} tokens but the context holds {n_ctx}; "
                 "raise num_ctx (or the server's --ctx) or shorten the prompt"
             )
+        sample = plan.sample
+        if gen.schema is not None:  # structured output: a grammar, as llama.cpp's server does
+            try:
+                sample = {**sample, "grammar": json_grammar(gen.schema)}
+            except ChimeraError as exc:
+                raise BadRequest(str(exc).splitlines()[0]) from None
         room = n_ctx - len(tokens)
         limit = gen.limit if gen.limit is not None and gen.limit > 0 else room
         return Job(
             tokens=tokens,
             stop=plan.stop + chat_stop,
-            sample=plan.sample,
+            sample=sample,
             seed=plan.seed,
             repeat_last_n=plan.repeat_last_n,
             max_tokens=min(limit, room),

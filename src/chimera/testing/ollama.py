@@ -25,6 +25,7 @@ from chimera.testing.generation import (
 )
 from chimera.testing.http import Connection, HttpRequest, Route, dispatch
 from chimera.testing.state import ServerState
+from chimera.testing.structured import FormatError, ollama_schema
 
 JSON = "application/json; charset=utf-8"
 
@@ -241,6 +242,11 @@ class OllamaApp:
         if prompt is None:
             await self._load_or_unload(conn, requested, name, chat, keep_alive, options)
             return
+        try:
+            schema = ollama_schema(body.get("format"))
+        except FormatError as exc:
+            _bad_request(conn, str(exc))
+            return
         num_predict = options.get("num_predict")
         gen = Generation(
             model=name,
@@ -250,6 +256,7 @@ class OllamaApp:
             keep_alive_s=keep_alive,
             fault=fault,
             options=options,
+            schema=schema,
         )
         await serve_generation(conn, state, self.engine, gen, enc)
 

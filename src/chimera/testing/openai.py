@@ -27,6 +27,7 @@ from chimera.testing.generation import (
 )
 from chimera.testing.http import Connection, HttpRequest, Route, dispatch
 from chimera.testing.state import ServerState
+from chimera.testing.structured import FormatError, openai_schema
 
 JSON = "application/json"
 # Sampling fields of a request body that llama-server honours, under Ollama's option names.
@@ -286,6 +287,11 @@ class OpenAIApp:
         stop = body.get("stop")
         if stop is not None:
             options["stop"] = [stop] if isinstance(stop, str) else stop
+        try:
+            schema = openai_schema(body.get("response_format"))
+        except FormatError as exc:
+            self._bad(conn, str(exc), "response_format")
+            return
         gen = Generation(
             model=requested,
             prompt=prompt,
@@ -294,6 +300,7 @@ class OpenAIApp:
             keep_alive_s=None,
             fault=fault,
             options=options,
+            schema=schema,
         )
         await serve_generation(conn, state, self.engine, gen, enc)
 
