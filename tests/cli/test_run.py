@@ -68,3 +68,28 @@ def test_failed_run_exits_nonzero(
     out = capsys.readouterr().out
     assert "failed: analysis call failed: cannot reach the server at http://127.0.0.1:9" in out
     assert (tmp_path / "out" / "report.md").is_file()
+
+
+def test_shape_and_mode_flags_reach_metrics_json(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    (tmp_path / "a.csv").write_text("model,tokens_per_s\nm:1b,50.5\nm:1b,42.0\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = cli(
+        "run", str(tmp_path / "a.csv"), "--backend", "offline",
+        "--analysis-shape", "lines", "--report-mode", "compose",
+        "--output-dir", str(out), "--no-store", "-q",
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    analysis = metrics["analysis"]
+    assert (analysis["shape_asked"], analysis["report_mode"]) == ("lines", "compose")
+    # offline, the narrator writes the findings, and says so
+    assert analysis["shape"] == "narrator" and analysis["fallback"]
+    assert analysis["findings"] and all(f["facts"] for f in analysis["findings"])
+    assert metrics["factsheet"].startswith("F1. ")
+    assert cli("run", str(tmp_path), "--analysis-shape", "xml") == 2
+    err = capsys.readouterr().err
+    assert "--analysis-shape" in err and "'xml' is not one of" in err

@@ -10,7 +10,7 @@ of repeated sentences and echoed instructions and then fact-checked like any tex
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from chimera.agent.echo import strip_echoes
 from chimera.agent.factsheet import FactSheet
@@ -34,27 +34,37 @@ def findings_text(analysis: StructuredAnalysis, sheet: FactSheet) -> str:
 
 
 def clean_prose(
-    text: str, instructions: Sequence[str], facts: str | None = None
+    text: str,
+    instructions: Sequence[str],
+    facts: str | None = None,
+    names_data: Callable[[str], bool] | None = None,
 ) -> tuple[str, list[str]]:
     """A small model's summary as a paragraph: no control tokens, headings, echoed
     instructions or sentence repeating an earlier one, at most a few sentences, and no
     unfinished last sentence; with ``facts``, no sentence with a figure that is not in them
-    (as for a finding's statement). Returns the paragraph and the sentences dropped for a
-    figure."""
+    (as for a finding's statement); with ``names_data``, no sentence that has no figure and
+    names nothing of the data (no model, metric, configuration or file: "The best way to
+    optimize a Chimera is more GPUs"). Returns the paragraph and the dropped sentences, each
+    with why."""
     allowed = numbers_in(facts) if facts is not None else None
     dropped: list[str] = []
     text = CONTROL_TOKEN.sub(" ", text).replace(FACTS_OPEN, " ").replace(FACTS_CLOSE, " ")
     text, _ = strip_echoes(text, instructions)
-    lines = [ln.strip().lstrip("-*> ").strip() for ln in text.splitlines()]
-    prose = " ".join(ln for ln in lines if ln and not _HEADING.match(ln))
+    lines = [ln.strip() for ln in text.splitlines()]
+    # headings are told before list marks are stripped: "**Summary:**" is one
+    prose = " ".join(ln.lstrip("-*> ").strip() for ln in lines if ln and not _HEADING.match(ln))
     kept: list[str] = []
     seen: list[set[str]] = []
     for sentence in _SENTENCE.split(" ".join(prose.split())):
         words = set(_WORD.findall(sentence.lower()))
         if len(words) < 3 or any(len(words & s) / len(words | s) >= 0.6 for s in seen):
             continue
-        if allowed is not None and numbers_in(sentence) - allowed:
-            dropped.append(sentence)
+        figures = numbers_in(sentence)
+        if allowed is not None and figures - allowed:
+            dropped.append(f"a figure not on the sheet: {sentence}")
+            continue
+        if names_data is not None and not figures and not names_data(sentence):
+            dropped.append(f"names nothing of the data: {sentence}")
             continue
         seen.append(words)
         kept.append(sentence)

@@ -19,7 +19,7 @@ from chimera import __version__
 from chimera.agent import narrate
 from chimera.agent.personas import get_persona, load_personas
 from chimera.agent.report import render_report
-from chimera.agent.spec import AgentRun, AgentSpec
+from chimera.agent.spec import AgentRun, AgentSpec, ReportMode, Shape
 from chimera.agent.workflow import run_agent
 from chimera.atomic import write_json, write_text
 from chimera.backends.base import Backend, EndpointSettings, create_backend
@@ -55,6 +55,8 @@ class RunSettings(BaseModel):
     store: bool = True
     ingest: IngestSettings = IngestSettings()
     html: bool = Field(False, description="also write report.html and the plots as PNGs")
+    analysis_shape: Shape = "auto"
+    report_mode: ReportMode = "auto"
 
 
 class RunOutcome(BaseModel):
@@ -157,6 +159,8 @@ def metrics_document(run: AgentRun, facts: IngestResult, run_id: str | None) -> 
         "quality": run.quality.model_dump() if run.quality else None,
         "digest": run.digest,
         "digest_budget_tokens": run.digest_budget_tokens,
+        "factsheet": run.factsheet,
+        "analysis": analysis_document(run),
         "ingest": {
             "files": facts.inventory.ingested,
             "skipped": facts.inventory.skipped,
@@ -165,6 +169,19 @@ def metrics_document(run: AgentRun, facts: IngestResult, run_id: str | None) -> 
             "timings_s": facts.timings_s,
         },
         "system": system_info(),
+    }
+
+
+def analysis_document(run: AgentRun) -> dict[str, Any] | None:
+    """The structured analysis as metrics.json and the store keep it: the shape asked for
+    and the one the findings came from (json, lines or narrator), who wrote the body, the findings with their fact ids, the recommendations, what was
+    rejected and why, and what the narrator wrote instead."""
+    if run.structured is None:
+        return None
+    return {
+        "shape_asked": run.analysis_shape,  # "shape" is what the findings came from
+        "report_mode": run.report_mode,
+        **run.structured.model_dump(mode="json"),
     }
 
 
@@ -285,6 +302,8 @@ async def run_session(
         model=settings.model,
         endpoint=endpoint,
         options=settings.options,
+        analysis_shape=settings.analysis_shape,
+        report_mode=settings.report_mode,
     )
     store = Store(settings.db or default_db_path()) if settings.store else None
     run_id = None

@@ -84,6 +84,8 @@ class AgentRun(BaseModel):
     calls: list[CallRecord] = Field(default_factory=list)
     analysis: ParsedAnalysis | None = None
     factsheet: str = Field("", description="the numbered facts the analysis cites")
+    analysis_shape: str | None = Field(None, description="json or lines: what was asked for")
+    report_mode: str | None = Field(None, description="compose or full: who wrote the body")
     structured: StructuredAnalysis | None = None
     report_body: str | None = None
     factcheck: FactCheck | None = None

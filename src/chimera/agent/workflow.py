@@ -11,12 +11,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from chimera.agent.analysis import analyse, as_parsed, clean_body
-from chimera.agent.calls import ANSWER_RESERVE_TOKENS, call, call_options, choose_mode
+from chimera.agent.calls import (
+    ANSWER_RESERVE_TOKENS,
+    call,
+    call_options,
+    choose_mode,
+    choose_shape,
+)
 from chimera.agent.check import assess
 from chimera.agent.compose import clean_prose, compose_body, findings_text
 from chimera.agent.echo import instruction_texts
 from chimera.agent.factsheet import build_factsheet, sheet_budget
 from chimera.agent.known import known_numbers
+from chimera.agent.mentions import find_mentions
 from chimera.agent.personas import Persona
 from chimera.agent.prompts import REPORT_SECTIONS, report_messages, summary_messages, with_nonce
 from chimera.agent.spec import AgentRun, AgentSpec
@@ -102,6 +109,8 @@ async def run_agent(
         facts, sheet_budget(spec.options.num_ctx, overhead, max(answer, ANSWER_RESERVE_TOKENS))
     )
     run.factsheet = sheet.text()
+    run.analysis_shape = choose_shape(spec, backend.kind)
+    run.report_mode = choose_mode(spec, backend.kind)
 
     def stage(name: str) -> None:
         if on_stage is not None:
@@ -116,18 +125,19 @@ async def run_agent(
         run.analysis = as_parsed(structured, sheet)
         stage("report")
         t = time.perf_counter()
-        if choose_mode(spec, backend.kind) == "compose":
+        if run.report_mode == "compose":
             messages = summary_messages(spec.persona, findings_text(structured, sheet))
             report = await call(
                 run, backend, "report", with_nonce(messages, nonce), purpose="summary"
             )
             if report is not None:
                 summary, dropped = clean_prose(
-                    report.text, instruction_texts([spec.persona]), run.factsheet
+                    report.text,
+                    instruction_texts([spec.persona]),
+                    run.factsheet,
+                    names_data=lambda sentence: bool(find_mentions(sentence, facts).entities),
                 )
-                structured.rejected += [
-                    f"summary sentence with a figure not on the sheet: {d[:120]}" for d in dropped
-                ]
+                structured.rejected += [f"summary sentence with {d[:160]}" for d in dropped]
                 run.analysis.executive_summary = summary
                 run.report_body = compose_body(facts, sheet, structured, summary)
         else:

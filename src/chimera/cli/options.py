@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -23,6 +24,36 @@ KeepPromptCache = Annotated[
         help="Send the same prompt in every measured run, so a server's prompt cache may skip "
         "its prefill (to measure what the cache is worth). Default: each measured run's prompt "
         "starts with a unique line.",
+    ),
+]
+
+
+class AnalysisShape(StrEnum):
+    auto = "auto"
+    json = "json"
+    lines = "lines"
+
+
+class ReportMode(StrEnum):
+    auto = "auto"
+    compose = "compose"
+    full = "full"
+
+
+AnalysisShapeOpt = Annotated[
+    AnalysisShape,
+    typer.Option(
+        "--analysis-shape",
+        help="How the model answers the analysis: json (a schema the server enforces, fact ids "
+        "as an enum) or lines ('[F3] statement'); auto: json in-process, lines on servers.",
+    ),
+]
+ReportModeOpt = Annotated[
+    ReportMode,
+    typer.Option(
+        "--report-mode",
+        help="compose (Chimera lays out the report, the model writes the summary) or full (the "
+        "model writes every section); auto: compose in-process, full on servers.",
     ),
 ]
 ExtraOptions = Annotated[

@@ -62,6 +62,8 @@ def run(
     num_predict: opt.NumPredict = None,
     seed: opt.Seed = None,
     option: opt.ExtraOptions = None,
+    analysis_shape: opt.AnalysisShapeOpt = opt.AnalysisShape.auto,
+    report_mode: opt.ReportModeOpt = opt.ReportMode.auto,
     runs: Annotated[int, typer.Option(min=1, help="Repeat the whole workflow N times.")] = 1,
     output_dir: Annotated[Path, typer.Option(help="Where report.md and metrics.json go.")] = Path(
         "chimera_reports"
@@ -111,6 +113,8 @@ def run(
         store=not no_store,
         ingest=load_settings(config),
         html=html,
+        analysis_shape=analysis_shape.value,
+        report_mode=report_mode.value,
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet)
     console = Console(highlight=False, soft_wrap=True)
