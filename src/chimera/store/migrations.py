@@ -140,4 +140,53 @@ ALTER TABLE scenario_runs ADD COLUMN invalid_reasons_json TEXT;  -- why, with th
 ALTER TABLE scenario_runs ADD COLUMN prompt_nonce INTEGER;  -- 1 = phases' prompts made unique
 """,
     ),
+    (
+        "005_load_requests",
+        """
+CREATE TABLE requests (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    level INTEGER NOT NULL,         -- load: the level's number in the run, from 0
+    idx INTEGER NOT NULL,           -- the request's number in the run, from 0
+    warmup INTEGER NOT NULL,        -- 1 = warm-up, left out of the level's figures
+    status TEXT NOT NULL,           -- ok | failed | cancelled (in flight when interrupted)
+    error_type TEXT,                -- e.g. http_500, stream_cut, empty_response
+    error TEXT,
+    scheduled_s REAL,               -- open loop: due time, seconds from the level's start
+    sent_s REAL,                    -- dispatched, seconds from the level's start
+    done_s REAL,                    -- ended, seconds from the level's start
+    queue_ms REAL,                  -- dispatch -> first byte out (connection wait)
+    ttft_ms REAL,
+    e2e_ms REAL,
+    itl_ms_mean REAL,
+    itl_ms_p50 REAL,
+    itl_ms_p99 REAL,
+    tpot_ms REAL,                   -- (e2e - ttft) / (output tokens - 1)
+    output_tokens INTEGER,
+    prompt_tokens INTEGER,
+    load_ms REAL,
+    prompt_eval_ms REAL,
+    eval_ms REAL,
+    server_total_ms REAL,
+    done_reason TEXT,
+    chunks INTEGER,
+    estimated_json TEXT
+);
+CREATE INDEX requests_run ON requests(run_id, level);
+CREATE TABLE load_levels (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    level INTEGER NOT NULL,
+    label TEXT NOT NULL,            -- e.g. concurrency 8, 20 req/s poisson
+    requests_ok INTEGER,
+    requests_failed INTEGER,
+    achieved_rate_rps REAL,
+    output_tokens_per_s REAL,
+    ttft_ms_p99 REAL,
+    generator_saturated INTEGER,    -- 1 = the client fell behind: not the server's limit
+    summary_json TEXT NOT NULL      -- the whole level summary (chimera load --json)
+);
+CREATE INDEX load_levels_run ON load_levels(run_id);
+""",
+    ),
 )

@@ -1,0 +1,75 @@
+"""Where a load run's records go: a JSONL file (written atomically) and the run store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from chimera.atomic import atomic_writer
+from chimera.load.metrics import LevelSummary, distribution
+from chimera.load.records import RequestRecord
+from chimera.store.db import Store
+from chimera.store.load import add_level, add_requests
+
+
+def write_jsonl(path: Path, records: Sequence[RequestRecord]) -> Path:
+    """One JSON object a request, every field (ITL as the list of gaps)."""
+    with atomic_writer(path, binary=True) as fh:
+        for rec in records:
+            fh.write(orjson.dumps(rec.as_dict()))
+            fh.write(b"\n")
+    return path
+
+
+def request_row(rec: RequestRecord) -> dict[str, Any]:
+    """A record as a ``requests`` row: ITL summarized to mean, p50 and p99."""
+    itl = distribution(rec.itl_ms)
+    row = rec.as_dict()
+    for name in ("itl_ms", "estimated", "index"):
+        row.pop(name)
+    row.update(
+        idx=rec.index,
+        itl_ms_mean=itl.mean,
+        itl_ms_p50=itl.p50,
+        itl_ms_p99=itl.p99,
+        estimated_json=rec.estimated or None,
+    )
+    return row
+
+
+def level_row(summary: LevelSummary) -> dict[str, Any]:
+    return {
+        "level": summary.level,
+        "label": summary.label,
+        "requests_ok": summary.requests_ok,
+        "requests_failed": summary.requests_failed,
+        "achieved_rate_rps": summary.achieved_rate_rps,
+        "output_tokens_per_s": summary.output_tokens_per_s,
+        "ttft_ms_p99": summary.ttft_ms.p99,
+        "generator_saturated": summary.generator.saturated,
+        "summary_json": summary.model_dump(mode="json"),
+    }
+
+
+def record_run(
+    db_path: Path,
+    *,
+    label: str | None,
+    command: list[str] | None,
+    settings: Any,
+    records: Sequence[RequestRecord],
+    summaries: Sequence[LevelSummary],
+    status: str,
+    error: str | None = None,
+) -> str:
+    """Record a whole load run (kind ``load``); returns its id."""
+    with Store(db_path) as store:
+        run_id = store.start_run("load", label=label, command=command, settings=settings)
+        add_requests(store, run_id, (request_row(r) for r in records))
+        for s in summaries:
+            add_level(store, run_id, level_row(s))
+        store.finish_run(run_id, status, error)
+    return run_id

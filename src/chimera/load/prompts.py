@@ -1,0 +1,207 @@
+"""The requests a load run sends: synthetic prompts of a target token count, or a JSONL file.
+
+Synthetic prompts are an instruction and filler words. How many tokens a word is depends on
+the model's tokenizer and the chat template, so the count is calibrated against the server's
+own prompt token count (two short probes give tokens per word and the fixed overhead); a
+server that reports no prompt count leaves the target estimated (1.3 tokens a word).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from chimera.backends.base import Backend, ChatMessage, GenerationRequest, generate
+from chimera.bench.measure import nonce_line
+from chimera.errors import ConfigError
+from chimera.options import InferenceOptions
+
+INSTRUCTION = "Continue the following list of words with a long, detailed story that uses them:"
+ESTIMATED_TOKENS_PER_WORD = 1.3
+_PROBE_WORDS = (16, 80)  # filler words of the two calibration probes
+
+# Common, short English words: one or two tokens each in every tokenizer we know.
+_WORD_TEXT = """
+    time year people way day man thing woman life child world school state family student group
+    country problem hand part place case week company system program question work government
+    number night point home water room mother area money story fact month lot right study book
+    eye job word business issue side kind head house service friend father power hour game line
+    end member law car city community name president team minute idea kid body information back
+    parent face others level office door health person art war history party result change
+    morning reason research girl guy moment air teacher force education river garden window
+    light music table paper market summer winter village road bridge mountain forest island
+    ocean letter picture field animal bird horse apple bread stone glass fire wind rain snow
+    cloud star moon tree flower color voice song dance
+"""
+WORDS: tuple[str, ...] = tuple(_WORD_TEXT.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Prompt tokens = ``overhead_tokens`` + ``tokens_per_word`` x filler words."""
+
+    tokens_per_word: float
+    overhead_tokens: float
+    calibrated: bool  # True: measured from the server's own prompt token counts
+    note: str
+
+    def words_for(self, tokens: int) -> int:
+        return max(1, round((tokens - self.overhead_tokens) / self.tokens_per_word))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tokens_per_word": self.tokens_per_word,
+            "overhead_tokens": self.overhead_tokens,
+            "calibrated": self.calibrated,
+            "note": self.note,
+        }
+
+
+ESTIMATE = Calibration(
+    ESTIMATED_TOKENS_PER_WORD,
+    0.0,
+    False,
+    f"estimated: the server reported no prompt token count ({ESTIMATED_TOKENS_PER_WORD} "
+    "tokens a word assumed)",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PromptEntry:
+    """One line of a prompts file: a plain prompt or chat messages, and its own token cap."""
+
+    prompt: str | None
+    messages: tuple[ChatMessage, ...] | None
+    output_tokens: int | None
+
+
+class Prompts:
+    """Builds request ``i`` of a run: synthetic words, or a file's entries in turn."""
+
+    def __init__(
+        self,
+        model: str,
+        options: InferenceOptions,
+        *,
+        input_tokens: int,
+        nonce: str | None,
+        seed: int = 0,
+        calibration: Calibration = ESTIMATE,
+        entries: Sequence[PromptEntry] = (),
+    ) -> None:
+        self.model = model
+        self.options = options
+        self.input_tokens = input_tokens
+        self.nonce = nonce  # the session tag; None = the same prompt every time (cache kept)
+        self.seed = seed
+        self.calibration = calibration
+        self.entries = list(entries)
+
+    def _words(self, index: int, n: int) -> str:
+        rng = np.random.default_rng([self.seed, index])
+        return " ".join(WORDS[i] for i in rng.integers(0, len(WORDS), n).tolist())
+
+    def _first_line(self, index: int, kind: str = "q") -> str | None:
+        return None if self.nonce is None else nonce_line(self.nonce, f"{kind}{index}")
+
+    def synthetic_text(self, index: int, words: int, kind: str = "q") -> str:
+        """Request ``index``'s prompt of ``words`` filler words (``kind`` "cal" for the
+        calibration probes, so they share no nonce with a request)."""
+        first = self._first_line(index, kind)
+        body = f"{INSTRUCTION}\n{self._words(0 if self.nonce is None else index, words)}"
+        return body if first is None else f"{first}\n{body}"
+
+    def request(self, index: int) -> GenerationRequest:
+        if not self.entries:
+            text = self.synthetic_text(index, self.calibration.words_for(self.input_tokens))
+            messages = (ChatMessage(role="user", content=text),)
+            return GenerationRequest(model=self.model, messages=messages, options=self.options)
+        entry = self.entries[index % len(self.entries)]
+        options = self.options
+        if entry.output_tokens is not None:
+            options = options.model_copy(update={"num_predict": entry.output_tokens})
+        first = self._first_line(index)
+        if entry.prompt is not None:
+            prompt = entry.prompt if first is None else f"{first}\n{entry.prompt}"
+            return GenerationRequest(model=self.model, prompt=prompt, options=options)
+        assert entry.messages is not None
+        msgs = list(entry.messages)
+        if first is not None:
+            msgs[0] = ChatMessage(role=msgs[0].role, content=f"{first}\n{msgs[0].content}")
+        return GenerationRequest(model=self.model, messages=tuple(msgs), options=options)
+
+
+async def calibrate(backend: Backend, prompts: Prompts) -> Calibration:
+    """Two one-token probes with different word counts: the server's prompt counts give
+    tokens per word and the overhead (template, instruction, nonce). Estimated when the
+    server reports no count; a failing probe raises, as the run would fail the same way."""
+    counts: list[int] = []
+    for i, words in enumerate(_PROBE_WORDS):
+        text = prompts.synthetic_text(i, words, kind="cal")
+        request = GenerationRequest(
+            model=prompts.model,
+            messages=(ChatMessage(role="user", content=text),),
+            options=prompts.options.model_copy(update={"num_predict": 1}),
+        )
+        result = await generate(backend, request)
+        if result.metrics.prompt_tokens is None:
+            return ESTIMATE
+        counts.append(result.metrics.prompt_tokens)
+    per_word = (counts[1] - counts[0]) / (_PROBE_WORDS[1] - _PROBE_WORDS[0])
+    if per_word <= 0:
+        return ESTIMATE
+    overhead = counts[0] - per_word * _PROBE_WORDS[0]
+    return Calibration(
+        per_word,
+        overhead,
+        True,
+        f"calibrated: the server counted {counts[0]} and {counts[1]} prompt tokens for "
+        f"{_PROBE_WORDS[0]} and {_PROBE_WORDS[1]} words",
+    )
+
+
+def read_prompts(path: Path) -> list[PromptEntry]:
+    """A JSONL file, one request a line: ``{"prompt": ...}`` or ``{"messages": [...]}``, with
+    an optional ``output_tokens`` (or ``max_tokens``). A bad line is a ConfigError naming it."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"--prompts: cannot read {path}: {exc.strerror or exc}") from None
+    entries = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(_entry(orjson.loads(line)))
+        except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
+            raise ConfigError(f"--prompts: {path} line {n}: {exc}") from None
+    if not entries:
+        raise ConfigError(f"--prompts: {path} has no prompts")
+    return entries
+
+
+def _entry(obj: Any) -> PromptEntry:
+    if not isinstance(obj, dict):
+        raise ValueError("a line must be a JSON object with prompt or messages")
+    cap = obj.get("output_tokens", obj.get("max_tokens"))
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+        raise ValueError(f"output_tokens must be a positive integer, not {cap!r}")
+    prompt, messages = obj.get("prompt"), obj.get("messages")
+    if (prompt is None) == (messages is None):
+        raise ValueError("give exactly one of prompt or messages")
+    if prompt is not None:
+        if not isinstance(prompt, str) or not prompt:
+            raise ValueError("prompt must be a non-empty string")
+        return PromptEntry(prompt, None, cap)
+    if not isinstance(messages, list) or not messages:
+        raise ValueError("messages must be a non-empty list of {role, content}")
+    try:
+        msgs = tuple(ChatMessage.model_validate(m) for m in messages)
+    except Exception as exc:  # pydantic's error, shortened to its first line
+        raise ValueError(f"bad message: {str(exc).splitlines()[0]}") from None
+    return PromptEntry(None, msgs, cap)

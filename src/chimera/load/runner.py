@@ -1,0 +1,235 @@
+"""The load generator: one level's requests through a backend on one event loop.
+
+Closed loop: ``C`` workers, each sending its next request when the last one ends. Open loop:
+requests dispatched on the arrival schedule whatever the server does, each its own task.
+Every request ends as one ``RequestRecord``: ok, failed with its error type, or cancelled
+(still in flight when the run was interrupted). The generator watches itself as it goes:
+how late each dispatch was, the event loop's lag and the client's CPU time, so a level it
+could not hold is flagged rather than mistaken for the server's limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Callable
+from time import perf_counter_ns
+
+from chimera.backends.base import Backend, CallResult, TextChunk
+from chimera.load.arrivals import schedule
+from chimera.load.prompts import Prompts
+from chimera.load.records import LevelRun, RequestRecord, error_type
+from chimera.load.spec import LoadLevel, LoadSpec
+
+NS = 1_000_000_000
+LAG_PROBE_S = 0.01  # the loop-lag monitor's sleep; its overshoot is the lag
+
+Observer = Callable[[RequestRecord], None]
+
+
+class LevelRunner:
+    """Runs one level; ``first_index`` numbers its requests after the earlier levels'."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        prompts: Prompts,
+        spec: LoadSpec,
+        level: LoadLevel,
+        index: int = 0,
+        *,
+        first_index: int = 0,
+        observer: Observer | None = None,
+    ) -> None:
+        self.backend = backend
+        self.prompts = prompts
+        self.spec = spec
+        self.level = level
+        self.run = LevelRun(index, level)
+        self.first_index = first_index
+        self.observer = observer
+        self.t0_ns = 0
+        self.dispatched = 0
+        self.warm = 0
+        self.measure_start: float | None = None
+        self.in_flight = 0
+        self.unreachable_streak = 0
+        self.cancel_reason = "the run was interrupted while the request was in flight"
+
+    # --- bounds --------------------------------------------------------------------------
+
+    def _elapsed(self) -> float:
+        return (perf_counter_ns() - self.t0_ns) / NS
+
+    def _next(self, at_s: float) -> tuple[int, bool] | None:
+        """The next request's number and warm-up flag if one is due at ``at_s``; None once
+        the level's bound is reached or it was stopped."""
+        if self.run.stopped is not None:
+            return None
+        w = self.spec.warmup
+        warmup = self.dispatched < w.requests if w.requests else at_s < w.seconds
+        if warmup:
+            self.warm += 1
+        else:
+            if self.measure_start is None:
+                self.measure_start = at_s
+            measured = self.dispatched - self.warm
+            if self.spec.requests is not None and measured >= self.spec.requests:
+                return None
+            if (
+                self.spec.duration_s is not None
+                and at_s - self.measure_start >= self.spec.duration_s
+            ):
+                return None
+        self.dispatched += 1
+        return self.first_index + self.dispatched - 1, warmup
+
+    # --- one request ---------------------------------------------------------------------
+
+    async def _send(self, index: int, warmup: bool, scheduled_s: float | None) -> None:
+        rec = RequestRecord(index=index, level=self.run.index, warmup=warmup)
+        rec.scheduled_s = scheduled_s
+        request = self.prompts.request(index)
+        sent_ns = perf_counter_ns()
+        rec.sent_s = (sent_ns - self.t0_ns) / NS
+        chunk_ns: list[int] = []
+        result: CallResult | None = None
+        self.in_flight += 1
+        try:
+            async for event in self.backend.stream(request):
+                if isinstance(event, TextChunk):
+                    chunk_ns.append(event.t_ns)
+                else:
+                    result = event
+            rec.status = "ok"
+        except asyncio.CancelledError:
+            rec.status, rec.error_type, rec.error = "cancelled", "cancelled", self.cancel_reason
+            raise
+        except Exception as exc:  # a load run records every failure; it never stops on one
+            rec.error_type, rec.error = error_type(exc), str(exc) or type(exc).__name__
+        finally:
+            done_ns = perf_counter_ns()
+            self.in_flight -= 1
+            rec.done_s = (done_ns - self.t0_ns) / NS
+            _fill(rec, result, chunk_ns, sent_ns, done_ns)
+            self.run.records.append(rec)
+            self._watch(rec)
+            if self.observer is not None:
+                self.observer(rec)
+
+    def _watch(self, rec: RequestRecord) -> None:
+        """Stop dispatching once the server stops answering at all: requests sent to a dead
+        server fail in microseconds and would only bury the level's real failures."""
+        if rec.error_type in ("server_unreachable", "connect_timeout"):
+            self.unreachable_streak += 1
+            if self.unreachable_streak >= self.spec.stop_after_unreachable:
+                self.run.stopped = (
+                    f"stopped: {self.unreachable_streak} connections in a row failed ({rec.error})"
+                )
+        elif rec.status == "ok":
+            self.unreachable_streak = 0
+
+    # --- the loops -----------------------------------------------------------------------
+
+    async def _closed(self, concurrency: int) -> None:
+        async def worker() -> None:
+            while (job := self._next(self._elapsed())) is not None:
+                await self._send(job[0], job[1], None)
+
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(concurrency):
+                tg.create_task(worker())
+
+    async def _open(self, level: LoadLevel) -> None:
+        assert level.rate_rps is not None
+        times = schedule(level.arrival, level.rate_rps, level.burstiness, self.spec.seed)
+        async with asyncio.TaskGroup() as tg:
+            for due in times:
+                job = self._next(due)
+                if job is None:
+                    break
+                delay = due - self._elapsed()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tg.create_task(self._send(job[0], job[1], due))
+
+    async def _lag_monitor(self) -> None:
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(LAG_PROBE_S)
+            self.run.loop_lag_ms.append((time.perf_counter() - t - LAG_PROBE_S) * 1000.0)
+
+    async def execute(self) -> LevelRun:
+        """Run the level to its bound. Cancelled (Ctrl-C), it cancels what is in flight,
+        records those requests as cancelled and returns what finished, marked interrupted."""
+        cpu0 = time.process_time()
+        self.t0_ns = perf_counter_ns()
+        monitor = asyncio.create_task(self._lag_monitor())
+        try:
+            if self.level.concurrency is not None:
+                await self._closed(self.level.concurrency)
+            else:
+                await self._open(self.level)
+        except asyncio.CancelledError:
+            self.run.interrupted = True
+        finally:
+            monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await monitor
+            self.run.wall_s = self._elapsed()
+            self.run.cpu_s = time.process_time() - cpu0
+        self.run.records.sort(key=lambda r: r.index)
+        return self.run
+
+
+def _fill(
+    rec: RequestRecord, result: CallResult | None, chunk_ns: list[int], sent_ns: int, done_ns: int
+) -> None:
+    """Timings of a finished request from the backend's result; for one that failed, what
+    the client saw of it, from dispatch (marked estimated)."""
+    rec.chunks = len(chunk_ns)
+    rec.itl_ms = [(b - a) / 1e6 for a, b in itertools.pairwise(chunk_ns)]
+    if result is None:
+        if chunk_ns:
+            rec.ttft_ms = (chunk_ns[0] - sent_ns) / 1e6
+            rec.estimated.append("ttft_ms")
+        rec.e2e_ms = (done_ns - sent_ns) / 1e6
+        rec.estimated.append("e2e_ms")
+        return
+    m = result.metrics
+    rec.ttft_ms, rec.e2e_ms = m.ttft_ms, m.e2e_ms
+    rec.output_tokens, rec.prompt_tokens = m.output_tokens, m.prompt_tokens
+    rec.load_ms, rec.prompt_eval_ms = m.load_ms, m.prompt_eval_ms
+    rec.eval_ms, rec.server_total_ms = m.eval_ms, m.server_total_ms
+    rec.done_reason = result.done_reason
+    rec.estimated = list(m.estimated)
+    if chunk_ns and m.ttft_ms is not None:
+        out_ns = chunk_ns[0] - m.ttft_ms * 1e6  # when the request's first byte went out
+        rec.queue_ms = max(0.0, (out_ns - sent_ns) / 1e6)
+    if m.ttft_ms is not None and m.e2e_ms is not None and (rec.output_tokens or 0) > 1:
+        assert rec.output_tokens is not None
+        rec.tpot_ms = (m.e2e_ms - m.ttft_ms) / (rec.output_tokens - 1)
+
+
+async def run_levels(
+    backend: Backend,
+    prompts: Prompts,
+    spec: LoadSpec,
+    observer: Observer | None = None,
+    on_level: Callable[[LevelRun], None] | None = None,
+) -> list[LevelRun]:
+    """Every level of ``spec`` in turn; an interrupted level ends the run."""
+    runs: list[LevelRun] = []
+    first = 0
+    for i, level in enumerate(spec.levels):
+        runner = LevelRunner(backend, prompts, spec, level, i, first_index=first, observer=observer)
+        run = await runner.execute()
+        runs.append(run)
+        first += runner.dispatched
+        if on_level is not None:
+            on_level(run)
+        if run.interrupted:
+            break
+    return runs

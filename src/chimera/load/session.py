@@ -1,0 +1,148 @@
+"""One ``chimera load`` run end to end: the endpoint, the prompts (calibrated), the levels,
+their figures, and the files and store rows they end in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from chimera import __version__
+from chimera.atomic import write_json
+from chimera.backends.base import EndpointSettings, create_backend, known_kinds
+from chimera.backends.http import normalize_url
+from chimera.backends.probe import detect_kind
+from chimera.bench.measure import session_tag
+from chimera.errors import ServerUnreachableError
+from chimera.load.metrics import LevelSummary, summarize
+from chimera.load.output import record_run, write_jsonl
+from chimera.load.prompts import Prompts, calibrate, read_prompts
+from chimera.load.records import LevelRun, RequestRecord
+from chimera.load.report import LoadReport
+from chimera.load.runner import Observer, run_levels
+from chimera.load.spec import LoadSpec
+from chimera.options import InferenceOptions
+
+RECORDS_NAME = "requests.jsonl"
+REPORT_NAME = "load.json"
+
+
+class LoadSettings(BaseModel):
+    """Everything ``chimera load`` was asked for, validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spec: LoadSpec
+    endpoint: EndpointSettings
+    model: str
+    options: InferenceOptions = InferenceOptions()
+    output_dir: Path | None = Path("chimera_load")
+    db: Path | None = None
+    store: bool = True
+    label: str | None = None
+
+
+@dataclass(slots=True)
+class LoadOutcome:
+    report: LoadReport
+    records: list[RequestRecord]
+    files: list[Path] = field(default_factory=list)
+
+
+async def resolve_endpoint(target: str, kind: str | None, **fields: object) -> EndpointSettings:
+    """``target`` is a backend kind (its default URL) or a server URL (its kind from
+    ``kind``, else detected: Ollama if /api/version answers, OpenAI if /v1/models does)."""
+    if target in known_kinds():
+        return EndpointSettings(kind=target, **fields)
+    if kind is None:
+        url = normalize_url(target, 11434)
+        detected = await detect_kind(url)
+        if detected is None:
+            raise ServerUnreachableError(
+                url,
+                hint="Nothing at that URL answers as Ollama (/api/version) or an OpenAI-"
+                "compatible server (/v1/models). Start the server, or name its kind with "
+                "--backend.",
+            )
+        kind = detected
+    return EndpointSettings(kind=kind, url=target, **fields)
+
+
+def _status(runs: list[LevelRun], summaries: list[LevelSummary]) -> str:
+    if any(r.interrupted for r in runs):
+        return "interrupted"
+    return "failed" if any(s.requests_ok == 0 for s in summaries) else "ok"
+
+
+async def run_load(
+    settings: LoadSettings,
+    *,
+    observer: Observer | None = None,
+    on_stage: Observer | None = None,
+    command: list[str] | None = None,
+) -> LoadOutcome:
+    """Calibrate the prompts, run every level, summarize, write the records and store them."""
+    del on_stage  # reserved for progress stages
+    spec = settings.spec
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    options = settings.options
+    if options.num_predict is None:
+        options = options.model_copy(update={"num_predict": spec.output_tokens})
+    entries = read_prompts(spec.prompts_file) if spec.prompts_file else []
+    prompts = Prompts(
+        settings.model,
+        options,
+        input_tokens=spec.input_tokens,
+        nonce=session_tag() if spec.prompt_nonce else None,
+        seed=spec.seed,
+        entries=entries,
+    )
+    async with create_backend(settings.endpoint) as backend:
+        if not entries:
+            prompts.calibration = await calibrate(backend, prompts)
+        runs = await run_levels(backend, prompts, spec, observer)
+        url = backend.url
+    summaries = [summarize(r, spec.slo) for r in runs]
+    records = [rec for r in runs for rec in r.records]
+    status = _status(runs, summaries)
+    report = LoadReport(
+        chimera_version=__version__,
+        started_at=started_at,
+        backend=settings.endpoint.kind,
+        url=url,
+        model=settings.model,
+        settings=settings.model_dump(mode="json"),
+        prompts={
+            "source": str(spec.prompts_file) if spec.prompts_file else "synthetic",
+            "input_tokens_target": None if entries else spec.input_tokens,
+            "output_tokens_target": options.num_predict,
+            "nonce": spec.prompt_nonce,
+            "calibration": None if entries else prompts.calibration.as_dict(),
+        },
+        levels=summaries,
+        status=status,
+    )
+    outcome = LoadOutcome(report, records)
+    if settings.output_dir is not None:
+        path = write_jsonl(settings.output_dir / RECORDS_NAME, records)
+        report.records_path = str(path)
+        outcome.files.append(path)
+    if settings.store:
+        from chimera.store.db import default_db_path
+
+        report.run_id = record_run(
+            settings.db or default_db_path(),
+            label=settings.label,
+            command=command,
+            settings=report.settings,
+            records=records,
+            summaries=summaries,
+            status=status,
+        )
+    if settings.output_dir is not None:
+        outcome.files.append(
+            write_json(settings.output_dir / REPORT_NAME, report.model_dump(mode="json"))
+        )
+    return outcome

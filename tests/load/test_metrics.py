@@ -1,0 +1,92 @@
+"""Per-level figures from hand-made records (pure): rates, concurrency, goodput, honesty."""
+
+from __future__ import annotations
+
+import pytest
+
+from chimera.load.metrics import distribution, summarize
+from chimera.load.records import LevelRun, RequestRecord
+from chimera.load.spec import LoadLevel, parse_slo
+
+
+def rec(i: int, sent: float, done: float, ttft: float, **kw: object) -> RequestRecord:
+    r = RequestRecord(index=i, level=0, warmup=bool(kw.pop("warmup", False)), status="ok")
+    r.sent_s, r.done_s, r.ttft_ms = sent, done, ttft
+    r.e2e_ms = (done - sent) * 1000
+    r.output_tokens = 10
+    r.itl_ms = [5.0] * 49
+    r.tpot_ms = 5.0
+    for k, v in kw.items():
+        setattr(r, k, v)
+    return r
+
+
+def test_distribution_percentiles() -> None:
+    d = distribution([float(v) for v in range(1, 101)])
+    assert d.n == 100 and d.mean == 50.5 and d.p50 == 50.5 and d.max == 100.0
+    assert d.p99 == pytest.approx(99.01) and d.p999 == pytest.approx(99.901)
+    assert distribution([]).p50 is None
+
+
+def test_rates_concurrency_and_tokens() -> None:
+    run = LevelRun(0, LoadLevel(concurrency=2), wall_s=2.0, cpu_s=0.2)
+    run.records = [
+        rec(0, 0.0, 0.5, 100.0, warmup=True),
+        rec(1, 0.5, 1.5, 100.0),
+        rec(2, 0.5, 1.5, 100.0),
+        rec(3, 1.5, 2.5, 100.0),
+        rec(4, 1.5, 2.5, 300.0, status="failed", error_type="http_500", output_tokens=None),
+    ]
+    s = summarize(run)
+    assert s.warmup_requests == 1 and s.requests_ok == 3 and s.requests_failed == 1
+    assert s.failures_by_type == {"http_500": 1}
+    assert s.duration_s == 2.0
+    assert s.mean_concurrency == pytest.approx(4 * 1.0 / 2.0)
+    assert s.output_tokens_per_s == pytest.approx(30 / 2.0)
+    assert s.requests_per_s == pytest.approx(1.5)
+    assert s.achieved_rate_rps == pytest.approx(3 / 1.0)  # four dispatches over one second
+    assert s.ttft_ms.n == 3 and s.ttft_ms.max == 100.0  # the failed one is left out
+    assert s.generator.client_cpu_percent == pytest.approx(10.0)
+    assert not s.generator.saturated
+
+
+def test_goodput_counts_requests_meeting_every_slo() -> None:
+    run = LevelRun(0, LoadLevel(concurrency=1), wall_s=4.0)
+    run.records = [
+        rec(0, 0.0, 1.0, 100.0),
+        rec(1, 1.0, 2.0, 900.0),  # misses ttft
+        rec(2, 2.0, 3.0, 100.0, itl_ms=[5.0] * 47 + [80.0] * 2),  # its own itl p99: 80
+        rec(3, 3.0, 4.0, 200.0),
+    ]
+    s = summarize(run, parse_slo("ttft_p99<=500ms,itl_p99<=50ms"))
+    assert s.goodput_rps == pytest.approx(2 / 4.0)
+    ttft, itl = s.slo
+    assert ttft.target == "ttft_p99<=500ms" and not ttft.met and ttft.observed_ms > 500
+    assert itl.met  # over the level's 196 gaps, two slow ones are not its p99
+
+
+def test_a_generator_that_falls_behind_is_flagged() -> None:
+    run = LevelRun(0, LoadLevel(rate_rps=10.0), wall_s=1.0, cpu_s=0.97, loop_lag_ms=[1.0, 45.0])
+    run.records = [
+        rec(i, i * 0.1 + 0.05, i * 0.1 + 0.5, 50.0, scheduled_s=i * 0.1) for i in range(10)
+    ]
+    g = summarize(run).generator
+    assert g.saturated
+    assert g.send_lag_ms.p50 == pytest.approx(50.0)
+    notes = " ".join(g.notes)
+    assert "late" in notes and "event loop" in notes and "97% of a core" in notes
+
+
+def test_a_generator_behind_its_own_schedule_is_flagged() -> None:
+    run = LevelRun(0, LoadLevel(rate_rps=10.0), wall_s=2.0)
+    # scheduled every 0.1 s, but dispatched every 0.2 s (each lag grows)
+    run.records = [rec(i, i * 0.2, i * 0.2 + 0.1, 50.0, scheduled_s=i * 0.1) for i in range(10)]
+    s = summarize(run)
+    assert s.scheduled_rate_rps == pytest.approx(10.0) and s.achieved_rate_rps == pytest.approx(5.0)
+    assert s.generator.saturated
+    assert any("5.00 req/s of the 10.00 scheduled" in n for n in s.generator.notes)
+
+
+def test_an_empty_level_has_no_figures() -> None:
+    s = summarize(LevelRun(0, LoadLevel(concurrency=1)))
+    assert s.requests_ok == 0 and s.requests_per_s is None and s.ttft_ms.n == 0

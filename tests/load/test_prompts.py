@@ -1,0 +1,93 @@
+"""Synthetic prompts calibrated on the server's own counts, and prompts files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chimera.backends.base import EndpointSettings, create_backend, generate
+from chimera.errors import ConfigError
+from chimera.load.prompts import ESTIMATE, Prompts, calibrate, read_prompts
+from chimera.options import InferenceOptions
+from chimera.testing import TestServer
+
+
+def _prompts(nonce: str | None = "abc123", **kw: object) -> Prompts:
+    return Prompts(
+        "tiny:latest", InferenceOptions(num_predict=4), input_tokens=50, nonce=nonce, **kw
+    )  # type: ignore[arg-type]
+
+
+async def test_calibration_hits_the_target_by_the_servers_count() -> None:
+    # the modelled server counts a word as a token, template and nonce included
+    p = _prompts()
+    async with (
+        TestServer(fast=True) as srv,
+        create_backend(EndpointSettings(url=srv.url)) as backend,
+    ):
+        p.calibration = await calibrate(backend, p)
+        result = await generate(backend, p.request(3))
+    assert p.calibration.calibrated and p.calibration.tokens_per_word == 1.0
+    assert result.metrics.prompt_tokens == 50
+
+
+async def test_a_server_without_prompt_counts_leaves_the_target_estimated() -> None:
+    p = _prompts()
+    async with (
+        TestServer(protocol="openai", fast=True, usage_in_stream=False) as srv,
+        create_backend(EndpointSettings(kind="openai", url=srv.url)) as backend,
+    ):
+        assert await calibrate(backend, p) == ESTIMATE
+    assert not ESTIMATE.calibrated and "estimated" in ESTIMATE.note
+
+
+def test_each_request_starts_with_its_own_nonce_unless_the_cache_is_kept() -> None:
+    p = _prompts()
+    a, b = (p.request(i).messages[0].content for i in (0, 1))  # type: ignore[index]
+    assert a.splitlines()[0] == "[chimera abc123 q0]" and b.splitlines()[0] == "[chimera abc123 q1]"
+    assert a.splitlines()[1:] != b.splitlines()[1:]  # different words too
+    kept = _prompts(nonce=None)
+    assert kept.request(0) == kept.request(1)
+    assert not kept.request(0).messages[0].content.startswith("[chimera")  # type: ignore[index]
+
+
+def test_a_prompts_file_is_served_in_turn(tmp_path: Path) -> None:
+    f = tmp_path / "p.jsonl"
+    f.write_text(
+        '{"prompt": "Say hi."}\n\n'
+        '{"messages": [{"role": "user", "content": "Count to 3."}], "max_tokens": 9}\n',
+        encoding="utf-8",
+    )
+    p = _prompts(entries=read_prompts(f))
+    r0, r1, r2 = (p.request(i) for i in range(3))
+    assert r0.prompt == "[chimera abc123 q0]\nSay hi." and r0.options.num_predict == 4
+    assert r1.messages is not None and r1.messages[0].content.endswith("Count to 3.")
+    assert r1.options.num_predict == 9
+    assert r2.prompt == "[chimera abc123 q2]\nSay hi."
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ("not json", "line 2"),
+        ('{"prompt": "a", "messages": []}', "exactly one"),
+        ('{"messages": [{"role": "robot", "content": "x"}]}', "bad message"),
+        ('{"prompt": "a", "output_tokens": 0}', "positive integer"),
+        ("[1, 2]", "JSON object"),
+    ],
+)
+def test_a_bad_prompts_line_is_named(tmp_path: Path, line: str, why: str) -> None:
+    f = tmp_path / "p.jsonl"
+    f.write_text('{"prompt": "fine"}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=why) as info:
+        read_prompts(f)
+    assert "line 2" in str(info.value) and info.value.exit_code == 2
+
+
+def test_a_missing_or_empty_prompts_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        read_prompts(tmp_path / "none.jsonl")
+    (tmp_path / "e.jsonl").write_text("\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="no prompts"):
+        read_prompts(tmp_path / "e.jsonl")

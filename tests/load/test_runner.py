@@ -1,0 +1,142 @@
+"""The generator against protocol-faithful test servers: what it holds, counts and records."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from chimera.backends.base import EndpointSettings, create_backend
+from chimera.load.metrics import summarize
+from chimera.load.runner import LevelRunner, run_levels
+from chimera.load.spec import LoadLevel, LoadSpec, Warmup
+from chimera.testing import TestServer
+
+from .conftest import prompts, run_level, spec, until
+
+
+async def test_closed_loop_holds_c_in_flight() -> None:
+    async with TestServer(prefill_ms=20, token_interval_ms=5) as srv:
+        run = await run_level(srv.url, spec(LoadLevel(concurrency=4), requests=16))
+        assert srv.max_in_flight == 4
+        assert srv.generation_requests == 16
+    assert [r.index for r in run.records] == list(range(16))
+    assert all(r.status == "ok" and r.output_tokens == 8 for r in run.records)
+    s = summarize(run)
+    assert s.requests_ok == 16 and s.requests_failed == 0
+    assert s.mean_concurrency is not None and 3.0 < s.mean_concurrency <= 4.0
+
+
+async def test_each_request_is_timed_from_the_socket() -> None:
+    async with TestServer(prefill_ms=40, token_interval_ms=10, default_tokens=6) as srv:
+        run = await run_level(srv.url, spec(LoadLevel(concurrency=1), requests=2))
+    for r in run.records:
+        assert r.ttft_ms is not None and r.ttft_ms >= 40.0
+        assert len(r.itl_ms) == 5 and min(r.itl_ms) > 5.0
+        assert r.tpot_ms is not None and r.tpot_ms >= 9.0
+        assert r.prompt_eval_ms == 40.0  # the server's own timing
+        assert r.prompt_tokens is not None and r.output_tokens == 6
+
+
+async def test_warmup_requests_are_left_out() -> None:
+    async with TestServer(fast=True) as srv:
+        run = await run_level(
+            srv.url, spec(LoadLevel(concurrency=2), requests=6, warmup=Warmup(requests=3))
+        )
+        assert srv.generation_requests == 9
+    assert [r.warmup for r in run.records] == [True] * 3 + [False] * 6
+    s = summarize(run)
+    assert s.requests_ok == 6 and s.warmup_requests == 3
+    assert s.ttft_ms.n == 6
+
+
+async def test_open_loop_sends_on_schedule_whatever_the_server_does() -> None:
+    # a slow server: a closed loop would wait for it; the open loop keeps dispatching
+    async with TestServer(prefill_ms=300, token_interval_ms=5) as srv:
+        load = spec(LoadLevel(rate_rps=50, arrival="constant"), requests=10)
+        run = await run_level(srv.url, load)
+        assert srv.max_in_flight >= 8
+    sched = [r.scheduled_s for r in run.records]
+    assert sched == pytest.approx([i * 0.02 for i in range(10)])
+    assert all(r.sent_s >= (r.scheduled_s or 0) for r in run.records)
+    s = summarize(run)
+    assert s.scheduled_rate_rps == pytest.approx(50.0)
+    assert s.requested_rate_rps == 50.0 and s.requests_ok == 10
+
+
+async def test_failures_are_counted_by_type() -> None:
+    async with TestServer(fast=True, fault="http_500", fault_from_request=7) as srv:
+        run = await run_level(srv.url, spec(LoadLevel(concurrency=2), requests=10))
+    s = summarize(run)
+    assert s.requests_ok == 6
+    assert s.failures_by_type == {"http_500": 4}
+    assert s.ttft_ms.n == 6  # latencies are over ok requests only
+    failed = [r for r in run.records if r.status == "failed"]
+    assert all("HTTP 500" in (r.error or "") for r in failed)
+
+
+async def test_an_empty_completion_is_a_failure() -> None:
+    async with TestServer(fault="empty_concurrent", token_interval_ms=5) as srv:
+        run = await run_level(srv.url, spec(LoadLevel(concurrency=3), requests=9))
+    s = summarize(run)
+    assert s.failures_by_type.get("empty_response", 0) > 0
+    assert s.requests_ok + s.requests_failed == 9
+
+
+async def test_a_cut_stream_is_recorded_with_what_arrived() -> None:
+    async with TestServer(fault="cut", fault_after_tokens=3, token_interval_ms=2) as srv:
+        run = await run_level(srv.url, spec(LoadLevel(concurrency=1), requests=2))
+    for r in run.records:
+        assert r.status == "failed" and r.error_type == "stream_cut"
+        assert r.chunks == 3 and r.ttft_ms is not None and "ttft_ms" in r.estimated
+
+
+async def test_a_server_killed_mid_run_fails_what_was_in_flight_and_stops_the_level() -> None:
+    srv = TestServer(prefill_ms=5, token_interval_ms=20, default_tokens=50)
+    await srv.start()
+    load = spec(LoadLevel(concurrency=4), duration_s=30.0, requests=None)
+    task = asyncio.create_task(run_level(srv.url, load))
+    await until(lambda: srv.in_flight == 4)
+    await srv.stop()
+    run = await asyncio.wait_for(task, 20)
+    cut = [r for r in run.records if r.error_type == "stream_cut"]
+    assert len(cut) == 4  # the four in flight, each with its reason
+    assert all("ended before it was done" in (r.error or "") for r in cut)
+    assert run.stopped is not None and "in a row" in run.stopped
+    s = summarize(run)
+    assert s.requests_ok == 0 and s.failures_by_type["stream_cut"] == 4
+    # the streak stops dispatching; the other workers' attempts already under way end too
+    limit = load.stop_after_unreachable
+    assert limit <= s.failures_by_type["server_unreachable"] < limit + 4
+    assert s.stopped == run.stopped
+
+
+async def test_an_interrupted_level_keeps_what_finished() -> None:
+    async with TestServer(prefill_ms=5, token_interval_ms=10, default_tokens=10) as srv:
+        load = spec(LoadLevel(concurrency=3), duration_s=30.0, requests=None)
+        async with create_backend(EndpointSettings(url=srv.url)) as backend:
+            runner = LevelRunner(backend, prompts(load), load, load.levels[0])
+            task = asyncio.create_task(runner.execute())
+            await until(lambda: len(runner.run.records) >= 5)
+            task.cancel()
+            run = await task
+    assert run.interrupted
+    cancelled = [r for r in run.records if r.status == "cancelled"]
+    assert len(cancelled) == 3  # the three in flight
+    s = summarize(run)
+    assert s.requests_cancelled == 3 and s.requests_ok >= 5 and s.interrupted
+    assert s.requests_ok + s.requests_failed == len(run.records) - 3
+
+
+async def test_levels_run_in_turn_numbering_requests_across_them() -> None:
+    async with TestServer(fast=True) as srv:
+        load = LoadSpec(
+            levels=(LoadLevel(concurrency=1), LoadLevel(concurrency=2)),
+            requests=3,
+            input_tokens=10,
+            output_tokens=4,
+        )
+        async with create_backend(EndpointSettings(url=srv.url)) as backend:
+            runs = await run_levels(backend, prompts(load), load)
+    assert [[r.index for r in run.records] for run in runs] == [[0, 1, 2], [3, 4, 5]]
+    assert [r.level for r in runs[1].records] == [1, 1, 1]
