@@ -10,6 +10,8 @@ hand-written noise report and a grounded one scored by the same check, to show t
     python benchmarks/agent_quality.py                          # 3 seeds, the default shape
     python benchmarks/agent_quality.py --shape json --mode full # the other shapes, to compare
     python benchmarks/agent_quality.py --seeds 1 --no-cli       # quicker: no chimera run timing
+    python benchmarks/agent_quality.py --backend ollama --shape lines --mode full
+                                    # over HTTP: the engine server, Ollama protocol, llama.cpp
 
 Goals for every seed: 5 or more grounded numbers, 3 or more findings citing real facts, at
 most 1 unsupported number, no echoed instruction, a whole ``chimera run`` under 60 s.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import subprocess
 import sys
 import tempfile
@@ -34,6 +37,7 @@ from chimera.agent.workflow import run_agent
 from chimera.backends.base import EndpointSettings, create_backend
 from chimera.ingest.pipeline import IngestResult, ingest_paths
 from chimera.options import InferenceOptions
+from chimera.testing import TestServer
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "banterhearts"
 CHIMERA = Path(sys.executable).with_name("chimera")
@@ -123,16 +127,26 @@ def cli_seconds(seed: int, out: Path) -> float:
 
 
 async def agent_runs(args: argparse.Namespace, facts: IngestResult) -> list[AgentRun]:
-    persona = get_persona(args.persona)
-    runs = []
-    async with create_backend(kind="llamacpp") as backend:
+    """The agent on each seed: in-process, or over HTTP through the engine server (Chimera's
+    Ollama or OpenAI protocol over the same llama.cpp, one slot, one thread)."""
+    async with contextlib.AsyncExitStack() as stack:
+        url = None
+        if args.backend != "llamacpp":
+            server = TestServer(
+                protocol=args.backend, engine="llamacpp", model="smollm2", threads=1, parallel=1
+            )
+            url = (await stack.enter_async_context(server)).url
+        endpoint = EndpointSettings(kind=args.backend, url=url)
+        backend = await stack.enter_async_context(create_backend(endpoint))
+        persona = get_persona(args.persona)
+        runs = []
         for seed in range(1, args.seeds + 1):
             spec = AgentSpec(
                 agent_id=persona.name,
                 label=f"Chimera {persona.label}",
                 persona=persona,
                 model="smollm2",
-                endpoint=EndpointSettings(kind="llamacpp"),
+                endpoint=endpoint,
                 options=InferenceOptions(seed=seed, num_ctx=args.num_ctx),
                 analysis_shape=args.shape,
                 report_mode=args.mode,
@@ -146,6 +160,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--shape", choices=["auto", "json", "lines"], default="auto")
     parser.add_argument("--mode", choices=["auto", "compose", "full"], default="auto")
+    parser.add_argument(
+        "--backend",
+        choices=["llamacpp", "ollama", "openai"],
+        default="llamacpp",
+        help="in-process, or the engine server (Ollama / OpenAI protocol over llama.cpp)",
+    )
     parser.add_argument("--persona", default="insight")
     parser.add_argument("--num-ctx", type=int, default=2048)
     parser.add_argument("--no-cli", action="store_true", help="skip the chimera run timing")
@@ -154,14 +174,15 @@ def main() -> None:
     facts = ingest_paths([CORPUS])
     t = time.perf_counter()
     runs = asyncio.run(agent_runs(args, facts))
+    took = time.perf_counter() - t
     print(
-        f"SmolLM2-135M in-process, persona {args.persona}, shape {args.shape}, mode {args.mode}, "
-        f"num_ctx {args.num_ctx}: {len(runs)} run(s) in {time.perf_counter() - t:.1f}s"
+        f"SmolLM2-135M on {args.backend}, persona {args.persona}, shape {args.shape}, "
+        f"mode {args.mode}, num_ctx {args.num_ctx}: {len(runs)} run(s) in {took:.1f}s"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for seed, run in enumerate(runs, 1):
             row = figures(run)
-            if not args.no_cli:
+            if not args.no_cli and args.backend == "llamacpp":
                 row["chimera_run_s"] = round(cli_seconds(seed, Path(tmp) / str(seed)), 1)
             print(f"\nseed {seed}:")
             for key, value in row.items():

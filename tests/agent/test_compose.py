@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from chimera.agent.compose import clean_prose
+from pathlib import Path
+
+import pytest
+
+from chimera.agent.compose import clean_prose, names_data_in
+from chimera.ingest.pipeline import IngestResult, ingest_paths
 
 SHEET = "F1. gemma3:270m: best mean throughput 303.9 tok/s (n=1).\nF2. Files: 104 read."
+CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "banterhearts"
 INSTRUCTIONS = ["Write two or three sentences for the executive summary."]
 
 
@@ -26,6 +32,7 @@ def test_drops_figures_not_on_the_sheet_and_sentences_naming_nothing() -> None:
     text = (
         "gemma3:270m reaches 1200 tok/s. "
         "The best way to optimize the performance of a Chimera is to add cores to your GPU. "
+        "A quantum computer's memory grows by 104 times with one instruction. "
         "gemma3:270m is the fastest model on the sheet."
     )
     summary, dropped = clean_prose(text, INSTRUCTIONS, SHEET, names_data)
@@ -34,7 +41,19 @@ def test_drops_figures_not_on_the_sheet_and_sentences_naming_nothing() -> None:
         "a figure not on the sheet: gemma3:270m reaches 1200 tok/s.",
         "names nothing of the data: The best way to optimize the performance of a Chimera "
         "is to add cores to your GPU.",
+        # a figure of the sheet (104 files) is not enough: the sentence is about nothing here
+        "names nothing of the data: A quantum computer's memory grows by 104 times with one "
+        "instruction.",
     ]
+
+
+def test_names_data_in_the_corpus(corpus_facts: IngestResult) -> None:
+    names = names_data_in(corpus_facts)
+    assert names("gemma3:270m leads the table.")
+    assert names("Throughput varies widely between configurations.")
+    assert names("Chimera read 104 files.") and names("There are 44 JSON files.")
+    assert not names("Fernando Alfonso optimized a quantum computer's memory by 28%.")
+    assert not names("The best way is to increase the number of cores in your GPU.")
 
 
 def test_without_names_data_prose_without_figures_stays() -> None:
@@ -54,3 +73,10 @@ def test_cuts_headings_echoes_repeats_control_tokens_and_an_unfinished_end() -> 
     summary, dropped = clean_prose(text, INSTRUCTIONS, SHEET, names_data)
     assert summary == "gemma3:270m leads throughput on the sheet. Chimera read 104 files."
     assert dropped == []
+
+
+@pytest.fixture(scope="module")
+def corpus_facts() -> IngestResult:
+    if not CORPUS.is_dir():
+        pytest.skip("the corpus is not beside the checkout")
+    return ingest_paths([CORPUS])

@@ -174,8 +174,9 @@ def metrics_document(run: AgentRun, facts: IngestResult, run_id: str | None) -> 
 
 def analysis_document(run: AgentRun) -> dict[str, Any] | None:
     """The structured analysis as metrics.json and the store keep it: the shape asked for
-    and the one the findings came from (json, lines or narrator), who wrote the body, the findings with their fact ids, the recommendations, what was
-    rejected and why, and what the narrator wrote instead."""
+    and the one the findings came from (json, lines or narrator), who wrote the body, the
+    findings with their fact ids, the recommendations, what was rejected and why, and what
+    the narrator wrote instead."""
     if run.structured is None:
         return None
     return {

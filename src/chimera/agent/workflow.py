@@ -19,11 +19,10 @@ from chimera.agent.calls import (
     choose_shape,
 )
 from chimera.agent.check import assess
-from chimera.agent.compose import clean_prose, compose_body, findings_text
+from chimera.agent.compose import clean_prose, compose_body, findings_text, names_data_in
 from chimera.agent.echo import instruction_texts
 from chimera.agent.factsheet import build_factsheet, sheet_budget
 from chimera.agent.known import known_numbers
-from chimera.agent.mentions import find_mentions
 from chimera.agent.personas import Persona
 from chimera.agent.prompts import REPORT_SECTIONS, report_messages, summary_messages, with_nonce
 from chimera.agent.spec import AgentRun, AgentSpec
@@ -135,7 +134,7 @@ async def run_agent(
                     report.text,
                     instruction_texts([spec.persona]),
                     run.factsheet,
-                    names_data=lambda sentence: bool(find_mentions(sentence, facts).entities),
+                    names_data=names_data_in(facts),
                 )
                 structured.rejected += [f"summary sentence with {d[:160]}" for d in dropped]
                 run.analysis.executive_summary = summary
