@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from chimera.backends.base import EndpointSettings, create_backend, generate
 from chimera.errors import ConfigError
-from chimera.load.prompts import ESTIMATE, Prompts, calibrate, read_prompts
+from chimera.load.prompts import ESTIMATE, PromptEntry, Prompts, calibrate, read_prompts
 from chimera.options import InferenceOptions
 from chimera.testing import TestServer
 
 
-def _prompts(nonce: str | None = "abc123", **kw: object) -> Prompts:
-    return Prompts(
-        "tiny:latest", InferenceOptions(num_predict=4), input_tokens=50, nonce=nonce, **kw
-    )  # type: ignore[arg-type]
+def _prompts(nonce: str | None = "abc123", entries: Sequence[PromptEntry] = ()) -> Prompts:
+    options = InferenceOptions(num_predict=4)
+    return Prompts("tiny:latest", options, input_tokens=50, nonce=nonce, entries=entries)
 
 
 async def test_calibration_hits_the_target_by_the_servers_count() -> None:

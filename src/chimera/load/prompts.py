@@ -137,11 +137,16 @@ class Prompts:
 
 
 async def calibrate(backend: Backend, prompts: Prompts) -> Calibration:
-    """Two one-token probes with different word counts: the server's prompt counts give
-    tokens per word and the overhead (template, instruction, nonce). Estimated when the
-    server reports no count; a failing probe raises, as the run would fail the same way."""
+    """One-token probes with two word counts: the server's prompt counts give tokens per word
+    and the overhead (template, instruction, nonce). Estimated when the server reports no
+    count; a failing probe raises, as the run would fail the same way.
+
+    Servers count only the prompt tokens they evaluate: a slot that has seen the chat
+    template (and the nonce's shared start) skips them. The pair is sent twice and the second
+    pair counted, so both probes meet a slot in the state the run's requests will meet.
+    """
     counts: list[int] = []
-    for i, words in enumerate(_PROBE_WORDS):
+    for i, words in enumerate(_PROBE_WORDS * 2):
         text = prompts.synthetic_text(i, words, kind="cal")
         request = GenerationRequest(
             model=prompts.model,
@@ -152,16 +157,17 @@ async def calibrate(backend: Backend, prompts: Prompts) -> Calibration:
         if result.metrics.prompt_tokens is None:
             return ESTIMATE
         counts.append(result.metrics.prompt_tokens)
-    per_word = (counts[1] - counts[0]) / (_PROBE_WORDS[1] - _PROBE_WORDS[0])
+    few, many = counts[-2:]
+    per_word = (many - few) / (_PROBE_WORDS[1] - _PROBE_WORDS[0])
     if per_word <= 0:
         return ESTIMATE
-    overhead = counts[0] - per_word * _PROBE_WORDS[0]
+    overhead = few - per_word * _PROBE_WORDS[0]
     return Calibration(
         per_word,
         overhead,
         True,
-        f"calibrated: the server counted {counts[0]} and {counts[1]} prompt tokens for "
-        f"{_PROBE_WORDS[0]} and {_PROBE_WORDS[1]} words",
+        f"calibrated: the server counted {few} and {many} prompt tokens for "
+        f"{_PROBE_WORDS[0]} and {_PROBE_WORDS[1]} words ({counts[0]} and {counts[1]} at first)",
     )
 
 

