@@ -41,6 +41,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "probe",
     "model",
     "ingest",
+    "import_",
     "run",
     "sweep",
     "multiagent",

@@ -19,6 +19,7 @@ from rich.table import Table
 from chimera.atomic import write_text
 from chimera.cli.app import app
 from chimera.errors import ConfigError
+from chimera.legacy.definitions import LEGACY_SPEEDUP_WHY
 from chimera.store import Store, default_db_path
 from chimera.store.queries import (
     calls_table,
@@ -83,6 +84,7 @@ def list_command(
     # Borderless, one line per run; the label gives way first: ids must stay whole to copy.
     columns = ["id", "kind", "status", "started", "took", "calls"]
     columns += ["trials"] if any(r.trials for r in found) else []
+    columns += ["origin"] if any(r.origin != "chimera" for r in found) else []
     rows = [
         [
             r.id[:12],
@@ -92,6 +94,7 @@ def list_command(
             _dur(r.duration_s),
             f"{r.calls}" + (f" ({r.failed_calls} failed)" if r.failed_calls else ""),
             *([str(r.trials or "")] if "trials" in columns else []),
+            *([r.origin] if "origin" in columns else []),
         ]
         for r in found
     ]
@@ -157,6 +160,7 @@ def show_command(run: RunRef, db: Db = None) -> None:
         calls = [c for c in table_rows(store, "calls", run_id) if not c.get("warmup")]
         warmups = sum(1 for c in table_rows(store, "calls", run_id) if c.get("warmup"))
         trials = table_rows(store, "trials", run_id)
+        scenario_rows = table_rows(store, "scenario_runs", run_id)
         facts = len(table_rows(store, "facts", run_id))
         findings = len(table_rows(store, "findings", run_id))
     console = Console(highlight=False, soft_wrap=True)
@@ -164,6 +168,7 @@ def show_command(run: RunRef, db: Db = None) -> None:
     for label, value in (
         ("run", run_id),
         ("kind", row["kind"]),
+        ("origin", _origin(row)),
         ("label", row.get("label")),
         ("status", row["status"]),
         ("error", row.get("error")),
@@ -196,6 +201,14 @@ def show_command(run: RunRef, db: Db = None) -> None:
         console.print(table)
     if calls:
         console.print(_call_groups(calls))
+    if any(r.get("legacy_json") for r in scenario_rows):
+        console.print(_legacy_runs(scenario_rows))
+        console.print(f"[yellow]legacy speedup:[/] {escape(LEGACY_SPEEDUP_WHY)}")
+    if row.get("origin"):
+        console.print(
+            "[dim]Throughput, TTFT and e2e above are the old tool's, under its definitions "
+            "(stored with each call: chimera runs export).[/]"
+        )
     if trials:
         table = Table(title="trials", title_justify="left")
         for col in ("#", "point", "state", "runs ok", "decode tok/s", "TTFT ms", "objective"):
@@ -211,6 +224,32 @@ def show_command(run: RunRef, db: Db = None) -> None:
                 _fmt(t.get("objective"), 4),
             )
         console.print(table)
+
+
+def _origin(row: dict[str, Any]) -> str:
+    origin = row.get("origin")
+    if not origin:
+        return "chimera"
+    return f"{origin} (the old {origin} demo's figures, imported; see docs/legacy.md)"
+
+
+def _legacy_runs(rows: list[dict[str, Any]]) -> Table:
+    """An imported run's old runs: their figures as written, the speedup as legacy."""
+    table = Table(title="old runs (figures as the old tool wrote them)", title_justify="left")
+    for col in ("run", "scenario", "wall s", "legacy speedup", "old eff. %", "figures"):
+        table.add_column(col, justify="left" if col in ("scenario", "figures") else "right")
+    for r in rows:
+        old = r.get("legacy_json") or {}
+        reasons = r.get("invalid_reasons_json") or []
+        table.add_row(
+            str(r["run_number"]),
+            escape(r.get("scenario") or ""),
+            _fmt(r.get("wall_s")),
+            _fmt(r.get("legacy_concurrency_speedup")) + "x",
+            _fmt(old.get("efficiency_percent") if isinstance(old, dict) else None, 1),
+            escape("; ".join(reasons[1:]) or "consistent"),
+        )
+    return table
 
 
 def _fmt(value: object, digits: int = 2) -> str:

@@ -27,6 +27,29 @@ CANONICAL_METRICS: dict[str, tuple[str, str]] = {
     "response_chars": ("chars", "response length in characters"),
     "runs_ok": ("runs", "runs that completed (a summary's count)"),
     "runs_total": ("runs", "runs attempted (a summary's count)"),
+    "legacy_concurrency_speedup": (
+        "x",
+        "the old demos' concurrency_speedup: the agents' durations measured while running "
+        "together, summed, / the wall time; never a measured speedup (docs/legacy.md)",
+    ),
+    "legacy_efficiency_percent": ("%", "the old demos' efficiency: legacy speedup / 2 x 100"),
+    "legacy_throughput_delta": (
+        "tok/s",
+        "the old demos' throughput of one agent minus the other's",
+    ),
+    "legacy_ttft_delta_ms": ("ms", "the old demos' TTFT of one agent minus the other's"),
+    "legacy_sequential_estimate_s": (
+        "s",
+        "the old demos' sequential estimate: the agents' durations while running together, "
+        "summed (not a sequential run)",
+    ),
+    "concurrency_speedup": (
+        "x",
+        "Chimera's measured speedup: the agents' alone times summed / the wall time together "
+        "(read from Chimera's own summaries only)",
+    ),
+    "efficiency_percent": ("%", "Chimera's measured efficiency: concurrency_speedup / N x 100"),
+    "concurrent_wall_s": ("s", "multi-agent: all agents launched together -> the last one's end"),
 }
 
 # alias (normalized) -> (canonical metric, unit of the values when the alias implies one)
@@ -71,6 +94,7 @@ _add(
     "predicted_per_second",
     "output_tokens_per_second",
     "output_throughput",
+    "throughput_tokens_per_sec",
 )
 _add("ttft_s", None, "ttft", "time_to_first_token", "first_token_latency", "first_token_time")
 _add("ttft_s", "s", "ttft_s", "ttft_sec", "ttft_seconds", "first_token_s")
@@ -132,6 +156,7 @@ _add(
     "time_ms",
     "elapsed_ms",
     "total_time_ms",
+    "wall_clock_ms",
 )
 _add("latency_ms", "s", "latency_s", "e2e_s", "duration_s", "elapsed_s", "generation_time_s")
 _add("latency_ms", "ns", "total_duration")
@@ -152,6 +177,15 @@ _add(
     "completed_runs",
 )
 _add("runs_total", "runs", "total_tests", "total_runs", "attempted")
+# The old multi-agent demos' figures (docs/legacy.md): their speedup is never a measured one.
+_add("legacy_concurrency_speedup", "x", "concurrency_speedup", "legacy_concurrency_speedup")
+_add("legacy_efficiency_percent", "%", "efficiency_percent", "average_efficiency")
+_add("legacy_throughput_delta", "tok/s", "throughput_delta")
+_add("legacy_ttft_delta_ms", "ms", "ttft_delta_ms")
+_add("legacy_sequential_estimate_s", "s", "sequential_estimated_s", "sequential_estimate_s")
+_add("legacy_sequential_estimate_s", "ms", "sequential_estimate_ms")
+_add("concurrent_wall_s", "s", "concurrent_wall_time_s", "concurrent_wall_s")
+_add("concurrent_wall_s", "ms", "concurrent_wall_time_ms")
 
 ALIASES: Mapping[str, tuple[str, str | None]] = _ALIASES
 

@@ -24,6 +24,7 @@ from chimera.ingest.findings.files import (
     same_data,
     schema_drift,
 )
+from chimera.ingest.findings.legacy import legacy_results, relabel_chimera
 from chimera.ingest.findings.runs import failures, spread, warmup
 from chimera.ingest.findings.summaries import summaries
 from chimera.ingest.inventory import Inventory, build_inventory
@@ -119,6 +120,7 @@ def _ingest(
     t_read = time.perf_counter()
 
     _resolve_models(views, ModelIndex(models, settings.model_families))
+    relabel_chimera(views)
     # same_data before the statistics: its key arrays (5 MB on a tree of 100,000 files) are let
     # go before the facts are grouped; its time still counts as the findings'
     t_same = time.perf_counter()
@@ -140,6 +142,7 @@ def _ingest(
         *warmup(views),
         *summaries(views),
         *claims(views, (f for v in views for f in v.facts), stats),
+        *legacy_results(views),
     ]
     t_find = time.perf_counter()
 

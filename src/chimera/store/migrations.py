@@ -189,4 +189,14 @@ CREATE TABLE load_levels (
 CREATE INDEX load_levels_run ON load_levels(run_id);
 """,
     ),
+    (
+        "006_legacy_import",
+        """
+ALTER TABLE runs ADD COLUMN origin TEXT;  -- NULL = Chimera, python or rust = an old demo
+ALTER TABLE runs ADD COLUMN source_hash TEXT;  -- chimera import: sha256 of the files read
+ALTER TABLE calls ADD COLUMN definitions_json TEXT;  -- imported: metric -> the old definition
+ALTER TABLE scenario_runs ADD COLUMN legacy_json TEXT;  -- imported: the old figures as written
+CREATE UNIQUE INDEX runs_source_hash ON runs(source_hash);
+""",
+    ),
 )

@@ -32,6 +32,9 @@ _JSON_COLUMNS: tuple[str, ...] = (
     "failed_agents_json",
     "slowdowns_json",
     "agent_times_json",
+    "invalid_reasons_json",
+    "definitions_json",
+    "legacy_json",
 )
 # Columns of the tidy calls CSV before the options and metrics.
 CALL_CSV_LEAD = (
@@ -105,6 +108,7 @@ class RunSummary:
     failed_calls: int
     trials: int
     output_dir: str | None
+    origin: str = "chimera"  # who measured: chimera, or an old demo (python, rust) imported
 
 
 def _duration(start: str | None, end: str | None) -> float | None:
@@ -145,6 +149,7 @@ def list_runs(store: Store, *, limit: int = 20, kind: str | None = None) -> list
             failed_calls=r["n_failed"],
             trials=r["n_trials"],
             output_dir=r["output_dir"],
+            origin=r["origin"] or "chimera",
         )
         for r in _db(store).execute(sql, params)
     ]

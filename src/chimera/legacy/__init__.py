@@ -1,0 +1,1 @@
+"""The old Python and Rust demos' result folders: found, read, judged and imported."""

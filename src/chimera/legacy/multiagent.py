@@ -1,0 +1,264 @@
+"""Read an old multi-agent folder (Python or Rust summary.json, run_N/ folders) into a
+LegacyFolder: every run of the summary, and every run_N/metrics.json run it lacks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from chimera.legacy.definitions import Origin
+from chimera.legacy.find import Candidate, load_json, run_dirs
+from chimera.legacy.folders import config_from_path, model_from_path
+from chimera.legacy.formats import (
+    PyAgent,
+    PyRun,
+    PySummary,
+    RustAgentConfig,
+    RustRun,
+    RustRunMetrics,
+    RustSummary,
+)
+from chimera.legacy.records import LegacyAgent, LegacyFolder, LegacyRun
+
+M = TypeVar("M", bound=BaseModel)
+PERSONAS = {"collector": "DataCollector-9000", "insight": "InsightAgent"}
+_PERSONA_IN_PROMPT = re.compile(r"You are ([A-Z][\w-]+)")
+
+
+class LegacyFormatError(ValueError):
+    """A file in an old format with a field that is missing or of the wrong type."""
+
+
+def validate(model: type[M], doc: Any, path: Path) -> M:
+    """``doc`` as ``model``; LegacyFormatError naming the file and the first bad field."""
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise LegacyFormatError(
+            f"{path}: field {where}: {err['msg']} ({exc.error_count()} problem(s); "
+            f"is this an old demo's {model.__name__} file?)"
+        ) from None
+
+
+def _persona(agent_id: str, prompt: str | None) -> str | None:
+    if prompt and (m := _PERSONA_IN_PROMPT.search(prompt)):
+        return m.group(1).rstrip(",.")
+    return PERSONAS.get(agent_id)
+
+
+def report_response(text: str) -> str | None:
+    """The LLM's text in an old agent report: the Rust demo's header, prompt block and
+    metrics list removed; None when nothing else is there."""
+    text = text.replace("\r\n", "\n")
+    text = re.sub(r"(?s)Prompt:\s*```.*?```\n?", "", text, count=1)
+    text = re.sub(r"(?m)^(Model|Ollama URL|Configuration|Base URL):.*\n", "", text)
+    text = re.sub(r"(?s)## Metrics\n(?:- [^\n]*\n?|\n)*", "", text, count=1)
+    text = re.sub(r"\A# [^\n]*\n", "", text.lstrip(), count=1)
+    return text.strip() or None
+
+
+def _report(run_dir: Path | None, agent_id: str, root: Path) -> tuple[str | None, str | None]:
+    """(path relative to the folder, response) of an agent's report in run_N/."""
+    if run_dir is None:
+        return None, None
+    for name in (f"{agent_id}_report.md", *(f"{r}_report.md" for r in PERSONAS)):
+        path = run_dir / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            return str(path.relative_to(root)), report_response(text)
+    return None, None
+
+
+def _py_agent(a: PyAgent, model: str | None, run_dir: Path | None, root: Path) -> LegacyAgent:
+    m = a.metrics
+    report, text = _report(run_dir, a.id, root)
+    return LegacyAgent(
+        agent_id=a.id,
+        label=a.id,
+        persona=_persona(a.id, None),
+        model=model,
+        url=a.base_url,
+        options=dict(a.options),
+        response=a.response if a.response is not None else text,
+        report_path=report,
+        throughput=m.throughput_tokens_per_sec,
+        ttft_ms=m.ttft_ms,
+        total_duration_ms=m.total_duration_ms,
+        wall_ms=m.wall_clock_ms,
+        tokens=m.tokens_generated,
+    )
+
+
+def _py_run(r: PyRun, model: str | None, run_dir: Path | None, root: Path, src: str) -> LegacyRun:
+    agents = [_py_agent(a, model, run_dir, root) for a in (r.collector, r.insight) if a]
+    ms = r.concurrent_wall_time_ms
+    seq = r.sequential_estimate_ms
+    return LegacyRun(
+        run_number=r.run_number,
+        scenario=r.scenario,
+        agents=agents,
+        source=src,
+        wall_s=None if ms is None else ms / 1000.0,
+        sequential_estimate_s=None if seq is None else seq / 1000.0,
+        legacy_speedup=r.concurrency_speedup,
+        efficiency_percent=r.efficiency_percent,
+        throughput_delta=r.throughput_delta,
+        ttft_delta_ms=r.ttft_delta_ms,
+        written=r.model_dump(exclude={"collector", "insight"}),
+    )
+
+
+def _rust_agent(
+    cfg: RustAgentConfig,
+    run: RustRun,
+    side: str,
+    exe: RustRunMetrics | None,
+    root: Path,
+    run_dir: Path | None,
+    model: str | None,
+) -> LegacyAgent:
+    execution = getattr(exe, side) if exe else None
+    agg = execution.result.aggregate_metrics if execution else None
+    report, text = _report(run_dir, side, root)
+    return LegacyAgent(
+        agent_id=cfg.id,
+        label=cfg.label,
+        persona=_persona(side, cfg.prompt),
+        model=cfg.model or model,
+        url=cfg.base_url,
+        options=dict(cfg.options),
+        prompt=cfg.prompt,
+        response=text,
+        report_path=report,
+        throughput=getattr(run, f"{side}_throughput"),
+        ttft_ms=getattr(run, f"{side}_ttft_ms"),
+        total_duration_ms=agg.total_duration_ms if agg else None,
+        wall_ms=None
+        if execution is None or execution.execution_time_s is None
+        else execution.execution_time_s * 1000.0,
+        tokens=agg.total_tokens_generated if agg else None,
+        eval_ms=agg.eval_duration_ms if agg else None,
+        load_ms=agg.load_duration_ms if agg else None,
+        prompt_eval_ms=agg.prompt_eval_duration_ms if agg else None,
+    )
+
+
+def _rust_run(
+    r: RustRun,
+    configs: tuple[RustAgentConfig, RustAgentConfig],
+    exe: RustRunMetrics | None,
+    run_dir: Path | None,
+    root: Path,
+    model: str | None,
+    src: str,
+) -> LegacyRun:
+    agents = [
+        _rust_agent(cfg, r, side, exe, root, run_dir, model)
+        for cfg, side in zip(configs, ("collector", "insight"), strict=True)
+    ]
+    return LegacyRun(
+        run_number=r.run_number,
+        scenario=r.scenario,
+        agents=agents,
+        source=src,
+        wall_s=r.concurrent_wall_time_s,
+        sequential_estimate_s=r.sequential_estimated_s,
+        legacy_speedup=r.concurrency_speedup,
+        efficiency_percent=r.efficiency_percent,
+        throughput_delta=r.throughput_delta,
+        ttft_delta_ms=r.ttft_delta_ms,
+        contention=r.resource_contention_detected,
+        written=r.model_dump(),
+    )
+
+
+@dataclass(slots=True)
+class _Parsed:
+    runs: dict[int, LegacyRun] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    aggregate: dict[str, Any] = field(default_factory=dict)
+    generated_at: str | None = None
+    scenario: str | None = None
+
+
+def _python(root: Path, doc: Any, model: str | None) -> _Parsed:
+    out = _Parsed()
+    dirs = dict(run_dirs(root))
+    if doc is not None:
+        summary = validate(PySummary, doc, root / "summary.json")
+        out.aggregate = dict(summary.aggregate)
+        for r in summary.runs:
+            out.runs[r.run_number] = _py_run(r, model, dirs.get(r.run_number), root, "summary.json")
+    for n, d in dirs.items():
+        if n not in out.runs and (d / "metrics.json").is_file():
+            run = validate(PyRun, load_json(d / "metrics.json"), d / "metrics.json")
+            out.runs[n] = _py_run(run, model, d, root, f"{d.name}/metrics.json")
+            out.notes.append(f"run {n} read from {d.name}/metrics.json (not in summary.json)")
+    return out
+
+
+def _rust(root: Path, doc: Any, model: str | None) -> _Parsed:
+    out = _Parsed()
+    dirs = dict(run_dirs(root))
+    configs: tuple[RustAgentConfig, RustAgentConfig] | None = None
+    listed: list[tuple[RustRun, str]] = []
+    if doc is not None:
+        summary = validate(RustSummary, doc, root / "summary.json")
+        configs = (summary.agent_a, summary.agent_b)
+        out.aggregate = dict(summary.aggregate)
+        out.generated_at = summary.generated_at
+        out.scenario = summary.scenario
+        listed = [(r, "summary.json") for r in summary.runs]
+    per_run: dict[int, RustRunMetrics] = {}
+    for n, d in dirs.items():
+        if (d / "metrics.json").is_file():
+            per_run[n] = validate(RustRunMetrics, load_json(d / "metrics.json"), d / "metrics.json")
+    for n, m in sorted(per_run.items()):
+        configs = configs or (m.collector.config, m.insight.config)
+        if m.summary is not None and all(r.run_number != n for r, _ in listed):
+            listed.append((m.summary.model_copy(update={"run_number": n}), f"run_{n}/metrics.json"))
+            out.notes.append(f"run {n} read from run_{n}/metrics.json (not in summary.json)")
+    if configs is None:
+        raise LegacyFormatError(f"{root}: no summary.json and no run_N/metrics.json to read")
+    for r, src in listed:
+        out.runs[r.run_number] = _rust_run(
+            r, configs, per_run.get(r.run_number), dirs.get(r.run_number), root, model, src
+        )
+    return out
+
+
+def read_multiagent(c: Candidate, files: list[str], content_hash: str) -> LegacyFolder:
+    """The folder's runs; LegacyFormatError when its summary or a run file is malformed."""
+    root = c.folder
+    summary_path = root / "summary.json"
+    doc = load_json(summary_path) if summary_path.is_file() else None
+    model = model_from_path(root.resolve())
+    cfg = config_from_path(root.resolve())
+    origin: Origin = "python" if c.shape == "python-multiagent" else "rust"
+    parsed = _python(root, doc, model) if origin == "python" else _rust(root, doc, model)
+    ordered = [parsed.runs[n] for n in sorted(parsed.runs)]
+    # what the tool recorded first, then what the folder's name says
+    scenario = parsed.scenario or next((r.scenario for r in ordered if r.scenario), None)
+    scenario = scenario or cfg.scenario
+    models = {a.model for r in ordered for a in r.agents if a.model}
+    return LegacyFolder(
+        kind="legacy-multiagent",
+        origin=origin,
+        path=str(root),
+        files=files,
+        content_hash=content_hash,
+        fmt=f"{origin}-multiagent-" + ("summary" if doc is not None else "runs"),
+        model=", ".join(sorted(models)) if models else model,
+        scenario=scenario,
+        folder_config=cfg.flat(),
+        runs=ordered,
+        generated_at=parsed.generated_at,
+        aggregate=parsed.aggregate,
+        notes=parsed.notes,
+    )

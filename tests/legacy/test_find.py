@@ -1,0 +1,73 @@
+"""Finding old result folders: kinds, origins, Chimera's own summary left alone, bad files
+skipped and named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+
+from chimera.legacy.find import find
+from chimera.legacy.read import read_paths
+
+
+def test_every_kind_and_origin_is_told_apart(tree: dict[str, Path], tmp_path: Path) -> None:
+    got = read_paths([tmp_path / "old"])
+    by_path = {Path(f.path): f for f in got.folders}
+    assert {(f.kind, f.origin, f.fmt) for f in got.folders} == {
+        ("legacy-multiagent", "python", "python-multiagent-summary"),
+        ("legacy-multiagent", "rust", "rust-multiagent-summary"),
+        ("legacy-multiagent", "rust", "rust-multiagent-runs"),
+        ("legacy-run", "python", "python-single-metrics"),
+        ("legacy-run", "python", "python-single-reports"),
+        ("legacy-run", "rust", "rust-single-metrics"),
+    }
+    assert got.chimera == [str(tree["chimera"] / "summary.json")]
+    assert tree["chimera"] not in by_path and not got.skipped
+    python = by_path[tree["python"]]
+    assert python.model == "gemma3:latest" and python.scenario == "chimera_homo"
+    assert python.folder_config == {"num_gpu": 80, "num_ctx": 512, "temperature": 1.0}
+    assert [r.run_number for r in python.runs] == [1, 2]
+    assert python.runs[0].agents[1].response is not None
+    assert python.runs[0].agents[1].persona == "InsightAgent"
+    rust = by_path[tree["rust"]]
+    assert rust.model == "gemma3:latest" and rust.generated_at
+    assert rust.runs[1].agents[1].options["num_ctx"] == 1024
+    assert rust.runs[1].agents[0].wall_ms is not None  # from run_2/metrics.json
+    # the Rust report's header, prompt and metrics are not the response
+    assert rust.runs[0].agents[0].response is None
+    assert "zero files" in (rust.runs[1].agents[1].response or "")
+    runs_only = by_path[tree["rust_runs_only"]]
+    assert runs_only.scenario == "baseline_vs_chimera"  # the run's field wins over the name
+    assert [r.legacy_speedup for r in runs_only.runs] == [1.9]
+    md = by_path[tree["markdown_single"]]
+    assert md.model == "qwen2.5:7b"
+    assert [a.throughput for a in md.runs[0].agents] == [82.19, 82.21]
+
+
+def test_a_single_file_path_finds_its_folder(tree: dict[str, Path]) -> None:
+    got = read_paths([tree["python"] / "summary.json"])
+    assert [Path(f.path) for f in got.folders] == [tree["python"]]
+
+
+def test_bad_files_are_skipped_and_named(trees: ModuleType, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "summary.json").write_text("{not json", encoding="utf-8")
+    wrong = trees.python_multiagent(tmp_path / "wrong")
+    doc = json.loads((wrong / "summary.json").read_text(encoding="utf-8"))
+    doc["runs"][0]["run_number"] = "first"
+    (wrong / "summary.json").write_text(json.dumps(doc), encoding="utf-8")
+    good = trees.rust_multiagent(tmp_path / "good")
+    got = read_paths([tmp_path])
+    assert [Path(f.path) for f in got.folders] == [good]
+    reasons = {Path(s.path).name: s.reason for s in got.skipped}
+    assert "not valid JSON" in reasons["summary.json"]
+    assert "runs.0.run_number" in reasons[wrong.name] and "summary.json" in reasons[wrong.name]
+
+
+def test_unrelated_json_is_not_taken_for_old_results(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text('{"runs": [{"model": "m"}]}', encoding="utf-8")
+    (tmp_path / "metrics.json").write_text('{"tokens_per_s": 3}', encoding="utf-8")
+    found = find([tmp_path])
+    assert not found.candidates and not found.chimera and not found.skipped
