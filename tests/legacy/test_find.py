@@ -71,3 +71,26 @@ def test_unrelated_json_is_not_taken_for_old_results(tmp_path: Path) -> None:
     (tmp_path / "metrics.json").write_text('{"tokens_per_s": 3}', encoding="utf-8")
     found = find([tmp_path])
     assert not found.candidates and not found.chimera and not found.skipped
+
+
+def test_runs_without_a_summary_and_repeated_numbers_are_all_kept(
+    trees: ModuleType, tmp_path: Path
+) -> None:
+    # a Python folder cut short: run_N/metrics.json only (the old demo wrote one per run)
+    cut = tmp_path / "cut"
+    for n in (1, 2, 3):
+        run = trees.python_run(n, 12000.0, 8000.0, 9000.0, trees.ANSWER)
+        (cut / f"run_{n}").mkdir(parents=True)
+        (cut / f"run_{n}" / "metrics.json").write_text(json.dumps(run), encoding="utf-8")
+    # a Rust summary appended to twice, one run with no number; written with a BOM
+    twice = trees.rust_multiagent(tmp_path, "homo_gpu80_ctx512_temp0p8")
+    doc = json.loads((twice / "summary.json").read_text(encoding="utf-8"))
+    third = dict(doc["runs"][0])
+    del third["run_number"]
+    doc["runs"] = [*doc["runs"], *doc["runs"], third]
+    (twice / "summary.json").write_text("\ufeff" + json.dumps(doc), encoding="utf-8")
+    got = {Path(f.path).name: f for f in read_paths([tmp_path]).folders}
+    assert [r.run_number for r in got["cut"].runs] == [1, 2, 3]
+    assert got["cut"].origin == "python" and got["cut"].fmt == "python-multiagent-runs"
+    assert [r.run_number for r in got[twice.name].runs] == [1, 2, 3, 4, 5]
+    assert got[twice.name].notes[0] == "run number 1 appears twice; the second is stored as run 3"

@@ -48,7 +48,7 @@ def load_json(path: Path) -> Any:
     try:
         if path.stat().st_size > MAX_JSON_BYTES:
             raise ValueError(f"larger than {MAX_JSON_BYTES // 2**20} MB")
-        return json.loads(path.read_text(encoding="utf-8", errors="replace"))
+        return json.loads(path.read_text(encoding="utf-8-sig", errors="replace"))
     except OSError as exc:
         raise ValueError(f"cannot be read ({exc.strerror})") from None
     except json.JSONDecodeError as exc:

@@ -35,7 +35,7 @@ class PyAgentMetrics(_Old):
 
 
 class PyAgent(_Old):
-    id: str
+    id: str | None = None  # None: named after its role (collector, insight)
     base_url: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     response: str | None = None
@@ -43,7 +43,7 @@ class PyAgent(_Old):
 
 
 class PyRun(_Old):
-    run_number: int
+    run_number: int | None = None  # None: numbered by its place in the list
     scenario: str | None = None
     collector: PyAgent | None = None
     insight: PyAgent | None = None
@@ -73,7 +73,7 @@ class RustAgentConfig(_Old):
 
 
 class RustRun(_Old):
-    run_number: int
+    run_number: int | None = None  # None: numbered by its place in the list
     scenario: str | None = None
     collector_throughput: float | None = None
     collector_ttft_ms: float | None = None

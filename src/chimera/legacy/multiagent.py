@@ -75,13 +75,16 @@ def _report(run_dir: Path | None, agent_id: str, root: Path) -> tuple[str | None
     return None, None
 
 
-def _py_agent(a: PyAgent, model: str | None, run_dir: Path | None, root: Path) -> LegacyAgent:
+def _py_agent(
+    a: PyAgent, role: str, model: str | None, run_dir: Path | None, root: Path
+) -> LegacyAgent:
     m = a.metrics
-    report, text = _report(run_dir, a.id, root)
+    agent_id = a.id or role
+    report, text = _report(run_dir, agent_id, root)
     return LegacyAgent(
-        agent_id=a.id,
-        label=a.id,
-        persona=_persona(a.id, None),
+        agent_id=agent_id,
+        label=agent_id,
+        persona=_persona(role, None),
         model=model,
         url=a.base_url,
         options=dict(a.options),
@@ -95,12 +98,15 @@ def _py_agent(a: PyAgent, model: str | None, run_dir: Path | None, root: Path) -
     )
 
 
-def _py_run(r: PyRun, model: str | None, run_dir: Path | None, root: Path, src: str) -> LegacyRun:
-    agents = [_py_agent(a, model, run_dir, root) for a in (r.collector, r.insight) if a]
+def _py_run(
+    r: PyRun, n: int, model: str | None, run_dir: Path | None, root: Path, src: str
+) -> LegacyRun:
+    roles = (("collector", r.collector), ("insight", r.insight))
+    agents = [_py_agent(a, role, model, run_dir, root) for role, a in roles if a]
     ms = r.concurrent_wall_time_ms
     seq = r.sequential_estimate_ms
     return LegacyRun(
-        run_number=r.run_number,
+        run_number=n,
         scenario=r.scenario,
         agents=agents,
         source=src,
@@ -151,6 +157,7 @@ def _rust_agent(
 
 def _rust_run(
     r: RustRun,
+    n: int,
     configs: tuple[RustAgentConfig, RustAgentConfig],
     exe: RustRunMetrics | None,
     run_dir: Path | None,
@@ -163,7 +170,7 @@ def _rust_run(
         for cfg, side in zip(configs, ("collector", "insight"), strict=True)
     ]
     return LegacyRun(
-        run_number=r.run_number,
+        run_number=n,
         scenario=r.scenario,
         agents=agents,
         source=src,
@@ -176,6 +183,17 @@ def _rust_run(
         contention=r.resource_contention_detected,
         written=r.model_dump(),
     )
+
+
+def _number(wanted: int | None, index: int, taken: dict[int, LegacyRun], notes: list[str]) -> int:
+    """The run's number: as written, else its place; a number already taken gets the next
+    free one (an old summary appended to twice numbers its runs 1, 2, 1, 2), noted."""
+    n = wanted if wanted is not None else index + 1
+    if n in taken:
+        free = max(taken) + 1
+        notes.append(f"run number {n} appears twice; the second is stored as run {free}")
+        n = free
+    return n
 
 
 @dataclass(slots=True)
@@ -193,12 +211,13 @@ def _python(root: Path, doc: Any, model: str | None) -> _Parsed:
     if doc is not None:
         summary = validate(PySummary, doc, root / "summary.json")
         out.aggregate = dict(summary.aggregate)
-        for r in summary.runs:
-            out.runs[r.run_number] = _py_run(r, model, dirs.get(r.run_number), root, "summary.json")
+        for i, r in enumerate(summary.runs):
+            n = _number(r.run_number, i, out.runs, out.notes)
+            out.runs[n] = _py_run(r, n, model, dirs.get(n), root, "summary.json")
     for n, d in dirs.items():
         if n not in out.runs and (d / "metrics.json").is_file():
             run = validate(PyRun, load_json(d / "metrics.json"), d / "metrics.json")
-            out.runs[n] = _py_run(run, model, d, root, f"{d.name}/metrics.json")
+            out.runs[n] = _py_run(run, n, model, d, root, f"{d.name}/metrics.json")
             out.notes.append(f"run {n} read from {d.name}/metrics.json (not in summary.json)")
     return out
 
@@ -215,21 +234,21 @@ def _rust(root: Path, doc: Any, model: str | None) -> _Parsed:
         out.generated_at = summary.generated_at
         out.scenario = summary.scenario
         listed = [(r, "summary.json") for r in summary.runs]
+    written = {r.run_number for r, _ in listed}
     per_run: dict[int, RustRunMetrics] = {}
     for n, d in dirs.items():
         if (d / "metrics.json").is_file():
             per_run[n] = validate(RustRunMetrics, load_json(d / "metrics.json"), d / "metrics.json")
     for n, m in sorted(per_run.items()):
         configs = configs or (m.collector.config, m.insight.config)
-        if m.summary is not None and all(r.run_number != n for r, _ in listed):
+        if m.summary is not None and n not in written:
             listed.append((m.summary.model_copy(update={"run_number": n}), f"run_{n}/metrics.json"))
             out.notes.append(f"run {n} read from run_{n}/metrics.json (not in summary.json)")
     if configs is None:
         raise LegacyFormatError(f"{root}: no summary.json and no run_N/metrics.json to read")
-    for r, src in listed:
-        out.runs[r.run_number] = _rust_run(
-            r, configs, per_run.get(r.run_number), dirs.get(r.run_number), root, model, src
-        )
+    for i, (r, src) in enumerate(listed):
+        n = _number(r.run_number, i, out.runs, out.notes)
+        out.runs[n] = _rust_run(r, n, configs, per_run.get(n), dirs.get(n), root, model, src)
     return out
 
 
