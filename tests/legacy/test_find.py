@@ -94,3 +94,10 @@ def test_runs_without_a_summary_and_repeated_numbers_are_all_kept(
     assert got["cut"].origin == "python" and got["cut"].fmt == "python-multiagent-runs"
     assert [r.run_number for r in got[twice.name].runs] == [1, 2, 3, 4, 5]
     assert got[twice.name].notes[0] == "run number 1 appears twice; the second is stored as run 3"
+
+
+def test_a_run_folder_or_file_given_imports_its_whole_folder(tree: dict[str, Path]) -> None:
+    for given in (tree["rust"] / "run_2", tree["rust"] / "run_2" / "metrics.json"):
+        got = read_paths([given])
+        assert [Path(f.path) for f in got.folders] == [tree["rust"]]
+        assert len(got.folders[0].runs) == 2

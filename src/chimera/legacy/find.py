@@ -108,7 +108,7 @@ def find(paths: Sequence[Path]) -> Found:
     seen: set[Path] = set()
     claimed: set[Path] = set()  # run_N folders of a multi-agent folder
     for root in paths:
-        start = root.parent if root.is_file() else root
+        start = _start(root)
         for dirpath, dirnames, filenames in os.walk(start):
             dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
             folder = Path(dirpath)
@@ -124,9 +124,18 @@ def find(paths: Sequence[Path]) -> Found:
                 single = _single_folder(folder, names)
                 if single is not None:
                     found.candidates.append(Candidate(single, "single"))
-            if root.is_file():
-                break
+            if start != root:
+                break  # a file or a run_N folder was given: its own folder only
     return found
+
+
+def _start(root: Path) -> Path:
+    """Where to look from a path given: a file's folder, and a run_N folder's (or a file in
+    it) parent when that holds the summary: the folder is what is imported."""
+    start = root.parent if root.is_file() else root
+    in_run = RUN_DIR.match(start.name) and not (start / "summary.json").is_file()
+    parent_holds = (start.parent / "summary.json").is_file() or (start / "metrics.json").is_file()
+    return start.parent if in_run and parent_holds else start
 
 
 def _summary(folder: Path, found: Found, claimed: set[Path]) -> None:
