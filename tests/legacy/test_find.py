@@ -101,3 +101,24 @@ def test_a_run_folder_or_file_given_imports_its_whole_folder(tree: dict[str, Pat
         got = read_paths([given])
         assert [Path(f.path) for f in got.folders] == [tree["rust"]]
         assert len(got.folders[0].runs) == 2
+
+
+def test_a_rust_summary_without_agents_and_an_empty_one(trees: ModuleType, tmp_path: Path) -> None:
+    early = tmp_path / "early_gpu80_ctx512"
+    early.mkdir()
+    doc = {"runs": [trees.rust_run(1, 1.8, 90.0)], "aggregate": {}, "scenario": "chimera_homo"}
+    (early / "summary.json").write_text(json.dumps(doc), encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    doc = {"runs": [], "aggregate": {"average_concurrency_speedup": 0.0}}
+    (empty / "summary.json").write_text(json.dumps(doc), encoding="utf-8")
+    got = read_paths([tmp_path])
+    [folder] = got.folders
+    assert folder.origin == "rust" and [a.agent_id for a in folder.runs[0].agents] == [
+        "collector",
+        "insight",
+    ]
+    assert [r.legacy_speedup for r in folder.runs] == [1.8]
+    assert [(Path(s.path).name, "lists no runs" in s.reason) for s in got.skipped] == [
+        ("empty", True)
+    ]

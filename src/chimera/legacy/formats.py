@@ -56,7 +56,7 @@ class PyRun(_Old):
 
 
 class PySummary(_Old):
-    runs: list[PyRun]
+    runs: list[PyRun] = Field(default_factory=list)
     aggregate: dict[str, float | None] = Field(default_factory=dict)
 
 
@@ -89,8 +89,8 @@ class RustRun(_Old):
 
 
 class RustSummary(_Old):
-    agent_a: RustAgentConfig
-    agent_b: RustAgentConfig
+    agent_a: RustAgentConfig | None = None  # early versions wrote only the runs
+    agent_b: RustAgentConfig | None = None
     aggregate: dict[str, float | None] = Field(default_factory=dict)
     generated_at: str | None = None
     scenario: str | None = None

@@ -229,7 +229,8 @@ def _rust(root: Path, doc: Any, model: str | None) -> _Parsed:
     listed: list[tuple[RustRun, str]] = []
     if doc is not None:
         summary = validate(RustSummary, doc, root / "summary.json")
-        configs = (summary.agent_a, summary.agent_b)
+        if summary.agent_a is not None and summary.agent_b is not None:
+            configs = (summary.agent_a, summary.agent_b)
         out.aggregate = dict(summary.aggregate)
         out.generated_at = summary.generated_at
         out.scenario = summary.scenario
@@ -244,8 +245,8 @@ def _rust(root: Path, doc: Any, model: str | None) -> _Parsed:
         if m.summary is not None and n not in written:
             listed.append((m.summary.model_copy(update={"run_number": n}), f"run_{n}/metrics.json"))
             out.notes.append(f"run {n} read from run_{n}/metrics.json (not in summary.json)")
-    if configs is None:
-        raise LegacyFormatError(f"{root}: no summary.json and no run_N/metrics.json to read")
+    if configs is None:  # nothing says who the agents were: the demo's two roles
+        configs = (RustAgentConfig(id="collector"), RustAgentConfig(id="insight"))
     for i, (r, src) in enumerate(listed):
         n = _number(r.run_number, i, out.runs, out.notes)
         out.runs[n] = _rust_run(r, n, configs, per_run.get(n), dirs.get(n), root, model, src)
@@ -262,6 +263,10 @@ def read_multiagent(c: Candidate, files: list[str], content_hash: str) -> Legacy
     origin: Origin = "python" if c.shape == "python-multiagent" else "rust"
     parsed = _python(root, doc, model) if origin == "python" else _rust(root, doc, model)
     ordered = [parsed.runs[n] for n in sorted(parsed.runs)]
+    if not ordered:
+        raise LegacyFormatError(
+            f"{root}: summary.json lists no runs and no run_N/metrics.json holds one"
+        )
     # what the tool recorded first, then what the folder's name says
     scenario = parsed.scenario or next((r.scenario for r in ordered if r.scenario), None)
     scenario = scenario or cfg.scenario
