@@ -122,3 +122,24 @@ def test_a_rust_summary_without_agents_and_an_empty_one(trees: ModuleType, tmp_p
     assert [(Path(s.path).name, "lists no runs" in s.reason) for s in got.skipped] == [
         ("empty", True)
     ]
+
+
+def test_options_from_a_comparison_report() -> None:
+    from chimera.legacy.single import section_options
+
+    python = (
+        "## Configuration Details\n\n### Baseline\n- num_gpu: 80\n- num_ctx: 1024\n"
+        "- temperature: 0.8\n\n### Chimera Optimized\n- num_gpu: 60\n- num_ctx: 512\n\n#### x\n"
+    )
+    rust = (
+        "### Baseline\nOllama defaults\n\n### Chimera Optimized\n"
+        "num_gpu=60, num_ctx=512, temp=0.8, top_p=default, top_k=default\n\n## Statistical\n"
+    )
+    assert section_options(python, "baseline") == {
+        "num_gpu": 80,
+        "num_ctx": 1024,
+        "temperature": 0.8,
+    }
+    assert section_options(python, "chimera") == {"num_gpu": 60, "num_ctx": 512}
+    assert section_options(rust, "baseline") == {}
+    assert section_options(rust, "chimera") == {"num_gpu": 60, "num_ctx": 512, "temperature": 0.8}

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from chimera.ingest.fields import CONFIG_ALIASES, FLOAT_CONFIG, normalize_key
 from chimera.legacy.definitions import Origin
 from chimera.legacy.find import Candidate, load_json
 from chimera.legacy.folders import config_from_path, model_from_path
@@ -22,6 +23,20 @@ _RUN_LINE = re.compile(
 )
 _AVG = re.compile(r"(?i)\(([\d.]+) → ([\d.]+) (tok/s|ms)\)")
 _MODEL = re.compile(r"(?m)^\*\*Model:\*\*\s*(\S+)")
+_SECTIONS = {"baseline": "Baseline", "chimera": "Chimera Optimized"}
+_PAIR = re.compile(r"([A-Za-z][A-Za-z _]*?)\s*[:=]\s*([\d.]+)(?=[,\s]|$)")
+
+
+def section_options(comparison: str, side: str) -> dict[str, float | int]:
+    """The options a comparison report lists under ``### Baseline`` or ``### Chimera
+    Optimized`` (``- num_gpu: 80`` lines or ``num_gpu=60, temp=0.8``; 'default' left out)."""
+    m = re.search(rf"(?ms)^### {_SECTIONS[side]}\s*$(.*?)(?=^#|\Z)", comparison)
+    out: dict[str, float | int] = {}
+    for key, value in _PAIR.findall(m.group(1) if m else ""):
+        name = CONFIG_ALIASES.get(normalize_key(key.strip())[0])
+        if name is not None and name not in out:
+            out[name] = float(value) if name in FLOAT_CONFIG else int(float(value))
+    return out
 
 
 def reports_dir(folder: Path) -> Path:
@@ -159,6 +174,8 @@ def read_single(c: Candidate, files: list[str], content_hash: str) -> LegacyFold
     for r in runs:
         for a in r.agents:
             a.model = a.model or model
+            if not a.options and a.agent_id in _SECTIONS:
+                a.options = section_options(comparison, a.agent_id)
     return LegacyFolder(
         kind="legacy-run",
         origin=origin,
