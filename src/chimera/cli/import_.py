@@ -109,6 +109,11 @@ def _print(
     multi = [o for o in report.outcomes if o.folder.kind == "legacy-multiagent"]
     speedups = sum(1 for o in multi for r in o.folder.runs if r.legacy_speedup is not None)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no old results found"
+    origins: dict[str, int] = {}
+    for o in report.outcomes:
+        origins[o.folder.origin] = origins.get(o.folder.origin, 0) + 1
+    if origins:
+        summary += " (" + ", ".join(f"{o} {n}" for o, n in sorted(origins.items())) + ")"
     console.print(
         f"\n{summary}; {sum(len(o.folder.runs) for o in multi)} multi-agent runs, {speedups} "
         f"old speedups kept as legacy_concurrency_speedup and flagged; "
