@@ -143,3 +143,36 @@ def test_options_from_a_comparison_report() -> None:
     assert section_options(python, "chimera") == {"num_gpu": 60, "num_ctx": 512}
     assert section_options(rust, "baseline") == {}
     assert section_options(rust, "chimera") == {"num_gpu": 60, "num_ctx": 512, "temperature": 0.8}
+
+
+def test_the_first_python_demo(trees: ModuleType, tmp_path: Path) -> None:
+    folder = trees.python_v1_multiagent(tmp_path / "comprehensive_test_results")
+    cut = trees.python_v1_multiagent(tmp_path / "cut", "results")
+    (cut / "summary.json").unlink()  # cut short: run_N/metrics.json only
+    early = trees.python_v1_multiagent(tmp_path / "early", "sample_run", runs=1)
+    doc = json.loads((early / "summary.json").read_text(encoding="utf-8"))
+    doc["runs"] = [trees.python_v1_run(1, speedup=None)]
+    del doc["scenario"]
+    (early / "summary.json").write_text(json.dumps(doc), encoding="utf-8")
+    (early / "run_1" / "metrics.json").unlink()  # options then come from the summary
+    got = {Path(f.path): f for f in read_paths([tmp_path]).folders}
+    v1 = got[folder]
+    assert (v1.kind, v1.origin, v1.fmt) == (
+        "legacy-multiagent",
+        "python",
+        "python-multiagent-v1-summary",
+    )
+    assert v1.model == "gemma3:latest" and v1.scenario == "baseline_vs_chimera"
+    run = v1.runs[0]
+    assert (run.wall_s, run.sequential_estimate_s, run.legacy_speedup) == (109.93, 201.54, 1.83)
+    collector, insight = run.agents
+    assert (collector.throughput, collector.ttft_ms, collector.wall_ms) == (38.2, 25106.0, 109930.0)
+    assert collector.options == {} and insight.options["num_gpu"] == 60
+    assert insight.url == "http://localhost:11435" and insight.tokens == 2238
+    assert got[cut].fmt == "python-multiagent-v1-runs" and len(got[cut].runs) == 2
+    assert got[early].runs[0].legacy_speedup is None
+    assert got[early].runs[0].agents[1].options == {
+        "num_gpu": 60,
+        "num_ctx": 512,
+        "temperature": 0.8,
+    }

@@ -95,3 +95,13 @@ def test_impossible_rust_figures_and_a_folder_name_that_lies(
     assert "collector: throughput 0 tok/s" in bad.evidence[1]
     mismatch = found["legacy_config_mismatch"]
     assert mismatch.evidence == ["num_ctx: the folder name says 512, the agents were given 1024"]
+
+
+def test_the_first_python_demo_summed_wall_times(trees: ModuleType, tmp_path: Path) -> None:
+    [folder] = read_paths([trees.python_v1_multiagent(tmp_path)]).folders
+    found = {f.kind: f for f in folder_findings(folder)}
+    assert (
+        "execution times (baseline_duration + chimera_duration)"
+        in (found["legacy_speedup"].evidence[0])
+    )
+    assert found["legacy_empty_answer"].evidence[0].startswith("run 1 collector:")

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from chimera.legacy.records import Skipped
 
-Shape = Literal["python-multiagent", "rust-multiagent", "chimera", "other"]
+Shape = Literal["python-multiagent", "python-multiagent-v1", "rust-multiagent", "chimera", "other"]
 MAX_JSON_BYTES = 64 * 2**20
 RUN_DIR = re.compile(r"^run_(\d+)$")
 _SINGLE_MD = re.compile(r"^(baseline|chimera)_report(_run_\d+)?\.md$|^comparison_report\.md$")
@@ -65,6 +65,8 @@ def shape_of(doc: Any) -> Shape:
         return "rust-multiagent"
     if isinstance(doc.get("collector"), dict) and "config" in doc["collector"]:
         return "rust-multiagent"  # run_N/metrics.json of the Rust demo
+    if isinstance(doc.get("collector"), dict) and "collector_execution_time" in doc:
+        return "python-multiagent-v1"  # run_N/metrics.json of the first Python demo
     runs = doc.get("runs")
     if isinstance(runs, list) and runs and isinstance(runs[0], dict):
         first = runs[0]
@@ -72,9 +74,13 @@ def shape_of(doc: Any) -> Shape:
             return "python-multiagent"
         if "collector_throughput" in first or "sequential_estimated_s" in first:
             return "rust-multiagent"
+        if "baseline_throughput" in first or "sequential_estimated_time" in first:
+            return "python-multiagent-v1"
     if isinstance(doc.get("collector"), dict) and "concurrency_speedup" in doc:
         return "python-multiagent"  # run_N/metrics.json of the Python demo
     agg = doc.get("aggregate")
+    if isinstance(agg, dict) and ("chimera_overrides" in doc or "baseline_throughput" in agg):
+        return "python-multiagent-v1"
     if isinstance(agg, dict) and "average_concurrency_speedup" in agg:
         return "python-multiagent" if "generated_at" not in doc else "rust-multiagent"
     return "other"
@@ -163,7 +169,7 @@ def _runs_only(folder: Path, found: Found, claimed: set[Path]) -> None:
         except ValueError as exc:
             found.skipped.append(Skipped(str(metrics), str(exc)))
             continue
-        if shape in ("python-multiagent", "rust-multiagent"):
+        if shape not in ("chimera", "other"):
             found.candidates.append(Candidate(folder, "multiagent", shape))
             claimed.update(p for _, p in run_dirs(folder))
             return

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 
 from chimera.ingest.findings import Finding
-from chimera.legacy.definitions import DEFINITIONS, LEGACY_SPEEDUP_WHY
+from chimera.legacy.definitions import LEGACY_SPEEDUP_WHY, definitions_for
 from chimera.legacy.records import LegacyFolder, LegacyRun
 
 TOLERANCE = 0.01  # how far an old figure may be off its own formula (rounding)
@@ -28,7 +28,7 @@ def _f(v: float | None, digits: int = 2) -> str:
 
 def speedup_reason(folder: LegacyFolder, run: LegacyRun) -> str:
     """Why this run's old speedup is not a measurement, with its own numbers."""
-    how = DEFINITIONS[folder.origin]["sequential_estimate"]
+    how = definitions_for(folder.fmt, folder.origin)["sequential_estimate"]
     return (
         f"legacy speedup {_f(run.legacy_speedup)}x = sequential estimate "
         f"{_f(run.sequential_estimate_s)} s / wall {_f(run.wall_s)} s, where the estimate is "

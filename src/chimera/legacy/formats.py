@@ -60,6 +60,39 @@ class PySummary(_Old):
     aggregate: dict[str, float | None] = Field(default_factory=dict)
 
 
+# --- the first Python multi-agent demo (TR110: baseline_*/chimera_* runs, seconds) --------
+
+
+class PyV1Run(_Old):
+    run_number: int | None = None
+    collector_ollama_url: str | None = None
+    insight_ollama_url: str | None = None
+    baseline_throughput: float | None = None
+    chimera_throughput: float | None = None
+    throughput_delta: float | None = None
+    baseline_ttft_ms: float | None = None
+    chimera_ttft_ms: float | None = None
+    ttft_delta_ms: float | None = None
+    baseline_duration: float | None = Field(None, description="collector's wall time, s")
+    chimera_duration: float | None = Field(None, description="insight's wall time, s")
+    concurrent_wall_time: float | None = Field(None, description="s")
+    sequential_estimated_time: float | None = Field(None, description="s")
+    concurrency_speedup: float | None = None
+    efficiency_percent: float | None = None
+    resource_contention_detected: bool | None = None
+
+
+class PyV1Summary(_Old):
+    runs: list[PyV1Run] = Field(default_factory=list)
+    aggregate: dict[str, float | None] = Field(default_factory=dict)
+    scenario: str | None = None
+    chimera_overrides: dict[str, Any] | None = None
+    chimera_overrides_agent2: dict[str, Any] | None = None
+    collector_ollama_url: str | None = None
+    insight_ollama_url: str | None = None
+    generated_at: str | None = None
+
+
 # --- Rust multi-agent (summary.json, run_N/metrics.json) -----------------------------------
 
 
@@ -148,6 +181,16 @@ class SingleAgentMetrics(_Old):
     configuration: dict[str, Any] = Field(default_factory=dict)
     aggregate_metrics: SingleAggregate = Field(default_factory=SingleAggregate)
     timestamp: str | None = None
+
+
+class PyV1RunMetrics(_Old):
+    """run_N/metrics.json of the first Python multi-agent demo."""
+
+    collector: SingleAgentMetrics
+    insight: SingleAgentMetrics
+    summary: PyV1Run | None = None
+    collector_execution_time: float | None = None
+    insight_execution_time: float | None = None
 
 
 class PySingleSide(_Old):

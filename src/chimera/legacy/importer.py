@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from chimera.ingest.findings import Finding, sort_findings
 from chimera.legacy.datacheck import check_folder, data_known
-from chimera.legacy.definitions import DEFINITIONS, SINGLE_DEFINITIONS
+from chimera.legacy.definitions import definitions_for
 from chimera.legacy.findings import folder_findings, inconsistencies, speedup_reason
 from chimera.legacy.read import read_paths
 from chimera.legacy.records import LegacyAgent, LegacyFolder, LegacyRun, Skipped
@@ -101,7 +101,7 @@ def _json(value: Any) -> str | None:
 
 
 def _definitions(folder: LegacyFolder) -> dict[str, str]:
-    return DEFINITIONS[folder.origin] if folder.kind == "legacy-multiagent" else SINGLE_DEFINITIONS
+    return definitions_for(folder.fmt, folder.origin, folder.kind == "legacy-multiagent")
 
 
 def _insert(db: Any, table: str, row: dict[str, Any]) -> int:
@@ -221,7 +221,7 @@ def _agent(
             "started_at": when,
             "repeat": run.run_number,
             "ttft_ms": a.ttft_ms,
-            "e2e_ms": a.total_duration_ms if folder.origin == "rust" else a.wall_ms,
+            "e2e_ms": a.e2e_ms,
             "eval_ms": a.eval_ms,
             "load_ms": a.load_ms,
             "prompt_eval_ms": a.prompt_eval_ms,
@@ -230,9 +230,7 @@ def _agent(
             "definitions_json": {
                 "decode_tokens_per_s": defs["throughput"],
                 "ttft_ms": defs["ttft_ms"],
-                "e2e_ms": defs["total_duration_ms"]
-                if folder.origin == "rust"
-                else defs.get("wall_clock_ms", defs["total_duration_ms"]),
+                "e2e_ms": defs["e2e_ms"],
             },
         },
     )

@@ -3,13 +3,11 @@ LegacyFolder: every run of the summary, and every run_N/metrics.json run it lack
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
+from chimera.legacy.common import LegacyFormatError, agent_report, persona, validate
 from chimera.legacy.definitions import Origin
 from chimera.legacy.find import Candidate, load_json, run_dirs
 from chimera.legacy.folders import config_from_path, model_from_path
@@ -22,57 +20,8 @@ from chimera.legacy.formats import (
     RustRunMetrics,
     RustSummary,
 )
+from chimera.legacy.pyv1 import read_v1
 from chimera.legacy.records import LegacyAgent, LegacyFolder, LegacyRun
-
-M = TypeVar("M", bound=BaseModel)
-PERSONAS = {"collector": "DataCollector-9000", "insight": "InsightAgent"}
-_PERSONA_IN_PROMPT = re.compile(r"You are ([A-Z][\w-]+)")
-
-
-class LegacyFormatError(ValueError):
-    """A file in an old format with a field that is missing or of the wrong type."""
-
-
-def validate(model: type[M], doc: Any, path: Path) -> M:
-    """``doc`` as ``model``; LegacyFormatError naming the file and the first bad field."""
-    try:
-        return model.model_validate(doc)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise LegacyFormatError(
-            f"{path}: field {where}: {err['msg']} ({exc.error_count()} problem(s); "
-            f"is this an old demo's {model.__name__} file?)"
-        ) from None
-
-
-def _persona(agent_id: str, prompt: str | None) -> str | None:
-    if prompt and (m := _PERSONA_IN_PROMPT.search(prompt)):
-        return m.group(1).rstrip(",.")
-    return PERSONAS.get(agent_id)
-
-
-def report_response(text: str) -> str | None:
-    """The LLM's text in an old agent report: the Rust demo's header, prompt block and
-    metrics list removed; None when nothing else is there."""
-    text = text.replace("\r\n", "\n")
-    text = re.sub(r"(?s)Prompt:\s*```.*?```\n?", "", text, count=1)
-    text = re.sub(r"(?m)^(Model|Ollama URL|Configuration|Base URL):.*\n", "", text)
-    text = re.sub(r"(?s)## Metrics\n(?:- [^\n]*\n?|\n)*", "", text, count=1)
-    text = re.sub(r"\A# [^\n]*\n", "", text.lstrip(), count=1)
-    return text.strip() or None
-
-
-def _report(run_dir: Path | None, agent_id: str, root: Path) -> tuple[str | None, str | None]:
-    """(path relative to the folder, response) of an agent's report in run_N/."""
-    if run_dir is None:
-        return None, None
-    for name in (f"{agent_id}_report.md", *(f"{r}_report.md" for r in PERSONAS)):
-        path = run_dir / name
-        if path.is_file():
-            text = path.read_text(encoding="utf-8", errors="replace")
-            return str(path.relative_to(root)), report_response(text)
-    return None, None
 
 
 def _py_agent(
@@ -80,11 +29,11 @@ def _py_agent(
 ) -> LegacyAgent:
     m = a.metrics
     agent_id = a.id or role
-    report, text = _report(run_dir, agent_id, root)
+    report, text = agent_report(run_dir, role, root)
     return LegacyAgent(
         agent_id=agent_id,
         label=agent_id,
-        persona=_persona(role, None),
+        persona=persona(role, None),
         model=model,
         url=a.base_url,
         options=dict(a.options),
@@ -93,6 +42,7 @@ def _py_agent(
         throughput=m.throughput_tokens_per_sec,
         ttft_ms=m.ttft_ms,
         total_duration_ms=m.total_duration_ms,
+        e2e_ms=m.wall_clock_ms,
         wall_ms=m.wall_clock_ms,
         tokens=m.tokens_generated,
     )
@@ -131,11 +81,11 @@ def _rust_agent(
 ) -> LegacyAgent:
     execution = getattr(exe, side) if exe else None
     agg = execution.result.aggregate_metrics if execution else None
-    report, text = _report(run_dir, side, root)
+    report, text = agent_report(run_dir, side, root)
     return LegacyAgent(
         agent_id=cfg.id,
         label=cfg.label,
-        persona=_persona(side, cfg.prompt),
+        persona=persona(side, cfg.prompt),
         model=cfg.model or model,
         url=cfg.base_url,
         options=dict(cfg.options),
@@ -145,6 +95,7 @@ def _rust_agent(
         throughput=getattr(run, f"{side}_throughput"),
         ttft_ms=getattr(run, f"{side}_ttft_ms"),
         total_duration_ms=agg.total_duration_ms if agg else None,
+        e2e_ms=agg.total_duration_ms if agg else None,
         wall_ms=None
         if execution is None or execution.execution_time_s is None
         else execution.execution_time_s * 1000.0,
@@ -260,8 +211,13 @@ def read_multiagent(c: Candidate, files: list[str], content_hash: str) -> Legacy
     doc = load_json(summary_path) if summary_path.is_file() else None
     model = model_from_path(root.resolve())
     cfg = config_from_path(root.resolve())
-    origin: Origin = "python" if c.shape == "python-multiagent" else "rust"
-    parsed = _python(root, doc, model) if origin == "python" else _rust(root, doc, model)
+    origin: Origin = "rust" if c.shape == "rust-multiagent" else "python"
+    if c.shape == "python-multiagent-v1":
+        parsed = _Parsed(*read_v1(root, doc, model, _number))
+    elif origin == "python":
+        parsed = _python(root, doc, model)
+    else:
+        parsed = _rust(root, doc, model)
     ordered = [parsed.runs[n] for n in sorted(parsed.runs)]
     if not ordered:
         raise LegacyFormatError(
@@ -277,7 +233,7 @@ def read_multiagent(c: Candidate, files: list[str], content_hash: str) -> Legacy
         path=str(root),
         files=files,
         content_hash=content_hash,
-        fmt=f"{origin}-multiagent-" + ("summary" if doc is not None else "runs"),
+        fmt=f"{c.shape}-" + ("summary" if doc is not None else "runs"),
         model=", ".join(sorted(models)) if models else model,
         scenario=scenario,
         folder_config=cfg.flat(),

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chimera.legacy.common import LegacyFormatError
 from chimera.legacy.find import Candidate, find, run_dirs
-from chimera.legacy.multiagent import LegacyFormatError, read_multiagent
+from chimera.legacy.multiagent import read_multiagent
 from chimera.legacy.records import LegacyFolder, Skipped
 from chimera.legacy.single import read_single, reports_dir
 

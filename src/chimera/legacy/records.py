@@ -26,6 +26,7 @@ class LegacyAgent:
     throughput: float | None = None  # tok/s, old definition
     ttft_ms: float | None = None  # old definition (Python: prefill; Rust: first chunk)
     total_duration_ms: float | None = None
+    e2e_ms: float | None = None  # one call's or the agent's whole time, per the definitions
     wall_ms: float | None = None  # the agent's wall time while running beside the other
     tokens: int | None = None
     eval_ms: float | None = None
@@ -72,7 +73,8 @@ class LegacyFolder:
     @property
     def label(self) -> str:
         parts = [self.origin, self.scenario or self.kind, self.model or "model unknown"]
-        cfg = ",".join(f"{k}={v}" for k, v in self.folder_config.items())
+        shown = self.folder_config or (self.runs[0].agents[-1].options if self.runs else {})
+        cfg = ",".join(f"{k}={v}" for k, v in shown.items())
         return " ".join(parts) + (f" [{cfg}]" if cfg else "")
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from chimera.ingest.fields import CONFIG_ALIASES, FLOAT_CONFIG, normalize_key
+from chimera.legacy.common import LegacyFormatError, validate
 from chimera.legacy.definitions import Origin
 from chimera.legacy.find import Candidate, load_json
 from chimera.legacy.folders import config_from_path, model_from_path
 from chimera.legacy.formats import PySingleRun, RustSingle, SingleAgentMetrics
-from chimera.legacy.multiagent import LegacyFormatError, validate
 from chimera.legacy.records import LegacyAgent, LegacyFolder, LegacyRun
 
 SIDES = ("baseline", "chimera")
@@ -79,6 +79,7 @@ def _agent(side: str, m: SingleAgentMetrics, report: str | None, path: str | Non
         throughput=agg.average_tokens_per_second,
         ttft_ms=agg.average_ttft_ms,
         total_duration_ms=agg.total_duration_ms,
+        e2e_ms=agg.total_duration_ms,
         tokens=agg.total_tokens_generated,
     )
 
