@@ -73,6 +73,37 @@ def test_open_loop_table_on_the_terminal(
     assert "requested" in shown and "ttft" in shown and "p99.9" in shown
 
 
+def test_a_sweep_runs_one_stream_saturation_and_rates_between(
+    cli: Cli, timed: ServerThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli(
+        "load", timed.url, "--model", "tiny:latest", "--sweep", "2", "-n", "6",
+        "--saturation-concurrency", "4", "--arrival", "constant", "--output-tokens", "8",
+        "--json", "--output-dir", str(tmp_path), "--no-store",
+    )  # fmt: skip
+    assert code == 0
+    levels = _json(capsys)["levels"]
+    assert [lv["concurrency"] for lv in levels[:2]] == [1, 4]
+    lo, hi = levels[0]["requests_per_s"], levels[1]["requests_per_s"]
+    rates = [lv["requested_rate_rps"] for lv in levels[2:]]
+    assert rates == pytest.approx([lo + (hi - lo) / 3, lo + 2 * (hi - lo) / 3])
+    assert all(lv["requests_ok"] == 6 for lv in levels)
+
+
+def test_find_max_prints_its_bracket(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ServerThread(slots=1, prefill_ms=20, token_interval_ms=10, default_tokens=8) as srv:
+        code = cli(
+            "load", srv.url, "--model", "tiny:latest", "--find-max", "--slo",
+            "ttft_p99<=60ms", "-n", "8", "--bisect-steps", "2", "--saturation-concurrency",
+            "4", "--output-tokens", "8", "--output-dir", str(tmp_path), "--no-store",
+        )  # fmt: skip
+    assert code == 0
+    shown = capsys.readouterr().out
+    assert "find-max:" in shown and ("lies between" in shown or "generator" in shown)
+
+
 def test_failures_by_type_from_a_server_that_drops_requests(
     cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -139,6 +170,9 @@ def test_a_server_killed_mid_run(
         (["--rate", "3", "--arrival", "bursty"], "--arrival"),
         (["--rate", "3", "--arrival", "gamma", "--burstiness", "0"], "burstiness"),
         (["-c", "2", "--warmup", "many"], "--warmup"),
+        (["--find-max"], "--find-max needs --slo"),
+        (["--sweep", "3", "-c", "4"], "--sweep chooses its own loads"),
+        (["--sweep", "3", "--find-max", "--slo", "ttft_p99<=1s"], "not both"),
     ],
 )
 def test_bad_settings_exit_2_naming_the_bad_part(

@@ -90,3 +90,33 @@ def test_a_generator_behind_its_own_schedule_is_flagged() -> None:
 def test_an_empty_level_has_no_figures() -> None:
     s = summarize(LevelRun(0, LoadLevel(concurrency=1)))
     assert s.requests_ok == 0 and s.requests_per_s is None and s.ttft_ms.n == 0
+
+
+def test_an_open_loop_the_server_cannot_keep_up_with_is_over_saturated() -> None:
+    def level(ttfts: list[float]) -> LevelRun:
+        run = LevelRun(0, LoadLevel(rate_rps=10.0), wall_s=2.0)
+        run.records = [
+            rec(i, i * 0.1, i * 0.1 + t / 1000 + 0.05, t, scheduled_s=i * 0.1)
+            for i, t in enumerate(ttfts)
+        ]
+        return run
+
+    growing = summarize(level([50.0 + 40 * i for i in range(15)]))
+    assert growing.over_saturated is not None
+    assert "from 130 ms" in growing.over_saturated and "to 530 ms" in growing.over_saturated
+    steady = summarize(level([50.0, 60.0, 55.0] * 5))
+    assert steady.over_saturated is None
+    closed = LevelRun(
+        0, LoadLevel(concurrency=4), records=level([50.0 + 40 * i for i in range(15)]).records
+    )
+    assert summarize(closed).over_saturated is None  # a closed loop cannot over-saturate
+
+
+def test_slo_met_needs_every_target_and_no_failure() -> None:
+    run = LevelRun(0, LoadLevel(concurrency=1), wall_s=1.0)
+    run.records = [rec(0, 0.0, 0.5, 100.0), rec(1, 0.5, 1.0, 100.0)]
+    assert summarize(run, parse_slo("ttft_p99<=200ms")).slo_met is True
+    assert summarize(run, parse_slo("ttft_p99<=200ms,e2e_p50<=100ms")).slo_met is False
+    assert summarize(run).slo_met is None
+    run.records.append(rec(2, 1.0, 1.1, 100.0, status="failed", error_type="http_500"))
+    assert summarize(run, parse_slo("ttft_p99<=200ms")).slo_met is False

@@ -8,8 +8,8 @@ import pytest
 
 from chimera.backends.base import EndpointSettings, create_backend
 from chimera.load.metrics import summarize
-from chimera.load.runner import LevelRunner, run_levels
-from chimera.load.spec import LoadLevel, LoadSpec, Warmup
+from chimera.load.runner import LevelRunner
+from chimera.load.spec import LoadLevel, Warmup
 from chimera.testing import TestServer
 
 from .conftest import prompts, run_level, spec, until
@@ -126,17 +126,3 @@ async def test_an_interrupted_level_keeps_what_finished() -> None:
     s = summarize(run)
     assert s.requests_cancelled == 3 and s.requests_ok >= 5 and s.interrupted
     assert s.requests_ok + s.requests_failed == len(run.records) - 3
-
-
-async def test_levels_run_in_turn_numbering_requests_across_them() -> None:
-    async with TestServer(fast=True) as srv:
-        load = LoadSpec(
-            levels=(LoadLevel(concurrency=1), LoadLevel(concurrency=2)),
-            requests=3,
-            input_tokens=10,
-            output_tokens=4,
-        )
-        async with create_backend(EndpointSettings(url=srv.url)) as backend:
-            runs = await run_levels(backend, prompts(load), load)
-    assert [[r.index for r in run.records] for run in runs] == [[0, 1, 2], [3, 4, 5]]
-    assert [r.level for r in runs[1].records] == [1, 1, 1]

@@ -104,6 +104,29 @@ def load(
         str | None,
         typer.Option(help="Objectives for goodput, e.g. 'ttft_p99<=500ms,itl_p99<=50ms'."),
     ] = None,
+    sweep: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Sweep: one stream, then --saturation-concurrency streams, then N open-loop "
+            "rates evenly between the rates those two served.",
+        ),
+    ] = None,
+    find_max: Annotated[
+        bool,
+        typer.Option(
+            "--find-max",
+            help="Search the highest rate meeting --slo: one stream, saturation, then "
+            "bisection on the rate.",
+        ),
+    ] = False,
+    saturation_concurrency: Annotated[
+        int, typer.Option(min=1, help="Streams of the saturation level (--sweep, --find-max).")
+    ] = 32,
+    bisect_steps: Annotated[int, typer.Option(min=1, help="--find-max: bisection steps.")] = 5,
+    repeats: Annotated[
+        int, typer.Option(min=1, help="--find-max: runs per rate; a rate passes if all do.")
+    ] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the arrivals and the prompts' words.")] = 0,
     timeout: Annotated[
         float, typer.Option(help="Seconds a request may wait for a token before it fails.")
@@ -125,22 +148,49 @@ def load(
     """Hold a load on a server and measure each request: TTFT, ITL, TPOT, end to end.
 
     Closed loop with --concurrency C, or open loop with --rate R (--arrival constant, poisson
-    or gamma with --burstiness). Bounded by --duration S or --requests N per level, after a
-    --warmup left out of the figures. See docs/load.md.
+    or gamma with --burstiness); or --sweep N, or --find-max with --slo. Bounded by
+    --duration S or --requests N per level, after a --warmup left out of the figures.
+    See docs/load.md.
     """
     if arrival not in ("constant", "poisson", "gamma"):
         raise ConfigError(f"--arrival: {arrival!r}; choose constant, poisson or gamma")
-    if (concurrency is None) == (rate is None):
-        raise ConfigError("give one load: --concurrency C (closed loop) or --rate R (open loop)")
-    if rate is not None and rate <= 0:
-        raise ConfigError("--rate must be above 0 requests per second")
-    kind = backend if backend is not None else ("llamacpp" if target == "llamacpp" else None)
-    level = _validated(
-        LoadLevel, concurrency=concurrency, rate_rps=rate, arrival=arrival, burstiness=burstiness
-    )
+    strategy = "sweep" if sweep is not None else "find_max" if find_max else "fixed"
+    if strategy != "fixed":
+        if concurrency is not None or rate is not None:
+            flag = "--sweep" if sweep is not None else "--find-max"
+            raise ConfigError(f"{flag} chooses its own loads: drop --concurrency and --rate")
+        if sweep is not None and find_max:
+            raise ConfigError("choose --sweep or --find-max, not both")
+        if find_max and slo is None:
+            raise ConfigError("--find-max needs --slo, e.g. --slo 'ttft_p99<=500ms'")
+        levels: tuple[LoadLevel, ...] = ()
+    elif (concurrency is None) == (rate is None):
+        raise ConfigError(
+            "give one load: --concurrency C (closed loop), --rate R (open loop), --sweep N "
+            "or --find-max"
+        )
+    else:
+        if rate is not None and rate <= 0:
+            raise ConfigError("--rate must be above 0 requests per second")
+        levels = (
+            _validated(
+                LoadLevel,
+                concurrency=concurrency,
+                rate_rps=rate,
+                arrival=arrival,
+                burstiness=burstiness,
+            ),
+        )
     spec = _validated(
         LoadSpec,
-        levels=(level,),
+        strategy=strategy,
+        levels=levels,
+        arrival=arrival,
+        burstiness=burstiness,
+        sweep_rates=sweep or 5,
+        saturation_concurrency=saturation_concurrency,
+        bisect_steps=bisect_steps,
+        repeats=repeats,
         duration_s=duration,
         requests=requests if requests is not None or duration is not None else 100,
         warmup=Warmup.parse(warmup),
@@ -155,11 +205,11 @@ def load(
     options = opt.build_options("inference options", option, temperature=temperature)
     err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet or as_json)
     console = Console(highlight=False, soft_wrap=True)
-    in_flight = max(concurrency or 0, 1024)
+    in_flight = max(concurrency or 0, saturation_concurrency, 1024)
     endpoint = run_async(
         resolve_endpoint(
             target,
-            kind,
+            backend,
             api_key_env=api_key_env,
             first_token_timeout_s=timeout,
             idle_timeout_s=timeout,

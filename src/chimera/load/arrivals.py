@@ -30,7 +30,10 @@ def gaps(
 
 
 def schedule(
-    arrival: Arrival, rate_rps: float, burstiness: float = 1.0, seed: int = 0
+    arrival: Arrival,
+    rate_rps: float,
+    burstiness: float = 1.0,
+    seed: int | tuple[int, ...] = 0,
 ) -> Iterator[float]:
     """Send times from 0 on, without end: the first request goes at 0, each later one a gap
     after the one before."""

@@ -19,6 +19,10 @@ MAX_SEND_LAG_P99_MS = 20.0
 MAX_LOOP_LAG_P99_MS = 20.0
 MAX_CLIENT_CPU_PERCENT = 90.0
 MIN_RATE_RATIO = 0.95
+# Over-saturation: TTFT of the last third of a level's requests against the first third's.
+OVERLOAD_MIN_REQUESTS = 12
+OVERLOAD_GROWTH = 2.0
+OVERLOAD_MIN_MS = 50.0
 
 
 class Distribution(BaseModel):
@@ -100,6 +104,10 @@ class LevelSummary(BaseModel):
     output_tokens_mean: float | None
     goodput_rps: float | None = Field(description="ok requests meeting every SLO, per second")
     slo: list[SloResult]
+    slo_met: bool | None = Field(description="every SLO met, no request failed; None: no SLOs")
+    over_saturated: str | None = Field(
+        description="open loop: why the server fell behind the arrivals (TTFT kept growing)"
+    )
     ttft_ms: Distribution
     itl_ms: Distribution
     tpot_ms: Distribution
@@ -157,6 +165,23 @@ def generator_check(
     )
 
 
+def overload_check(ok: Sequence[RequestRecord]) -> str | None:
+    """An open-loop level the server cannot keep up with: requests queue faster than they
+    are served, so TTFT grows through the level instead of holding steady."""
+    timed = sorted((r.sent_s, r.ttft_ms) for r in ok if r.ttft_ms is not None)
+    if len(timed) < OVERLOAD_MIN_REQUESTS:
+        return None
+    third = len(timed) // 3
+    first = float(np.median([t for _, t in timed[:third]]))
+    last = float(np.median([t for _, t in timed[-third:]]))
+    if last > OVERLOAD_GROWTH * first and last - first > OVERLOAD_MIN_MS:
+        return (
+            f"TTFT grew from {first:.0f} ms (median, first third) to {last:.0f} ms (last "
+            "third): requests arrive faster than the server serves them"
+        )
+    return None
+
+
 def summarize(run: LevelRun, slo: Sequence[SloTarget] = ()) -> LevelSummary:
     """The level's figures from its records."""
     level = run.level
@@ -212,6 +237,8 @@ def summarize(run: LevelRun, slo: Sequence[SloTarget] = ()) -> LevelSummary:
         output_tokens_mean=_mean(out_tokens),
         goodput_rps=per_s(good) if slo else None,
         slo=slo_results,
+        slo_met=(all(r.met for r in slo_results) and not failed) if slo else None,
+        over_saturated=overload_check(ok) if level.mode == "open" else None,
         generator=generator_check(run, measured, scheduled_rate),
         stopped=run.stopped,
         interrupted=run.interrupted,

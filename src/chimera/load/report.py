@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from chimera.load.metrics import Distribution, LevelSummary
+from chimera.load.plan import FindMaxResult
 
 
 class LoadReport(BaseModel):
@@ -27,6 +28,7 @@ class LoadReport(BaseModel):
     settings: dict[str, Any]
     prompts: dict[str, Any] = Field(description="source, targets and the token calibration")
     levels: list[LevelSummary]
+    find_max: FindMaxResult | None = None
     status: Literal["ok", "failed", "interrupted"]
     records_path: str | None = None
     run_id: str | None = None
@@ -91,6 +93,8 @@ def level_table(s: LevelSummary) -> Group:
             "show the client's limit, not the server's"
         )
     parts.append(client)
+    if s.over_saturated:
+        parts.append(f"[bold yellow]over-saturated:[/] {escape(s.over_saturated)}")
     if s.stopped:
         parts.append(f"[red]{escape(s.stopped)}[/]")
     if s.interrupted:
@@ -98,7 +102,70 @@ def level_table(s: LevelSummary) -> Group:
     return Group(*parts)
 
 
+def _short(s: LevelSummary) -> str:
+    if s.concurrency is not None:
+        return f"c={s.concurrency}"
+    return f"{s.requested_rate_rps or 0:.3g}/s"
+
+
+def levels_table(levels: list[LevelSummary]) -> Table:
+    """One line a level: the load (c=streams or requested rate), the rate achieved, what
+    was served and the latencies, in ms."""
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    slo = any(s.slo_met is not None for s in levels)
+    cols = ["#", "load", "rps", "ok", "fail", "tok/s", "ttft50", "ttft99", "itl99", "e2e99"]
+    cols += ["good", "notes"] if slo else ["notes"]
+    for col in cols:
+        t.add_column(col, justify="left" if col in ("load", "notes") else "right")
+    for s in levels:
+        notes = []
+        if s.slo_met is not None:
+            notes.append("met" if s.slo_met else "missed")
+        if s.over_saturated:
+            notes.append("over-sat")
+        if s.generator.saturated:
+            notes.append("[red]gen-sat[/]")
+        if s.stopped:
+            notes.append("[red]stopped[/]")
+        row = [
+            str(s.level), _short(s), _f(s.achieved_rate_rps, 2), str(s.requests_ok),
+            str(s.requests_failed), _f(s.output_tokens_per_s, 0), _f(s.ttft_ms.p50, 0),
+            _f(s.ttft_ms.p99, 0), _f(s.itl_ms.p99, 0), _f(s.e2e_ms.p99, 0),
+        ]  # fmt: skip
+        if slo:
+            row.append(_f(s.goodput_rps, 2))
+        t.add_row(*row, " ".join(notes))
+    return t
+
+
 def render(report: LoadReport) -> Group:
+    """One level in detail; several as one table, then the search's answer if any."""
     title = Text(f"chimera load: {report.model} on {report.backend} {report.url}", style="bold")
-    note = Text(str(report.prompts.get("calibration", {}).get("note", "")), style="dim")
-    return Group(title, note, *(level_table(s) for s in report.levels))
+    note = Text(str((report.prompts.get("calibration") or {}).get("note", "")), style="dim")
+    parts: list[Any] = [title, note]
+    if len(report.levels) == 1:
+        parts.append(level_table(report.levels[0]))
+    else:
+        parts.append(levels_table(report.levels))
+        arrival = next((s.label.split()[-1] for s in report.levels if s.mode == "open"), None)
+        parts.append(
+            Text(
+                "rps: requests dispatched per second; latencies in ms"
+                + (f"; open-loop arrivals {arrival}" if arrival else ""),
+                style="dim",
+            )
+        )
+        for s in report.levels:
+            if s.generator.saturated:
+                parts.append(
+                    f"[red]level {s.level}: generator saturated[/] "
+                    f"({escape('; '.join(s.generator.notes))}): the client's limit, not the "
+                    "server's"
+                )
+            if s.over_saturated:
+                parts.append(f"level {s.level}: over-saturated: {escape(s.over_saturated)}")
+            if s.stopped:
+                parts.append(f"[red]level {s.level}: {escape(s.stopped)}[/]")
+    if report.find_max is not None:
+        parts.append(Text(f"find-max: {report.find_max.statement}", style="bold"))
+    return Group(*parts)

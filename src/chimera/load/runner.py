@@ -144,7 +144,9 @@ class LevelRunner:
 
     async def _open(self, level: LoadLevel) -> None:
         assert level.rate_rps is not None
-        times = schedule(level.arrival, level.rate_rps, level.burstiness, self.spec.seed)
+        # each level its own draws: one sequence rescaled would repeat one sample's error
+        seed = (self.spec.seed, self.run.index)
+        times = schedule(level.arrival, level.rate_rps, level.burstiness, seed)
         async with asyncio.TaskGroup() as tg:
             for due in times:
                 job = self._next(due)
@@ -211,25 +213,3 @@ def _fill(
     if m.ttft_ms is not None and m.e2e_ms is not None and (rec.output_tokens or 0) > 1:
         assert rec.output_tokens is not None
         rec.tpot_ms = (m.e2e_ms - m.ttft_ms) / (rec.output_tokens - 1)
-
-
-async def run_levels(
-    backend: Backend,
-    prompts: Prompts,
-    spec: LoadSpec,
-    observer: Observer | None = None,
-    on_level: Callable[[LevelRun], None] | None = None,
-) -> list[LevelRun]:
-    """Every level of ``spec`` in turn; an interrupted level ends the run."""
-    runs: list[LevelRun] = []
-    first = 0
-    for i, level in enumerate(spec.levels):
-        runner = LevelRunner(backend, prompts, spec, level, i, first_index=first, observer=observer)
-        run = await runner.execute()
-        runs.append(run)
-        first += runner.dispatched
-        if on_level is not None:
-            on_level(run)
-        if run.interrupted:
-            break
-    return runs

@@ -16,12 +16,13 @@ from chimera.backends.http import normalize_url
 from chimera.backends.probe import detect_kind
 from chimera.bench.measure import session_tag
 from chimera.errors import ServerUnreachableError
-from chimera.load.metrics import LevelSummary, summarize
+from chimera.load.metrics import LevelSummary
 from chimera.load.output import record_run, write_jsonl
+from chimera.load.plan import FindMaxPlan, execute_plan, make_plan
 from chimera.load.prompts import Prompts, calibrate, read_prompts
 from chimera.load.records import LevelRun, RequestRecord
 from chimera.load.report import LoadReport
-from chimera.load.runner import Observer, run_levels
+from chimera.load.runner import Observer
 from chimera.load.spec import LoadSpec
 from chimera.options import InferenceOptions
 
@@ -80,11 +81,9 @@ async def run_load(
     settings: LoadSettings,
     *,
     observer: Observer | None = None,
-    on_stage: Observer | None = None,
     command: list[str] | None = None,
 ) -> LoadOutcome:
     """Calibrate the prompts, run every level, summarize, write the records and store them."""
-    del on_stage  # reserved for progress stages
     spec = settings.spec
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     options = settings.options
@@ -102,9 +101,9 @@ async def run_load(
     async with create_backend(settings.endpoint) as backend:
         if not entries:
             prompts.calibration = await calibrate(backend, prompts)
-        runs = await run_levels(backend, prompts, spec, observer)
+        plan = make_plan(spec)
+        runs, summaries = await execute_plan(backend, prompts, spec, plan, observer)
         url = backend.url
-    summaries = [summarize(r, spec.slo) for r in runs]
     records = [rec for r in runs for rec in r.records]
     status = _status(runs, summaries)
     report = LoadReport(
@@ -122,6 +121,7 @@ async def run_load(
             "calibration": None if entries else prompts.calibration.as_dict(),
         },
         levels=summaries,
+        find_max=plan.result() if isinstance(plan, FindMaxPlan) else None,
         status=status,
     )
     outcome = LoadOutcome(report, records)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chimera.errors import ConfigError
 
 Arrival = Literal["constant", "poisson", "gamma"]
+Strategy = Literal["fixed", "sweep", "find_max"]
 SLO_METRICS = ("ttft", "itl", "tpot", "e2e")
 SLO_STATS = ("mean", "p50", "p90", "p95", "p99", "p999")
 
@@ -131,11 +132,17 @@ class LoadLevel(BaseModel):
 
 
 class LoadSpec(BaseModel):
-    """A whole load run: the levels, their bounds, the requests sent and the objectives."""
+    """A whole load run: the levels (given, or chosen as it goes by a sweep or a search),
+    their bounds, the requests sent and the objectives."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    levels: tuple[LoadLevel, ...] = Field(min_length=1)
+    strategy: Strategy = Field(
+        "fixed",
+        description="fixed: the levels given; sweep: synchronous, saturation, then rates "
+        "between; find_max: the highest rate meeting the SLOs, by bisection",
+    )
+    levels: tuple[LoadLevel, ...] = Field((), description="fixed: the levels, in order")
     duration_s: float | None = Field(None, gt=0, description="measured time per level")
     requests: int | None = Field(None, ge=1, description="measured requests per level")
     warmup: Warmup = Warmup()
@@ -143,15 +150,31 @@ class LoadSpec(BaseModel):
     output_tokens: int = Field(128, ge=1, description="num_predict of every request")
     prompts_file: Path | None = None
     prompt_nonce: bool = Field(True, description="a unique first line per request (no cache)")
-    seed: int = Field(0, description="the seed of the arrival schedule and the prompts' words")
+    seed: int = Field(
+        0, ge=0, description="the seed of the arrival schedule and the prompts' words"
+    )
     slo: tuple[SloTarget, ...] = ()
     timeout_s: float = Field(120.0, gt=0, description="first-token and idle timeout per request")
     stop_after_unreachable: int = Field(
         5, ge=1, description="stop a level after this many connection failures in a row"
     )
+    arrival: Arrival = Field("poisson", description="sweep and find_max: the rates' arrivals")
+    burstiness: float = Field(1.0, gt=0, description="sweep and find_max: the gamma shape")
+    sweep_rates: int = Field(5, ge=1, description="sweep: rates between the two ends")
+    saturation_concurrency: int = Field(
+        32, ge=1, description="sweep and find_max: streams of the saturation level"
+    )
+    bisect_steps: int = Field(5, ge=1, description="find_max: bisection steps")
+    repeats: int = Field(1, ge=1, description="find_max: runs per rate probed, all must pass")
 
     @model_validator(mode="after")
     def _bounded(self) -> Self:
         if self.duration_s is None and self.requests is None:
             raise ValueError("give a bound: duration_s or requests")
+        if self.strategy == "fixed" and not self.levels:
+            raise ValueError("give at least one level (concurrency or rate)")
+        if self.strategy != "fixed" and self.levels:
+            raise ValueError(f"{self.strategy} chooses its own levels; give none")
+        if self.strategy == "find_max" and not self.slo:
+            raise ValueError("find_max needs SLOs to meet")
         return self
