@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from chimera.agent.calls import call, choose_mode, choose_shape
+from chimera.agent.calls import call, choose_shape
 from chimera.agent.echo import instruction_texts
 from chimera.agent.factsheet import FactSheet
 from chimera.agent.parse import ParsedAnalysis
@@ -57,9 +57,9 @@ async def analyse(
     """The analysis call (and, for a json answer that is not valid, one repair call); sets
     ``run.structured``, falling back to the narrator's findings with the reason recorded."""
     spec = run.spec
-    shape = choose_shape(spec, backend.kind)
+    shape = run.analysis_shape or choose_shape(spec, backend.kind, run.model_parameters)
     schema = analysis_schema(sheet) if shape == "json" else None
-    small = choose_mode(spec, backend.kind) == "compose"
+    small = run.report_mode == "compose"
     prompt = analysis_messages(
         spec.persona, sheet.text(), shape, example=example_lines(sheet), brief=small
     )

@@ -182,6 +182,7 @@ def analysis_document(run: AgentRun) -> dict[str, Any] | None:
     return {
         "shape_asked": run.analysis_shape,  # "shape" is what the findings came from
         "report_mode": run.report_mode,
+        "model_parameters": run.model_parameters,
         **run.structured.model_dump(mode="json"),
     }
 

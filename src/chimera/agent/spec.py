@@ -35,13 +35,15 @@ class AgentSpec(BaseModel):
     options: InferenceOptions = InferenceOptions()
     analysis_shape: Shape = Field(
         "auto",
-        description="json (schema enforced by the server) or lines; auto: json in-process, "
-        "lines on servers",
+        description="json (schema enforced by the server or a grammar) or lines; auto: json "
+        "for a model under 1B parameters, lines for a larger one (unknown size: json "
+        "in-process, lines on servers)",
     )
     report_mode: ReportMode = Field(
         "auto",
         description="compose (Chimera lays out the report, the model writes its summary) or "
-        "full (the model writes every section); auto: compose in-process, full on servers",
+        "full (the model writes every section); auto: compose for a model under 1B "
+        "parameters, full for a larger one; unknown size: compose in-process, full on servers",
     )
 
 
@@ -86,6 +88,9 @@ class AgentRun(BaseModel):
     factsheet: str = Field("", description="the numbered facts the analysis cites")
     analysis_shape: str | None = Field(None, description="json or lines: what was asked for")
     report_mode: str | None = Field(None, description="compose or full: who wrote the body")
+    model_parameters: float | None = Field(
+        None, description="the model's size as the server or its name says; None = unknown"
+    )
     structured: StructuredAnalysis | None = None
     report_body: str | None = None
     factcheck: FactCheck | None = None

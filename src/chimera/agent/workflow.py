@@ -23,6 +23,7 @@ from chimera.agent.compose import clean_prose, compose_body, findings_text, name
 from chimera.agent.echo import instruction_texts
 from chimera.agent.factsheet import build_factsheet, sheet_budget
 from chimera.agent.known import known_numbers
+from chimera.agent.model_size import model_parameters
 from chimera.agent.personas import Persona
 from chimera.agent.prompts import REPORT_SECTIONS, report_messages, summary_messages, with_nonce
 from chimera.agent.spec import AgentRun, AgentSpec
@@ -108,8 +109,10 @@ async def run_agent(
         facts, sheet_budget(spec.options.num_ctx, overhead, max(answer, ANSWER_RESERVE_TOKENS))
     )
     run.factsheet = sheet.text()
-    run.analysis_shape = choose_shape(spec, backend.kind)
-    run.report_mode = choose_mode(spec, backend.kind)
+    if "auto" in (spec.report_mode, spec.analysis_shape) and backend.kind != "offline":
+        run.model_parameters = await model_parameters(backend, spec.model)
+    run.analysis_shape = choose_shape(spec, backend.kind, run.model_parameters)
+    run.report_mode = choose_mode(spec, backend.kind, run.model_parameters)
 
     def stage(name: str) -> None:
         if on_stage is not None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chimera.agent.model_size import model_parameters
 from chimera.agent.report import render_report
 from chimera.agent.session import RunSettings, resolve_endpoint, system_info
 from chimera.agent.spec import AgentRun, AgentSpec
@@ -267,6 +268,14 @@ class _Session:
         ]
         self.outcome.files = [f for f in self.outcome.files if f not in written] + written
 
+    async def size_models(self) -> None:
+        """Ask each server for its model's size now, so that the agents' choice of shapes
+        (agent.calls.choose_mode) asks no server inside a timed phase."""
+        assert self.pool is not None
+        for spec in self.specs:
+            if spec.endpoint.kind != "offline":
+                await model_parameters(self.pool[spec.agent_id], spec.model)
+
     async def preload(self) -> None:
         """One 1-token call per agent's model and options, so no run pays for a model load."""
         assert self.pool is not None
@@ -331,6 +340,7 @@ async def run_multiagent(
     try:
         async with BackendPool(specs, facts, settings.max_in_flight) as pool:
             session.pool = pool
+            await session.size_models()
             if settings.preload:
                 await session.preload()
             await _runs(session)

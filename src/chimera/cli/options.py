@@ -45,7 +45,8 @@ AnalysisShapeOpt = Annotated[
     typer.Option(
         "--analysis-shape",
         help="How the model answers the analysis: json (a schema the server enforces, fact ids "
-        "as an enum) or lines ('[F3] statement'); auto: json in-process, lines on servers.",
+        "as an enum, or a grammar in-process) or lines ('[F3] statement'); auto: json for a "
+        "model under 1B parameters, else lines.",
     ),
 ]
 ReportModeOpt = Annotated[
@@ -53,7 +54,8 @@ ReportModeOpt = Annotated[
     typer.Option(
         "--report-mode",
         help="compose (Chimera lays out the report, the model writes the summary) or full (the "
-        "model writes every section); auto: compose in-process, full on servers.",
+        "model writes every section); auto: compose for a model under 1B parameters (the "
+        "server's card or the name says), else full.",
     ),
 ]
 ExtraOptions = Annotated[
