@@ -176,3 +176,22 @@ def test_the_first_python_demo(trees: ModuleType, tmp_path: Path) -> None:
         "num_ctx": 512,
         "temperature": 0.8,
     }
+
+
+def test_a_rust_single_agent_file_without_language(trees: ModuleType, tmp_path: Path) -> None:
+    folder = trees.rust_single(
+        tmp_path / "out"
+    )  # under .../rust/: moved where the path says nothing
+    moved = tmp_path / "Demo_agent_out"
+    folder.rename(moved)
+    path = moved / "data" / "metrics.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    del doc["language"]
+    doc["baseline"]["system_info"] = {"os": "windows", "rust_version": "1.90.0"}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    [got] = read_paths([moved]).folders
+    assert got.origin == "rust"
+    del doc["baseline"]["system_info"]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    [got] = read_paths([moved]).folders
+    assert got.origin == "python"  # nothing says Rust: the test fails if the path decided

@@ -60,6 +60,10 @@ def _origin(folder: Path, doc: Any, comparison: str) -> Origin:
         return "python"
     if isinstance(doc, dict) and str(doc.get("language", "")).lower() == "rust":
         return "rust"
+    base = doc.get("baseline") if isinstance(doc, dict) else None
+    system = base.get("system_info") if isinstance(base, dict) else None
+    if isinstance(system, dict) and "rust_version" in system:
+        return "rust"  # the Rust demo before it wrote "language"
     if comparison.startswith("# Rust ") or "**Language:** Rust" in comparison:
         return "rust"
     if any(p.lower() == "rust" for p in folder.resolve().parts):
