@@ -101,3 +101,15 @@ def test_data_fact_checks_the_old_responses(trees: ModuleType, tmp_path: Path) -
     assert unsupported.evidence == [
         "run 2 insight: 2 of 2 numbers unsupported, e.g. 71.5 tok/s, 230 ms"
     ]
+
+
+def test_a_copy_of_a_folder_in_the_same_import_is_stored_once(
+    trees: ModuleType, tmp_path: Path
+) -> None:
+    trees.python_multiagent(tmp_path / "old" / "a")
+    trees.python_multiagent(tmp_path / "old" / "b")
+    for dry_run in (True, False):
+        report = import_paths([tmp_path / "old"], tmp_path / "runs.db", dry_run=dry_run)
+        first = "would import" if dry_run else "imported"
+        assert [o.status for o in report.outcomes] == [first, "copy"]
+    assert _counts(tmp_path / "runs.db")["runs"] == 1

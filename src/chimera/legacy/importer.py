@@ -19,7 +19,8 @@ from chimera.legacy.records import LegacyAgent, LegacyFolder, LegacyRun, Skipped
 from chimera.store import Store
 from chimera.store.readonly import present_run_ids
 
-Status = Literal["imported", "already imported", "would import"]
+# "copy": the same files as a folder met earlier in this import (stored once)
+Status = Literal["imported", "already imported", "would import", "copy"]
 
 
 @dataclass(slots=True)
@@ -57,6 +58,7 @@ def import_paths(
     ids = {run_id_of(f) for f in read.folders}
     present = present_run_ids(db, ids)
     store = None if dry_run or not read.folders else Store(db)
+    met: set[str] = set()
     try:
         for folder in read.folders:
             run_id = run_id_of(folder)
@@ -64,14 +66,17 @@ def import_paths(
             if known is not None:
                 found += check_folder(folder, known)
             found = sort_findings(found)
-            if run_id in present:
-                status: Status = "already imported"
+            if run_id in met:
+                status: Status = "copy"
+            elif run_id in present:
+                status = "already imported"
             elif store is None:
                 status = "would import"
             else:
                 write_folder(store, folder, run_id, found, command)
                 present.add(run_id)
                 status = "imported"
+            met.add(run_id)
             report.outcomes.append(Outcome(folder, run_id, status, found))
     finally:
         if store is not None:
