@@ -25,6 +25,9 @@ def test_the_old_names_are_in_the_alias_table() -> None:
     assert c.classify("ttft_delta_ms")[1:3] == ("legacy_ttft_delta_ms", "ms")
     assert c.classify("sequential_estimate_ms")[1:3] == ("legacy_sequential_estimate_s", "ms")
     assert c.classify("concurrent_wall_time_s").name == "concurrent_wall_s"
+    assert c.classify("sequential_estimated_time")[1:3] == ("legacy_sequential_estimate_s", "s")
+    assert c.classify("insight_throughput")[1:3] == ("tokens_per_s", "tok/s")
+    assert c.classify("baseline_ttft_ms")[1:3] == ("ttft_s", "ms")
 
 
 def _old_summary(folder: Path) -> None:

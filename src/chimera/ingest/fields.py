@@ -186,6 +186,15 @@ _add("legacy_sequential_estimate_s", "s", "sequential_estimated_s", "sequential_
 _add("legacy_sequential_estimate_s", "ms", "sequential_estimate_ms")
 _add("concurrent_wall_s", "s", "concurrent_wall_time_s", "concurrent_wall_s")
 _add("concurrent_wall_s", "ms", "concurrent_wall_time_ms")
+_add("legacy_sequential_estimate_s", "s", "sequential_estimated_time")
+_add("concurrent_wall_s", "s", "concurrent_wall_time")
+# the old demos' per-agent figures, under their own definitions (docs/legacy.md)
+_add(
+    "tokens_per_s",
+    "tok/s",
+    *(f"{a}_throughput" for a in ("collector", "insight", "baseline", "chimera")),
+)
+_add("ttft_s", "ms", *(f"{a}_ttft_ms" for a in ("collector", "insight", "baseline", "chimera")))
 
 ALIASES: Mapping[str, tuple[str, str | None]] = _ALIASES
 
