@@ -92,3 +92,17 @@ def test_a_bad_file_is_listed_not_a_crash(
     assert cli("import", str(tmp_path / "old"), "--dry-run") == 0
     out = capsys.readouterr().out
     assert f"skipped {old['python'] / 'summary.json'}: not valid JSON" in out
+
+
+def test_data_fact_checks_from_the_command_line(
+    cli: Cli, old: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "bench.csv").write_text("model,tokens_per_s\ngemma3,12.0\ngemma3,12.0\n", "utf-8")
+    assert cli("import", str(old["python"]), "--dry-run", "--json", "--data", str(data)) == 0
+    [folder] = json.loads(capsys.readouterr().out)["folders"]
+    [unsupported] = [f for f in folder["findings"] if f["kind"] == "legacy_unsupported_numbers"]
+    assert "98.8 tok/s" in " ".join(unsupported["evidence"])
+    assert cli("import", str(old["python"]), "--data", str(tmp_path / "absent")) == 2
+    assert "absent: no such file or directory" in capsys.readouterr().err
