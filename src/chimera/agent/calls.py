@@ -12,28 +12,6 @@ from chimera.options import InferenceOptions
 
 # Tokens kept free in the context window for the model's answer.
 ANSWER_RESERVE_TOKENS = 400
-# Guards against a small model's loops on the in-process engine, where llama-cpp-python's own
-# defaults are no repeat penalty and no token cap; options the user set are never replaced.
-# Server backends get the options as given: a benchmark measures the settings it was handed.
-GUARD_REPEAT_PENALTY = 1.15
-# llama-cpp-python samples at 0.8 by default; at that heat the 135M model wandered off the
-# facts within a line, at 0.2 it copied them.
-GUARD_TEMPERATURE = 0.2
-TOKEN_CAPS = {"analysis": 448, "summary": 160, "report": 1024}
-
-
-def call_options(spec: AgentSpec, backend_kind: str, purpose: str) -> InferenceOptions:
-    """The options of one call: the spec's, with the loop guards filled in where unset."""
-    if backend_kind != "llamacpp":
-        return spec.options
-    guard = InferenceOptions(
-        repeat_penalty=GUARD_REPEAT_PENALTY,
-        temperature=GUARD_TEMPERATURE,
-        num_predict=TOKEN_CAPS.get(purpose, 320),
-    )
-    return guard.merged(spec.options)
-
-
 # Below this many parameters a model gets the composed report (docs/agent.md): SmolLM2-135M
 # wrote noise in every section of its own, over HTTP as in-process. Where the line lies
 # between 135M and the 4B-and-up models users run on servers was not measured here:
@@ -47,6 +25,32 @@ def small_model(backend_kind: str, parameters: float | None) -> bool:
     if parameters is None:
         return backend_kind == "llamacpp"
     return parameters < SMALL_MODEL_PARAMETERS
+
+
+# Guards against a small model's loops (SMALL_MODEL_PARAMETERS; of unknown size, in-process
+# only, where llama-cpp-python's own defaults are no repeat penalty and no token cap). Options
+# the user set are never replaced, and a large model on a server gets the options as given: a
+# benchmark measures the settings it was handed.
+GUARD_REPEAT_PENALTY = 1.15
+# llama-cpp-python samples at 0.8 by default; at that heat the 135M model wandered off the
+# facts within a line, at 0.2 it copied them.
+GUARD_TEMPERATURE = 0.2
+# Uncapped over the Ollama protocol, SmolLM2 wrote 1,250-1,600 tokens for a summary of two or
+# three sentences (40-53 s a call).
+TOKEN_CAPS = {"analysis": 448, "summary": 160, "report": 1024}
+
+
+def call_options(spec: AgentSpec, small: bool, purpose: str) -> InferenceOptions:
+    """The options of one call: the spec's, with the loop guards filled in where unset for a
+    small model (``small_model``)."""
+    if not small:
+        return spec.options
+    guard = InferenceOptions(
+        repeat_penalty=GUARD_REPEAT_PENALTY,
+        temperature=GUARD_TEMPERATURE,
+        num_predict=TOKEN_CAPS.get(purpose, 320),
+    )
+    return guard.merged(spec.options)
 
 
 def choose_shape(
@@ -85,7 +89,9 @@ async def call(
     request = GenerationRequest(
         model=spec.model,
         messages=messages,
-        options=call_options(spec, backend.kind, purpose or stage),
+        options=call_options(
+            spec, small_model(backend.kind, run.model_parameters), purpose or stage
+        ),
         purpose=stage,
         json_schema=json_schema,
     )

@@ -17,6 +17,7 @@ from chimera.agent.calls import (
     call_options,
     choose_mode,
     choose_shape,
+    small_model,
 )
 from chimera.agent.check import assess
 from chimera.agent.compose import clean_prose, compose_body, findings_text, names_data_in
@@ -103,16 +104,17 @@ async def run_agent(
     run.timings.ingest_s = ingest_s
     run.digest_budget_tokens = digest_budget(spec.persona, spec.options)
     run.digest = render_digest(facts, run.digest_budget_tokens)
+    if backend.kind != "offline":  # the model's size picks the shapes and the loop guards
+        run.model_parameters = await model_parameters(backend, spec.model)
+    small = small_model(backend.kind, run.model_parameters)
+    run.analysis_shape = choose_shape(spec, backend.kind, run.model_parameters)
+    run.report_mode = choose_mode(spec, backend.kind, run.model_parameters)
     overhead = estimate_tokens(spec.persona.prompt) + 250
-    answer = call_options(spec, backend.kind, "analysis").num_predict or ANSWER_RESERVE_TOKENS
+    answer = call_options(spec, small, "analysis").num_predict or ANSWER_RESERVE_TOKENS
     sheet = build_factsheet(
         facts, sheet_budget(spec.options.num_ctx, overhead, max(answer, ANSWER_RESERVE_TOKENS))
     )
     run.factsheet = sheet.text()
-    if "auto" in (spec.report_mode, spec.analysis_shape) and backend.kind != "offline":
-        run.model_parameters = await model_parameters(backend, spec.model)
-    run.analysis_shape = choose_shape(spec, backend.kind, run.model_parameters)
-    run.report_mode = choose_mode(spec, backend.kind, run.model_parameters)
 
     def stage(name: str) -> None:
         if on_stage is not None:
