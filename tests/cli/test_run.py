@@ -93,3 +93,23 @@ def test_shape_and_mode_flags_reach_metrics_json(
     assert cli("run", str(tmp_path), "--analysis-shape", "xml") == 2
     err = capsys.readouterr().err
     assert "--analysis-shape" in err and "'xml' is not one of" in err
+
+
+def test_the_store_keeps_the_fact_sheet_and_the_analysis(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import sqlite3
+
+    (tmp_path / "a.csv").write_text("model,tokens_per_s\nm:1b,50.5\nm:1b,42.0\n", encoding="utf-8")
+    db = tmp_path / "runs.db"
+    code = cli(
+        "run", str(tmp_path / "a.csv"), "--backend", "offline",
+        "--output-dir", str(tmp_path / "out"), "--db", str(db), "-q",
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().out
+    with sqlite3.connect(db) as con:
+        factsheet, analysis = con.execute("SELECT factsheet, analysis_json FROM agents").fetchone()
+    assert factsheet.startswith("F1. ")
+    doc = json.loads(analysis)
+    assert doc["shape"] == "narrator" and doc["findings"][0]["facts"]

@@ -226,6 +226,8 @@ def agent_row(run: AgentRun, report: Path | None = None, **columns: Any) -> dict
         "grounded_ratio": run.factcheck.grounded_ratio if run.factcheck else None,
         "quality_score": run.quality.total if run.quality else None,
         "quality_json": run.quality.model_dump() if run.quality else None,
+        "factsheet": run.factsheet or None,
+        "analysis_json": analysis_document(run),
     }
     row.update(columns)
     return row

@@ -199,4 +199,11 @@ ALTER TABLE scenario_runs ADD COLUMN legacy_json TEXT;  -- imported: the old fig
 CREATE UNIQUE INDEX runs_source_hash ON runs(source_hash);
 """,
     ),
+    (
+        "007_agent_analysis",
+        """
+ALTER TABLE agents ADD COLUMN factsheet TEXT;       -- the numbered facts the analysis cited
+ALTER TABLE agents ADD COLUMN analysis_json TEXT;   -- shapes, findings with fact ids, rejections
+""",
+    ),
 )

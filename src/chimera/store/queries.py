@@ -35,6 +35,7 @@ _JSON_COLUMNS: tuple[str, ...] = (
     "invalid_reasons_json",
     "definitions_json",
     "legacy_json",
+    "analysis_json",
 )
 # Columns of the tidy calls CSV before the options and metrics.
 CALL_CSV_LEAD = (
