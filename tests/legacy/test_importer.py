@@ -113,3 +113,17 @@ def test_a_copy_of_a_folder_in_the_same_import_is_stored_once(
         first = "would import" if dry_run else "imported"
         assert [o.status for o in report.outcomes] == [first, "copy"]
     assert _counts(tmp_path / "runs.db")["runs"] == 1
+
+
+def test_old_timestamps_are_read_as_written(tree: dict[str, Path], tmp_path: Path) -> None:
+    from chimera.legacy.importer import parse_when
+
+    assert str(parse_when("2025-11-12T22:56:27.902651100Z")) == "2025-11-12 22:56:27.902651+00:00"
+    assert str(parse_when("2025-10-09T23:17:14.137404")) == "2025-10-09 23:17:14.137404+00:00"
+    assert str(parse_when("2025-10-09T23:17:14+02:00")) == "2025-10-09 21:17:14+00:00"
+    assert parse_when("last tuesday") is None
+    db = tmp_path / "runs.db"
+    import_paths([tree["rust"]], db)
+    with Store(db) as store:
+        [run] = list_runs(store)
+    assert run.started_at == "2025-11-12T22:56:27.902+00:00"

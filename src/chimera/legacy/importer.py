@@ -4,6 +4,7 @@ one transaction under an id made from its files' hash, so importing twice adds n
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from chimera.store import Store
 from chimera.store.readonly import present_run_ids
 
 # "copy": the same files as a folder met earlier in this import (stored once)
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
 Status = Literal["imported", "already imported", "would import", "copy"]
 
 
@@ -84,17 +86,26 @@ def import_paths(
     return report
 
 
+def parse_when(text: str) -> datetime | None:
+    """An old tool's timestamp: nanoseconds cut to microseconds (the Rust demo wrote
+    ``...27.902651100Z``), ``Z`` read as UTC, and a time without a zone (the Python demo's
+    local ``datetime.now()``) taken as UTC rather than as this machine's zone."""
+    m = _STAMP.match(text.strip())
+    if m is None:
+        return None
+    zone = m.group(3) or "+00:00"
+    stamp = m.group(1) + (m.group(2) or "")[:7] + ("+00:00" if zone == "Z" else zone)
+    try:
+        return datetime.fromisoformat(stamp).astimezone(UTC)
+    except ValueError:
+        return None
+
+
 def _when(folder: LegacyFolder) -> str:
     """When the old run was made: its generated_at, else its newest file's time (UTC)."""
-    if folder.generated_at:
-        try:
-            return (
-                datetime.fromisoformat(folder.generated_at.replace("Z", "+00:00")[:26])
-                .astimezone(UTC)
-                .isoformat(timespec="milliseconds")
-            )
-        except ValueError:
-            pass
+    when = parse_when(folder.generated_at) if folder.generated_at else None
+    if when is not None:
+        return when.isoformat(timespec="milliseconds")
     root = Path(folder.path)
     times = [(root / f).stat().st_mtime for f in folder.files if (root / f).exists()]
     stamp = max(times) if times else 0.0
