@@ -171,8 +171,8 @@ def test_a_server_killed_mid_run(
         (["--rate", "3", "--arrival", "gamma", "--burstiness", "0"], "burstiness"),
         (["-c", "2", "--warmup", "many"], "--warmup"),
         (["--find-max"], "--find-max needs --slo"),
-        (["--sweep", "3", "-c", "4"], "--sweep chooses its own loads"),
-        (["--sweep", "3", "--find-max", "--slo", "ttft_p99<=1s"], "not both"),
+        (["--sweep", "3", "-c", "4"], "(got --concurrency and --sweep)"),
+        (["--sweep", "3", "--find-max", "--slo", "ttft_p99<=1s"], "(got --sweep and --find-max)"),
     ],
 )
 def test_bad_settings_exit_2_naming_the_bad_part(
@@ -190,6 +190,30 @@ def test_a_bad_prompts_line_exits_2_naming_it(
     code = cli("load", timed.url, "--model", "tiny:latest", "-c", "1", "--prompts", str(f))
     assert code == 2
     assert "line 2" in capsys.readouterr().err
+
+
+def test_a_trace_is_replayed_and_a_bad_line_exits_2(
+    cli: Cli, timed: ServerThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "t.jsonl"
+    f.write_text(
+        "".join(f'{{"timestamp": {i * 0.02}, "input_tokens": {10 + i}}}\n' for i in range(6)),
+        encoding="utf-8",
+    )
+    code = cli(
+        "load", timed.url, "--model", "tiny:latest", "--trace", str(f), "--warmup", "1",
+        "--json", "--output-dir", str(tmp_path / "out"), "--no-store",
+    )  # fmt: skip
+    assert code == 0
+    doc = _json(capsys)
+    (level,) = doc["levels"]
+    assert level["label"] == "trace" and level["requests_ok"] == 5
+    assert doc["prompts"]["source"] == str(f) and doc["prompts"]["calibration"]["calibrated"]
+    f.write_text('{"timestamp": 1, "input_tokens": 5}\n{"timestamp": 0}\n', encoding="utf-8")
+    assert cli("load", timed.url, "--trace", str(f), "--no-store") == 2
+    assert f"{f} line 2: timestamp 0 goes back before 1" in capsys.readouterr().err
+    assert cli("load", timed.url, "--trace", str(f), "--prompts", str(f)) == 2
+    assert "drop --prompts" in capsys.readouterr().err
 
 
 def test_ctrl_c_keeps_the_finished_requests(tmp_path: Path) -> None:

@@ -51,6 +51,49 @@ class _Status:
         self.status.update(f"level {rec.level + 1}: {self.ok} ok, {self.failed} failed")
 
 
+def _plan(
+    concurrency: int | None,
+    rate: float | None,
+    sweep: int | None,
+    find_max: bool,
+    trace: Path | None,
+    arrival: str,
+    burstiness: float,
+) -> tuple[str, tuple[LoadLevel, ...]]:
+    """The strategy and the fixed levels from the load flags: exactly one load mode."""
+    given = [
+        flag
+        for flag, value in (
+            ("--concurrency", concurrency),
+            ("--rate", rate),
+            ("--sweep", sweep),
+            ("--find-max", find_max or None),
+            ("--trace", trace),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise ConfigError(
+            "give one load: --concurrency C (closed loop), --rate R (open loop), --sweep N, "
+            "--find-max or --trace FILE" + (f" (got {' and '.join(given)})" if given else "")
+        )
+    if sweep is not None:
+        return "sweep", ()
+    if find_max:
+        return "find_max", ()
+    if rate is not None and rate <= 0:
+        raise ConfigError("--rate must be above 0 requests per second")
+    level = _validated(
+        LoadLevel,
+        concurrency=concurrency,
+        rate_rps=rate,
+        arrival=arrival,
+        burstiness=burstiness,
+        trace=trace is not None,
+    )
+    return "fixed", (level,)
+
+
 @app.command()
 def load(
     target: Annotated[
@@ -98,6 +141,13 @@ def load(
     prompts: Annotated[
         Path | None,
         typer.Option(help='JSONL of requests: {"prompt": ...} or {"messages": [...]}.'),
+    ] = None,
+    trace: Annotated[
+        Path | None,
+        typer.Option(
+            help='Replay a JSONL trace at its timestamps: {"timestamp": S, "input_tokens": N, '
+            '"output_tokens": M} or with "prompt"/"messages".'
+        ),
     ] = None,
     keep_prompt_cache: opt.KeepPromptCache = False,
     slo: Annotated[
@@ -148,39 +198,18 @@ def load(
     """Hold a load on a server and measure each request: TTFT, ITL, TPOT, end to end.
 
     Closed loop with --concurrency C, or open loop with --rate R (--arrival constant, poisson
-    or gamma with --burstiness); or --sweep N, or --find-max with --slo. Bounded by
-    --duration S or --requests N per level, after a --warmup left out of the figures.
+    or gamma with --burstiness); or --sweep N, --find-max with --slo, or --trace FILE.
+    Bounded by --duration S or --requests N per level, after a --warmup left out of the
+    figures.
     See docs/load.md.
     """
     if arrival not in ("constant", "poisson", "gamma"):
         raise ConfigError(f"--arrival: {arrival!r}; choose constant, poisson or gamma")
-    strategy = "sweep" if sweep is not None else "find_max" if find_max else "fixed"
-    if strategy != "fixed":
-        if concurrency is not None or rate is not None:
-            flag = "--sweep" if sweep is not None else "--find-max"
-            raise ConfigError(f"{flag} chooses its own loads: drop --concurrency and --rate")
-        if sweep is not None and find_max:
-            raise ConfigError("choose --sweep or --find-max, not both")
-        if find_max and slo is None:
-            raise ConfigError("--find-max needs --slo, e.g. --slo 'ttft_p99<=500ms'")
-        levels: tuple[LoadLevel, ...] = ()
-    elif (concurrency is None) == (rate is None):
-        raise ConfigError(
-            "give one load: --concurrency C (closed loop), --rate R (open loop), --sweep N "
-            "or --find-max"
-        )
-    else:
-        if rate is not None and rate <= 0:
-            raise ConfigError("--rate must be above 0 requests per second")
-        levels = (
-            _validated(
-                LoadLevel,
-                concurrency=concurrency,
-                rate_rps=rate,
-                arrival=arrival,
-                burstiness=burstiness,
-            ),
-        )
+    strategy, levels = _plan(concurrency, rate, sweep, find_max, trace, arrival, burstiness)
+    if find_max and slo is None:
+        raise ConfigError("--find-max needs --slo, e.g. --slo 'ttft_p99<=500ms'")
+    if trace is not None and prompts is not None:
+        raise ConfigError("--trace brings its own requests: drop --prompts")
     spec = _validated(
         LoadSpec,
         strategy=strategy,
@@ -192,11 +221,14 @@ def load(
         bisect_steps=bisect_steps,
         repeats=repeats,
         duration_s=duration,
-        requests=requests if requests is not None or duration is not None else 100,
+        requests=requests
+        if requests is not None or duration is not None or trace is not None
+        else 100,
         warmup=Warmup.parse(warmup),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         prompts_file=prompts,
+        trace_file=trace,
         prompt_nonce=not keep_prompt_cache,
         seed=seed,
         slo=parse_slo(slo) if slo is not None else (),

@@ -207,6 +207,7 @@ async def execute_plan(
     plan: Plan,
     observer: Observer | None = None,
     on_level: Callable[[LevelRun, LevelSummary], None] | None = None,
+    trace: Sequence[float] = (),
 ) -> tuple[list[LevelRun], list[LevelSummary]]:
     """Run the plan's levels in turn. An interrupted level, or one stopped because the
     server stopped answering, ends the run."""
@@ -215,8 +216,9 @@ async def execute_plan(
     first = 0
     while (level := plan.next_level(summaries)) is not None:
         runner = LevelRunner(
-            backend, prompts, spec, level, len(runs), first_index=first, observer=observer
-        )
+            backend, prompts, spec, level, len(runs), first_index=first, observer=observer,
+            trace=trace,
+        )  # fmt: skip
         run = await runner.execute()
         first += runner.dispatched
         runs.append(run)

@@ -73,11 +73,17 @@ ESTIMATE = Calibration(
 
 @dataclass(frozen=True, slots=True)
 class PromptEntry:
-    """One line of a prompts file: a plain prompt or chat messages, and its own token cap."""
+    """One line of a prompts or trace file: a plain prompt, chat messages, or (a trace line
+    with neither) a synthetic prompt of ``input_tokens``; and its own token cap."""
 
     prompt: str | None
     messages: tuple[ChatMessage, ...] | None
     output_tokens: int | None
+    input_tokens: int | None = None
+
+    @property
+    def synthetic(self) -> bool:
+        return self.prompt is None and self.messages is None
 
 
 class Prompts:
@@ -116,15 +122,24 @@ class Prompts:
         body = f"{INSTRUCTION}\n{self._words(0 if self.nonce is None else index, words)}"
         return body if first is None else f"{first}\n{body}"
 
+    @property
+    def needs_calibration(self) -> bool:
+        return not self.entries or any(e.synthetic for e in self.entries)
+
+    def _synthetic(self, index: int, tokens: int, options: InferenceOptions) -> GenerationRequest:
+        text = self.synthetic_text(index, self.calibration.words_for(tokens))
+        messages = (ChatMessage(role="user", content=text),)
+        return GenerationRequest(model=self.model, messages=messages, options=options)
+
     def request(self, index: int) -> GenerationRequest:
         if not self.entries:
-            text = self.synthetic_text(index, self.calibration.words_for(self.input_tokens))
-            messages = (ChatMessage(role="user", content=text),)
-            return GenerationRequest(model=self.model, messages=messages, options=self.options)
+            return self._synthetic(index, self.input_tokens, self.options)
         entry = self.entries[index % len(self.entries)]
         options = self.options
         if entry.output_tokens is not None:
             options = options.model_copy(update={"num_predict": entry.output_tokens})
+        if entry.synthetic:
+            return self._synthetic(index, entry.input_tokens or self.input_tokens, options)
         first = self._first_line(index)
         if entry.prompt is not None:
             prompt = entry.prompt if first is None else f"{first}\n{entry.prompt}"
@@ -183,7 +198,7 @@ def read_prompts(path: Path) -> list[PromptEntry]:
         if not line.strip():
             continue
         try:
-            entries.append(_entry(orjson.loads(line)))
+            entries.append(parse_entry(orjson.loads(line)))
         except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
             raise ConfigError(f"--prompts: {path} line {n}: {exc}") from None
     if not entries:
@@ -191,14 +206,26 @@ def read_prompts(path: Path) -> list[PromptEntry]:
     return entries
 
 
-def _entry(obj: Any) -> PromptEntry:
+def _count(obj: dict[str, Any], *names: str) -> int | None:
+    value = next((obj[n] for n in names if n in obj), None)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ValueError(f"{names[0]} must be a positive integer, not {value!r}")
+    return value
+
+
+def parse_entry(obj: Any, *, synthetic: bool = False) -> PromptEntry:
+    """One request from a JSON object; ``synthetic`` (trace lines) lets it give only its
+    sizes, ``input_tokens`` and ``output_tokens``, for a synthetic prompt."""
     if not isinstance(obj, dict):
         raise ValueError("a line must be a JSON object with prompt or messages")
-    cap = obj.get("output_tokens", obj.get("max_tokens"))
-    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
-        raise ValueError(f"output_tokens must be a positive integer, not {cap!r}")
+    cap = _count(obj, "output_tokens", "max_tokens")
+    size = _count(obj, "input_tokens")
     prompt, messages = obj.get("prompt"), obj.get("messages")
-    if (prompt is None) == (messages is None):
+    if prompt is not None and messages is not None:
+        raise ValueError("give exactly one of prompt or messages")
+    if prompt is None and messages is None:
+        if synthetic:
+            return PromptEntry(None, None, cap, size)
         raise ValueError("give exactly one of prompt or messages")
     if prompt is not None:
         if not isinstance(prompt, str) or not prompt:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from time import perf_counter_ns
 
 from chimera.backends.base import Backend, CallResult, TextChunk
@@ -42,6 +42,7 @@ class LevelRunner:
         *,
         first_index: int = 0,
         observer: Observer | None = None,
+        trace: Sequence[float] = (),
     ) -> None:
         self.backend = backend
         self.prompts = prompts
@@ -50,6 +51,7 @@ class LevelRunner:
         self.run = LevelRun(index, level)
         self.first_index = first_index
         self.observer = observer
+        self.trace = trace  # a trace level's send times, seconds from its start
         self.t0_ns = 0
         self.dispatched = 0
         self.warm = 0
@@ -143,10 +145,14 @@ class LevelRunner:
                 tg.create_task(worker())
 
     async def _open(self, level: LoadLevel) -> None:
-        assert level.rate_rps is not None
-        # each level its own draws: one sequence rescaled would repeat one sample's error
-        seed = (self.spec.seed, self.run.index)
-        times = schedule(level.arrival, level.rate_rps, level.burstiness, seed)
+        times: Iterable[float]
+        if level.trace:
+            times = self.trace
+        else:
+            assert level.rate_rps is not None
+            # each level its own draws: one sequence rescaled would repeat one sample's error
+            seed = (self.spec.seed, self.run.index)
+            times = schedule(level.arrival, level.rate_rps, level.burstiness, seed)
         async with asyncio.TaskGroup() as tg:
             for due in times:
                 job = self._next(due)

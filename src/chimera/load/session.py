@@ -24,6 +24,7 @@ from chimera.load.records import LevelRun, RequestRecord
 from chimera.load.report import LoadReport
 from chimera.load.runner import Observer
 from chimera.load.spec import LoadSpec
+from chimera.load.trace import read_trace
 from chimera.options import InferenceOptions
 
 RECORDS_NAME = "requests.jsonl"
@@ -90,6 +91,9 @@ async def run_load(
     if options.num_predict is None:
         options = options.model_copy(update={"num_predict": spec.output_tokens})
     entries = read_prompts(spec.prompts_file) if spec.prompts_file else []
+    trace = read_trace(spec.trace_file) if spec.trace_file else None
+    if trace is not None:
+        entries = trace.entries
     prompts = Prompts(
         settings.model,
         options,
@@ -99,10 +103,12 @@ async def run_load(
         entries=entries,
     )
     async with create_backend(settings.endpoint) as backend:
-        if not entries:
+        if prompts.needs_calibration:
             prompts.calibration = await calibrate(backend, prompts)
         plan = make_plan(spec)
-        runs, summaries = await execute_plan(backend, prompts, spec, plan, observer)
+        runs, summaries = await execute_plan(
+            backend, prompts, spec, plan, observer, trace=trace.offsets_s if trace else ()
+        )
         url = backend.url
     records = [rec for r in runs for rec in r.records]
     status = _status(runs, summaries)
@@ -114,11 +120,11 @@ async def run_load(
         model=settings.model,
         settings=settings.model_dump(mode="json"),
         prompts={
-            "source": str(spec.prompts_file) if spec.prompts_file else "synthetic",
+            "source": str(spec.trace_file or spec.prompts_file or "synthetic"),
             "input_tokens_target": None if entries else spec.input_tokens,
             "output_tokens_target": options.num_predict,
             "nonce": spec.prompt_nonce,
-            "calibration": None if entries else prompts.calibration.as_dict(),
+            "calibration": prompts.calibration.as_dict() if prompts.needs_calibration else None,
         },
         levels=summaries,
         find_max=plan.result() if isinstance(plan, FindMaxPlan) else None,

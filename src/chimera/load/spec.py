@@ -102,7 +102,8 @@ class Warmup(BaseModel):
 
 
 class LoadLevel(BaseModel):
-    """One level of load: N streams back to back (closed loop) or R requests/s (open loop)."""
+    """One level of load: N streams back to back (closed loop), R requests/s (open loop), or
+    a trace's requests at its timestamps (open loop)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -112,11 +113,13 @@ class LoadLevel(BaseModel):
     burstiness: float = Field(
         1.0, gt=0, description="gamma shape: 1 = Poisson, below 1 burstier, above 1 steadier"
     )
+    trace: bool = Field(False, description="open loop: replay the trace's timestamps")
 
     @model_validator(mode="after")
     def _one_mode(self) -> Self:
-        if (self.concurrency is None) == (self.rate_rps is None):
-            raise ValueError("give exactly one of concurrency or rate_rps")
+        given = (self.concurrency is not None) + (self.rate_rps is not None) + self.trace
+        if given != 1:
+            raise ValueError("give exactly one of concurrency, rate_rps or trace")
         return self
 
     @property
@@ -127,6 +130,8 @@ class LoadLevel(BaseModel):
     def label(self) -> str:
         if self.concurrency is not None:
             return f"concurrency {self.concurrency}"
+        if self.trace:
+            return "trace"
         shape = f" B={self.burstiness:g}" if self.arrival == "gamma" else ""
         return f"{self.rate_rps:g} req/s {self.arrival}{shape}"
 
@@ -149,6 +154,7 @@ class LoadSpec(BaseModel):
     input_tokens: int = Field(128, ge=1, description="target prompt tokens (synthetic prompts)")
     output_tokens: int = Field(128, ge=1, description="num_predict of every request")
     prompts_file: Path | None = None
+    trace_file: Path | None = Field(None, description="JSONL of timestamped requests (--trace)")
     prompt_nonce: bool = Field(True, description="a unique first line per request (no cache)")
     seed: int = Field(
         0, ge=0, description="the seed of the arrival schedule and the prompts' words"
@@ -169,12 +175,15 @@ class LoadSpec(BaseModel):
 
     @model_validator(mode="after")
     def _bounded(self) -> Self:
-        if self.duration_s is None and self.requests is None:
+        replay = bool(self.levels) and all(lv.trace for lv in self.levels)
+        if self.duration_s is None and self.requests is None and not replay:
             raise ValueError("give a bound: duration_s or requests")
         if self.strategy == "fixed" and not self.levels:
             raise ValueError("give at least one level (concurrency or rate)")
         if self.strategy != "fixed" and self.levels:
             raise ValueError(f"{self.strategy} chooses its own levels; give none")
+        if replay and (self.trace_file is None or self.prompts_file is not None):
+            raise ValueError("a trace level needs trace_file (and no prompts_file)")
         if self.strategy == "find_max" and not self.slo:
             raise ValueError("find_max needs SLOs to meet")
         return self
