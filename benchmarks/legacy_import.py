@@ -74,9 +74,8 @@ def main(args: list[str]) -> int:
     findings = Counter(f.kind for o in report.outcomes for f in o.findings)
     flagged = sum(len(f.evidence) for o in multi for f in o.findings if f.kind == "legacy_speedup")
     print(f"folders: {dict(kinds)}")
-    print(
-        f"multi-agent runs: {sum(len(o.folder.runs) for o in multi)} imported, {present} in the tree"
-    )
+    imported = sum(len(o.folder.runs) for o in multi)
+    print(f"multi-agent runs: {imported} imported, {present} in the tree")
     print(f"scenario_runs: {rows[0]} rows, {rows[1]} legacy speedups, {rows[2]} measured speedups")
     print(f"old speedups flagged: {flagged}")
     print(f"findings: {dict(findings)}")
