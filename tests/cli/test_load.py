@@ -55,7 +55,10 @@ def test_closed_loop_json_jsonl_and_store(
     lines = (out / "requests.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 14 and json.loads(lines[0])["warmup"] is True
     assert json.loads((out / "load.json").read_text(encoding="utf-8"))["run_id"] == doc["run_id"]
+    assert doc["environment"]["server"]["version"] == "0.12.6"
     with Store(db) as store:
+        (run,) = store.runs()
+        assert json.loads(run["system_json"])["server"]["model"]["name"] == "tiny:latest"
         assert len(load_rows(store, "requests", doc["run_id"])) == 14
         assert len(load_rows(store, "load_levels", doc["run_id"])) == 1
 

@@ -60,6 +60,7 @@ def record_run(
     label: str | None,
     command: list[str] | None,
     settings: Any,
+    system: Any = None,
     records: Sequence[RequestRecord],
     summaries: Sequence[LevelSummary],
     status: str,
@@ -67,7 +68,9 @@ def record_run(
 ) -> str:
     """Record a whole load run (kind ``load``); returns its id."""
     with Store(db_path) as store:
-        run_id = store.start_run("load", label=label, command=command, settings=settings)
+        run_id = store.start_run(
+            "load", label=label, command=command, settings=settings, system=system
+        )
         add_requests(store, run_id, (request_row(r) for r in records))
         for s in summaries:
             add_level(store, run_id, level_row(s))

@@ -26,6 +26,10 @@ class LoadReport(BaseModel):
     url: str
     model: str
     settings: dict[str, Any]
+    environment: dict[str, Any] = Field(
+        default_factory=dict,
+        description="client machine; the server and model before (server) and after the run",
+    )
     prompts: dict[str, Any] = Field(description="source, targets and the token calibration")
     levels: list[LevelSummary]
     find_max: FindMaxResult | None = None

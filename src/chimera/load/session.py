@@ -16,6 +16,7 @@ from chimera.backends.http import normalize_url
 from chimera.backends.probe import detect_kind
 from chimera.bench.measure import session_tag
 from chimera.errors import ServerUnreachableError
+from chimera.load.fingerprint import client_machine, server_snapshot
 from chimera.load.metrics import LevelSummary
 from chimera.load.output import record_run, write_jsonl
 from chimera.load.plan import FindMaxPlan, execute_plan, make_plan
@@ -103,6 +104,10 @@ async def run_load(
         entries=entries,
     )
     async with create_backend(settings.endpoint) as backend:
+        environment = {
+            "client": client_machine(),
+            "server": await server_snapshot(backend, settings.model),
+        }
         if prompts.needs_calibration:
             prompts.calibration = await calibrate(backend, prompts)
         plan = make_plan(spec)
@@ -110,6 +115,7 @@ async def run_load(
             backend, prompts, spec, plan, observer, trace=trace.offsets_s if trace else ()
         )
         url = backend.url
+        environment["server_after"] = await server_snapshot(backend, settings.model)
     records = [rec for r in runs for rec in r.records]
     status = _status(runs, summaries)
     report = LoadReport(
@@ -119,6 +125,7 @@ async def run_load(
         url=url,
         model=settings.model,
         settings=settings.model_dump(mode="json"),
+        environment=environment,
         prompts={
             "source": str(spec.trace_file or spec.prompts_file or "synthetic"),
             "input_tokens_target": None if entries else spec.input_tokens,
@@ -143,6 +150,7 @@ async def run_load(
             label=settings.label,
             command=command,
             settings=report.settings,
+            system=environment,
             records=records,
             summaries=summaries,
             status=status,
