@@ -139,6 +139,7 @@ async def agent_runs(args: argparse.Namespace, facts: IngestResult) -> list[Agen
         endpoint = EndpointSettings(kind=args.backend, url=url)
         backend = await stack.enter_async_context(create_backend(endpoint))
         persona = get_persona(args.persona)
+        ctx = None if args.backend == "openai" else args.num_ctx
         runs = []
         for seed in range(1, args.seeds + 1):
             spec = AgentSpec(
@@ -147,7 +148,8 @@ async def agent_runs(args: argparse.Namespace, facts: IngestResult) -> list[Agen
                 persona=persona,
                 model="smollm2",
                 endpoint=endpoint,
-                options=InferenceOptions(seed=seed, num_ctx=args.num_ctx),
+                # the OpenAI API cannot set num_ctx: the engine server's --ctx is 2048
+                options=InferenceOptions(seed=seed, num_ctx=ctx),
                 analysis_shape=args.shape,
                 report_mode=args.mode,
             )

@@ -80,3 +80,11 @@ def corpus_facts() -> IngestResult:
     if not CORPUS.is_dir():
         pytest.skip("the corpus is not beside the checkout")
     return ingest_paths([CORPUS])
+
+
+def test_a_percentage_is_not_the_count_with_the_same_digits() -> None:
+    # SmolLM2 wrote "1.0% of the tests failed"; the sheet's 1 is a run count ("n=1")
+    text = "1.0% of the gemma3:270m tests failed. gemma3:270m ran once (n=1)."
+    summary, dropped = clean_prose(text, INSTRUCTIONS, SHEET, names_data)
+    assert summary == "gemma3:270m ran once (n=1)."
+    assert dropped == ["a figure not on the sheet: 1.0% of the gemma3:270m tests failed."]

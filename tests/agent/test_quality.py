@@ -269,7 +269,7 @@ NOISE = "\n\n".join(
 GROUNDED = """\
 ## 1. Executive Summary
 
-Chimera read 104 files (CSV 28, JSON 44, Markdown 29) holding 3774 measurements of 9 models.
+Chimera read 104 files (CSV 28, JSON 44, Markdown 29) holding 3776 measurements of 9 models.
 gemma3:270m is the fastest model at 303.9 tok/s, ahead of gemma3:1b-it-qat at 187.2 tok/s and
 gemma3:latest at 103.2 tok/s.
 

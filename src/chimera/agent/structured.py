@@ -24,7 +24,7 @@ from chimera.agent.narrate import REMEDIES
 
 Shape = Literal["json", "lines"]
 MAX_FINDINGS = 6
-MIN_FINDINGS = 3  # what the json shape's schema requires (the persona asks for three)
+MIN_FINDINGS = 4  # what the json shape's schema requires (the persona asks for three)
 MAX_RECOMMENDATIONS = 5
 MAX_STATEMENT_CHARS = 240
 MAX_FACTS_CITED = 3
@@ -179,7 +179,7 @@ def parse_lines(text: str) -> AnalysisAnswer:
 
 # --- validation ------------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(\s?%)?")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -194,11 +194,12 @@ def _clean(text: str) -> str:
 
 
 def numbers_in(text: str) -> set[str]:
-    """The figures written in ``text``, normalised (``1,024`` and ``1024.0`` are ``1024``)."""
+    """The figures written in ``text``, normalised (``1,024`` and ``1024.0`` are ``1024``); a
+    percentage keeps its sign ("1.0%" is not the 1 of "n=1")."""
     out = set()
-    for raw in _NUMBER.findall(text):
+    for raw, percent in _NUMBER.findall(text):
         try:
-            out.add(repr(float(raw.replace(",", ""))))
+            out.add(repr(float(raw.replace(",", ""))) + ("%" if percent else ""))
         except ValueError:  # "1.2.3": a version, not a figure
             continue
     return out
