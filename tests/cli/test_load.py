@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -82,10 +83,16 @@ def test_a_sweep_runs_one_stream_saturation_and_rates_between(
     code = cli(
         "load", timed.url, "--model", "tiny:latest", "--sweep", "2", "-n", "6",
         "--saturation-concurrency", "4", "--arrival", "constant", "--output-tokens", "8",
-        "--json", "--output-dir", str(tmp_path), "--no-store",
+        "--json", "--output-dir", str(tmp_path), "--no-store", "--csv", "--html",
     )  # fmt: skip
     assert code == 0
     levels = _json(capsys)["levels"]
+    with (tmp_path / "levels.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["label"] for r in rows][:2] == ["concurrency 1", "concurrency 4"]
+    assert float(rows[0]["ttft_ms_p99"]) > 0
+    assert len((tmp_path / "requests.csv").read_text(encoding="utf-8").splitlines()) == 25
+    assert (tmp_path / "load.html").exists() and (tmp_path / "latency_vs_load.png").exists()
     assert [lv["concurrency"] for lv in levels[:2]] == [1, 4]
     lo, hi = levels[0]["requests_per_s"], levels[1]["requests_per_s"]
     rates = [lv["requested_rate_rps"] for lv in levels[2:]]

@@ -184,6 +184,13 @@ def load(
     temperature: opt.Temperature = None,
     option: opt.ExtraOptions = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
+    csv: Annotated[
+        bool, typer.Option("--csv", help="Also write levels.csv and requests.csv.")
+    ] = False,
+    html: Annotated[
+        bool,
+        typer.Option("--html", help="Also write load.html: latency against load, a timeline."),
+    ] = False,
     output_dir: Annotated[Path, typer.Option(help="Where requests.jsonl and load.json go.")] = Path(
         "chimera_load"
     ),
@@ -256,6 +263,8 @@ def load(
         output_dir=output_dir,
         db=db,
         store=not no_store,
+        csv=csv,
+        html=html,
         label=label,
     )
     status = _Status(err)

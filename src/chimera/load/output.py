@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,49 @@ def level_row(summary: LevelSummary) -> dict[str, Any]:
         "generator_saturated": summary.generator.saturated,
         "summary_json": summary.model_dump(mode="json"),
     }
+
+
+DISTRIBUTIONS = ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms", "queue_ms")
+STATS = ("n", "mean", "p50", "p90", "p95", "p99", "p999", "max")
+
+
+def level_csv_row(s: LevelSummary) -> dict[str, Any]:
+    """A level flattened to one CSV row: scalars, then ``ttft_ms_p99`` and the like."""
+    row: dict[str, Any] = {
+        k: v
+        for k, v in s.model_dump(mode="json").items()
+        if not isinstance(v, dict | list) or k == "failures_by_type"
+    }
+    row["failures_by_type"] = ";".join(f"{k}={v}" for k, v in s.failures_by_type.items())
+    for name in DISTRIBUTIONS:
+        d = getattr(s, name)
+        row.update({f"{name}_{stat}": getattr(d, stat) for stat in STATS})
+    g = s.generator
+    row.update(
+        generator_saturated=g.saturated,
+        generator_notes="; ".join(g.notes),
+        send_lag_ms_p99=g.send_lag_ms.p99,
+        loop_lag_ms_p99=g.loop_lag_ms.p99,
+        client_cpu_percent=g.client_cpu_percent,
+    )
+    return row
+
+
+def _cell(v: Any) -> Any:
+    if v is None:
+        return ""
+    return json.dumps(v) if isinstance(v, list | dict) else v
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
+    """Rows of one shape as CSV (columns in the first row's order), written atomically."""
+    cols = list(rows[0]) if rows else []
+    with atomic_writer(path, newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=cols)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(row.get(k)) for k in cols})
+    return path
 
 
 def record_run(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from chimera import __version__
 from chimera.atomic import write_json
@@ -18,7 +18,13 @@ from chimera.bench.measure import session_tag
 from chimera.errors import ServerUnreachableError
 from chimera.load.fingerprint import client_machine, server_snapshot
 from chimera.load.metrics import LevelSummary
-from chimera.load.output import record_run, write_jsonl
+from chimera.load.output import (
+    level_csv_row,
+    record_run,
+    request_row,
+    write_csv,
+    write_jsonl,
+)
 from chimera.load.plan import FindMaxPlan, execute_plan, make_plan
 from chimera.load.prompts import Prompts, calibrate, read_prompts
 from chimera.load.records import LevelRun, RequestRecord
@@ -44,6 +50,8 @@ class LoadSettings(BaseModel):
     output_dir: Path | None = Path("chimera_load")
     db: Path | None = None
     store: bool = True
+    csv: bool = Field(False, description="also write levels.csv and requests.csv")
+    html: bool = Field(False, description="also write load.html and its plots")
     label: str | None = None
 
 
@@ -142,6 +150,12 @@ async def run_load(
         path = write_jsonl(settings.output_dir / RECORDS_NAME, records)
         report.records_path = str(path)
         outcome.files.append(path)
+        if settings.csv:
+            out = settings.output_dir
+            outcome.files.append(
+                write_csv(out / "levels.csv", [level_csv_row(x) for x in summaries])
+            )
+            outcome.files.append(write_csv(out / "requests.csv", [request_row(r) for r in records]))
     if settings.store:
         from chimera.store.db import default_db_path
 
@@ -155,6 +169,10 @@ async def run_load(
             summaries=summaries,
             status=status,
         )
+    if settings.output_dir is not None and settings.html:
+        from chimera.render.load import write_load_html  # matplotlib only when asked
+
+        outcome.files.extend(write_load_html(report, records, settings.output_dir))
     if settings.output_dir is not None:
         outcome.files.append(
             write_json(settings.output_dir / REPORT_NAME, report.model_dump(mode="json"))

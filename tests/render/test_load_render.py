@@ -1,0 +1,66 @@
+"""load.html: the levels, latency against load, the timeline, the distributions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chimera.load.metrics import summarize
+from chimera.load.records import LevelRun, RequestRecord
+from chimera.load.report import LoadReport
+from chimera.load.spec import LoadLevel
+from chimera.render.load import (
+    level_starts,
+    load_plots,
+    plot_latency_vs_load,
+    render_load_html,
+    write_load_html,
+)
+from chimera.render.plots import png_size
+
+
+def _level(i: int, level: LoadLevel, ttft: float, n: int = 8) -> LevelRun:
+    run = LevelRun(i, level, wall_s=2.0)
+    for k in range(n):
+        r = RequestRecord(index=i * 100 + k, level=i, warmup=False, status="ok")
+        r.sent_s, r.done_s, r.ttft_ms, r.e2e_ms = k * 0.2, k * 0.2 + 0.3, ttft + k, 300.0
+        r.output_tokens, r.itl_ms = 10, [5.0] * 9
+        run.records.append(r)
+    bad = RequestRecord(index=i * 100 + n, level=i, warmup=False, sent_s=1.0, done_s=1.1)
+    bad.error_type = "http_500"
+    run.records.append(bad)
+    return run
+
+
+def _report() -> tuple[LoadReport, list[RequestRecord]]:
+    runs = [_level(0, LoadLevel(concurrency=1), 50.0), _level(1, LoadLevel(rate_rps=8.0), 90.0)]
+    report = LoadReport(
+        chimera_version="t", started_at="now", backend="ollama", url="http://127.0.0.1:1",
+        model="m<b>", settings={}, prompts={"source": "synthetic"},
+        levels=[summarize(r) for r in runs], status="ok",
+    )  # fmt: skip
+    return report, [rec for r in runs for rec in r.records]
+
+
+def test_levels_run_end_to_end_on_one_clock() -> None:
+    _, records = _report()
+    assert level_starts(records) == {0: 0.0, 1: pytest.approx(1.7)}
+
+
+def test_the_plots_and_the_page(tmp_path: Path) -> None:
+    report, records = _report()
+    plots = load_plots(report, records)
+    assert list(plots) == ["latency_vs_load.png", "timeline.png", "ttft_ms.png", "e2e_ms.png"]
+    assert all(png_size(png)[0] > 0 for png in plots.values())
+    page = render_load_html(report, plots)
+    assert "<script" not in page and "m&lt;b&gt;" in page
+    assert "level 1 failures: http_500 1" in page and "TTFT p99" in page
+    files = write_load_html(report, records, tmp_path)
+    assert [f.name for f in files][-1] == "load.html" and all(f.exists() for f in files)
+
+
+def test_one_level_has_no_curve() -> None:
+    report, _ = _report()
+    with pytest.raises(ValueError, match="two levels"):
+        plot_latency_vs_load(report.levels[:1])
