@@ -52,6 +52,8 @@ def test_import_json_then_runs_list_and_show(
     assert cli("runs", "list") == 0
     out = capsys.readouterr().out
     assert "origin" in out and "legacy-multiagent" in out and "rust" in out
+    # an imported run shows no duration: its times are the old files'
+    assert not any("0.0s" in line for line in out.splitlines() if "legacy" in line)
 
     assert cli("runs", "show", python["run_id"][:10]) == 0
     out = capsys.readouterr().out

@@ -91,7 +91,8 @@ def list_command(
             r.kind,
             r.status,
             r.started_at[5:16].replace("T", " "),
-            _dur(r.duration_s),
+            # an imported run's start and end are the old tool's file times, not a duration
+            _dur(r.duration_s) if r.origin == "chimera" else "-",
             f"{r.calls}" + (f" ({r.failed_calls} failed)" if r.failed_calls else ""),
             *([str(r.trials or "")] if "trials" in columns else []),
             *([r.origin] if "origin" in columns else []),
