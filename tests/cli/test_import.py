@@ -65,6 +65,12 @@ def test_import_json_then_runs_list_and_show(
     assert exported["scenario_runs"][0]["concurrency_speedup"] is None
     assert exported["calls"][0]["definitions_json"]["ttft_ms"]
 
+    # compare says an imported side keeps the old definitions
+    rust = listed[str(old["rust_single"])]["id"]
+    assert cli("compare", python["run_id"], rust) == 0
+    out = capsys.readouterr().out
+    assert "imported from the old python demo" in out and "imported from the old rust" in out
+
 
 def test_import_twice_and_dry_run(
     cli: Cli, old: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]

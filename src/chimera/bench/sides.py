@@ -24,7 +24,7 @@ from chimera.errors import ConfigError, InputFileError
 from chimera.ingest.fields import Classifier
 from chimera.ingest.values import convert, parse_number
 from chimera.store import Store
-from chimera.store.queries import call_metrics, measured_calls, resolve_run, table_rows
+from chimera.store.queries import call_metrics, measured_calls, resolve_run, run_row, table_rows
 
 # canonical metric of chimera ingest -> (our metric name, its unit)
 _CANONICAL: dict[str, tuple[str, str]] = {
@@ -200,6 +200,12 @@ def store_side(store: Store, ref: str, selector: Selector, label: str) -> Side:
         raise ConfigError(f"{source}: no successful measured calls match")
     unit = "agent run" if any(c["agent_row"] is not None for c in calls) else "call"
     notes = [f"one sample per {unit}"]
+    origin = run_row(store, run_id).get("origin")
+    if origin and origin != "chimera":
+        notes.append(
+            f"imported from the old {origin} demo: its figures keep the old definitions, not "
+            "Chimera's measurements (docs/legacy.md)"
+        )
     points = {c["point"] for c in calls if c.get("point")}
     if len(points) > 1:
         notes.append(f"pools {len(points)} sweep points; pick one with {ref}@NAME=VALUE,...")
