@@ -181,6 +181,8 @@ def test_a_server_killed_mid_run(
         (["--rate", "3", "--arrival", "gamma", "--burstiness", "0"], "burstiness"),
         (["-c", "2", "--warmup", "many"], "--warmup"),
         (["--find-max"], "--find-max needs --slo"),
+        (["-c", "2", "--ramp"], "--ramp needs --duration"),
+        (["--sweep", "2", "--ramp", "--duration", "5"], "--ramp rises to"),
         (["--sweep", "3", "-c", "4"], "(got --concurrency and --sweep)"),
         (["--sweep", "3", "--find-max", "--slo", "ttft_p99<=1s"], "(got --sweep and --find-max)"),
     ],

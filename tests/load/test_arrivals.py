@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from chimera.load.arrivals import gaps, schedule
+from chimera.load.arrivals import gaps, ramp_schedule, schedule
 
 
 def _gaps(arrival: str, rate: float, burstiness: float = 1.0, n: int = 20_000) -> np.ndarray:
@@ -43,3 +43,18 @@ def test_a_seed_repeats_its_schedule() -> None:
 def test_a_rate_must_be_positive() -> None:
     with pytest.raises(ValueError, match="rate"):
         gaps("poisson", 0.0, 1.0, np.random.default_rng(0), 3)
+
+
+def test_a_constant_ramp_stretches_unit_steps() -> None:
+    times = list(itertools.islice(ramp_schedule("constant", 10.0, 20.0), 5))
+    assert times == pytest.approx([np.sqrt(2 * 20.0 * k / 10.0) for k in range(5)])
+
+
+def test_a_poisson_ramp_rises_linearly() -> None:
+    # rate 0 -> 100 req/s over 100 s: 5,000 arrivals, a quarter of them in the first half
+    ramp = ramp_schedule("poisson", 100.0, 100.0, seed=5)
+    times = np.array(list(itertools.takewhile(lambda t: t < 100.0, ramp)))
+    assert len(times) == pytest.approx(5000, rel=0.05)
+    assert (times < 50.0).mean() == pytest.approx(0.25, abs=0.02)
+    last = times[times > 90.0]
+    assert len(last) / 10.0 == pytest.approx(95.0, rel=0.1)  # the rate near the end

@@ -126,3 +126,14 @@ async def test_an_interrupted_level_keeps_what_finished() -> None:
     s = summarize(run)
     assert s.requests_cancelled == 3 and s.requests_ok >= 5 and s.interrupted
     assert s.requests_ok + s.requests_failed == len(run.records) - 3
+
+
+async def test_a_closed_ramp_adds_its_streams_over_the_span() -> None:
+    # each request outlasts the ramp: the first four dispatches are the four workers starting
+    async with TestServer(prefill_ms=600, default_tokens=2) as srv:
+        load = spec(LoadLevel(concurrency=4, ramp=True), duration_s=0.4, requests=None)
+        run = await run_level(srv.url, load)
+        assert srv.max_in_flight == 4
+    assert len(run.records) == 4
+    assert all(r.sent_s >= k * 0.1 for k, r in enumerate(run.records))
+    assert run.level.label == "ramp to concurrency 4"

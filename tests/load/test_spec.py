@@ -57,3 +57,14 @@ def test_a_level_is_closed_or_open_and_a_run_is_bounded() -> None:
         LoadLevel()
     with pytest.raises(ValidationError, match="bound"):
         LoadSpec(levels=(LoadLevel(concurrency=1),))
+
+
+def test_a_ramp_needs_a_duration_and_no_trace() -> None:
+    with pytest.raises(ValidationError, match="ramp needs duration"):
+        LoadSpec(levels=(LoadLevel(rate_rps=2.0, ramp=True),), requests=5)
+    with pytest.raises(ValidationError, match="cannot ramp"):
+        LoadLevel(trace=True, ramp=True)
+    level = LoadLevel(rate_rps=2.0, ramp=True)
+    assert level.label == "ramp to 2 req/s poisson"
+    spec = LoadSpec(levels=(level,), duration_s=10.0, warmup=Warmup(seconds=2.0))
+    assert level.ramp_span_s(spec) == 12.0

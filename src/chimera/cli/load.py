@@ -124,6 +124,14 @@ def load(
     burstiness: Annotated[
         float, typer.Option(help="Gamma shape: 1 = Poisson, <1 burstier, >1 steadier.")
     ] = 1.0,
+    ramp: Annotated[
+        bool,
+        typer.Option(
+            "--ramp",
+            help="Rise to --concurrency or --rate over the warm-up and --duration (from one "
+            "stream, or from 0 req/s).",
+        ),
+    ] = False,
     duration: Annotated[
         float | None, typer.Option("--duration", help="Measured seconds per level.")
     ] = None,
@@ -213,6 +221,12 @@ def load(
     if arrival not in ("constant", "poisson", "gamma"):
         raise ConfigError(f"--arrival: {arrival!r}; choose constant, poisson or gamma")
     strategy, levels = _plan(concurrency, rate, sweep, find_max, trace, arrival, burstiness)
+    if ramp:
+        if strategy != "fixed" or trace is not None:
+            raise ConfigError("--ramp rises to a --concurrency or a --rate; it has no other use")
+        if duration is None:
+            raise ConfigError("--ramp needs --duration: the ramp rises over it")
+        levels = tuple(lv.model_copy(update={"ramp": True}) for lv in levels)
     if find_max and slo is None:
         raise ConfigError("--find-max needs --slo, e.g. --slo 'ttft_p99<=500ms'")
     if trace is not None and prompts is not None:

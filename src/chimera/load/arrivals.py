@@ -7,6 +7,7 @@ mean rate; ``B`` = 1 is Poisson, below 1 burstier, above 1 steadier).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -44,3 +45,22 @@ def schedule(
         for gap in gaps(arrival, rate_rps, burstiness, rng, _BLOCK).tolist():
             t += gap
             yield t
+
+
+def ramp_schedule(
+    arrival: Arrival,
+    rate_rps: float,
+    span_s: float,
+    burstiness: float = 1.0,
+    seed: int | tuple[int, ...] = 0,
+) -> Iterator[float]:
+    """Send times whose rate rises linearly from 0 to ``rate_rps`` over ``span_s``.
+
+    The unit-rate schedule is stretched by the inverse of the cumulative rate
+    ``rate_rps * t**2 / (2 * span_s)``, so each arrival kind keeps its shape (a Poisson ramp
+    is a non-homogeneous Poisson process) while the rate climbs.
+    """
+    if span_s <= 0:
+        raise ValueError("a ramp needs a positive span")
+    for s in schedule(arrival, 1.0, burstiness, seed):
+        yield math.sqrt(2.0 * span_s * s / rate_rps)

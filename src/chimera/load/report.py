@@ -53,12 +53,19 @@ def level_table(s: LevelSummary) -> Group:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    rate = (
-        f"{_f(s.achieved_rate_rps, 2)} req/s achieved of {_f(s.requested_rate_rps, 2)} "
-        f"requested (schedule {_f(s.scheduled_rate_rps, 2)})"
-        if s.mode == "open"
-        else f"{_f(s.achieved_rate_rps, 2)} req/s dispatched"
-    )
+    if s.label.startswith("ramp") and s.requested_rate_rps is not None:
+        rate = (
+            f"{_f(s.achieved_rate_rps, 2)} req/s achieved on a ramp to "
+            f"{_f(s.requested_rate_rps, 2)} (its mean {_f(s.requested_rate_rps / 2, 2)}; "
+            f"schedule {_f(s.scheduled_rate_rps, 2)})"
+        )
+    elif s.mode == "open" and s.requested_rate_rps is not None:
+        rate = (
+            f"{_f(s.achieved_rate_rps, 2)} req/s achieved of {_f(s.requested_rate_rps, 2)} "
+            f"requested (schedule {_f(s.scheduled_rate_rps, 2)})"
+        )
+    else:
+        rate = f"{_f(s.achieved_rate_rps, 2)} req/s dispatched"
     failures = ", ".join(f"{k} {v}" for k, v in s.failures_by_type.items()) or "none"
     head.add_row(
         "requests",

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from time import perf_counter_ns
 
 from chimera.backends.base import Backend, CallResult, TextChunk
-from chimera.load.arrivals import schedule
+from chimera.load.arrivals import ramp_schedule, schedule
 from chimera.load.prompts import Prompts
 from chimera.load.records import LevelRun, RequestRecord, error_type
 from chimera.load.spec import LoadLevel, LoadSpec
@@ -136,13 +136,18 @@ class LevelRunner:
     # --- the loops -----------------------------------------------------------------------
 
     async def _closed(self, concurrency: int) -> None:
-        async def worker() -> None:
+        # a ramp starts worker k at k/C of its span: one stream at first, C at the end
+        span = self.level.ramp_span_s(self.spec) if self.level.ramp else 0.0
+
+        async def worker(k: int) -> None:
+            if span:
+                await asyncio.sleep(k * span / concurrency)
             while (job := self._next(self._elapsed())) is not None:
                 await self._send(job[0], job[1], None)
 
         async with asyncio.TaskGroup() as tg:
-            for _ in range(concurrency):
-                tg.create_task(worker())
+            for k in range(concurrency):
+                tg.create_task(worker(k))
 
     async def _open(self, level: LoadLevel) -> None:
         times: Iterable[float]
@@ -152,7 +157,11 @@ class LevelRunner:
             assert level.rate_rps is not None
             # each level its own draws: one sequence rescaled would repeat one sample's error
             seed = (self.spec.seed, self.run.index)
-            times = schedule(level.arrival, level.rate_rps, level.burstiness, seed)
+            if level.ramp:
+                span = level.ramp_span_s(self.spec)
+                times = ramp_schedule(level.arrival, level.rate_rps, span, level.burstiness, seed)
+            else:
+                times = schedule(level.arrival, level.rate_rps, level.burstiness, seed)
         async with asyncio.TaskGroup() as tg:
             for due in times:
                 job = self._next(due)

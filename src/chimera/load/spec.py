@@ -114,12 +114,17 @@ class LoadLevel(BaseModel):
         1.0, gt=0, description="gamma shape: 1 = Poisson, below 1 burstier, above 1 steadier"
     )
     trace: bool = Field(False, description="open loop: replay the trace's timestamps")
+    ramp: bool = Field(
+        False, description="rise to the concurrency or rate over the warm-up and duration"
+    )
 
     @model_validator(mode="after")
     def _one_mode(self) -> Self:
         given = (self.concurrency is not None) + (self.rate_rps is not None) + self.trace
         if given != 1:
             raise ValueError("give exactly one of concurrency, rate_rps or trace")
+        if self.ramp and self.trace:
+            raise ValueError("a trace keeps its own times: it cannot ramp")
         return self
 
     @property
@@ -129,11 +134,17 @@ class LoadLevel(BaseModel):
     @property
     def label(self) -> str:
         if self.concurrency is not None:
-            return f"concurrency {self.concurrency}"
+            return f"{'ramp to ' if self.ramp else ''}concurrency {self.concurrency}"
         if self.trace:
             return "trace"
+        if self.ramp:
+            return f"ramp to {self.rate_rps:g} req/s {self.arrival}"
         shape = f" B={self.burstiness:g}" if self.arrival == "gamma" else ""
         return f"{self.rate_rps:g} req/s {self.arrival}{shape}"
+
+    def ramp_span_s(self, spec: LoadSpec) -> float:
+        """Seconds a ramp takes: the warm-up's seconds and the measured duration."""
+        return spec.warmup.seconds + (spec.duration_s or 0.0)
 
 
 class LoadSpec(BaseModel):
@@ -182,6 +193,8 @@ class LoadSpec(BaseModel):
             raise ValueError("give at least one level (concurrency or rate)")
         if self.strategy != "fixed" and self.levels:
             raise ValueError(f"{self.strategy} chooses its own levels; give none")
+        if any(lv.ramp for lv in self.levels) and self.duration_s is None:
+            raise ValueError("a ramp needs duration_s: it rises over the warm-up and duration")
         if replay and (self.trace_file is None or self.prompts_file is not None):
             raise ValueError("a trace level needs trace_file (and no prompts_file)")
         if self.strategy == "find_max" and not self.slo:
