@@ -394,3 +394,32 @@ async def test_smollm2_in_process_cites_real_facts(corpus: Path) -> None:
     ids = {line.split(".")[0] for line in run.factsheet.splitlines() if line.startswith("F")}
     assert all(set(f.facts) <= ids for f in s.findings)
     assert run.factcheck is not None and len(run.factcheck.grounded) >= 5
+
+
+@pytest.mark.real_server
+async def test_smollm2_over_the_ollama_protocol_is_sized_and_guarded(corpus: Path) -> None:
+    """The engine server's card says 135M: json + compose and the loop guards, as in-process."""
+    pytest.importorskip("llama_cpp")
+    from chimera.agent.spec import AgentRun
+    from chimera.agent.workflow import run_agent
+    from chimera.backends.base import create_backend
+    from chimera.ingest.pipeline import ingest_paths
+    from chimera.options import InferenceOptions
+
+    facts = ingest_paths([corpus])
+    async with TestServer(protocol="ollama", engine="llamacpp", model="smollm2") as srv:
+        spec = spec_for("ollama", srv.url, "smollm2", options=InferenceOptions(seed=2))
+        async with create_backend(spec.endpoint) as backend:  # type: ignore[attr-defined]
+            run = await run_agent(spec, facts, backend)  # type: ignore[arg-type]
+        bodies = [r.body for r in srv.requests if r.path == "/api/chat"]
+    assert isinstance(run, AgentRun) and run.status == "ok", run.error
+    assert run.model_parameters is not None and run.model_parameters < 1e9
+    assert (run.analysis_shape, run.report_mode) == ("json", "compose")
+    assert bodies[0] is not None and isinstance(bodies[0]["format"], dict)  # the schema
+    caps = [b["options"]["num_predict"] for b in bodies if b is not None]
+    assert caps == [448, 160]  # the guards, where the options left them unset
+    s = run.structured
+    assert s is not None and s.model_findings >= 1
+    ids = {line.split(".")[0] for line in run.factsheet.splitlines() if line.startswith("F")}
+    assert all(set(f.facts) <= ids for f in s.findings)
+    assert run.factcheck is not None and not run.factcheck.unsupported
