@@ -74,7 +74,9 @@ class GeneratorHealth(BaseModel):
 
     send_lag_ms: Distribution = Field(description="open loop: dispatch time - scheduled time")
     loop_lag_ms: Distribution = Field(description="event loop: overshoot of a 10 ms sleep")
-    client_cpu_percent: float | None = Field(description="client CPU time / wall time x 100")
+    client_cpu_percent: float | None = Field(
+        description="the event loop thread's CPU time / wall time x 100 (100 = one core)"
+    )
     saturated: bool
     notes: list[str] = Field(default_factory=list)
 

@@ -71,7 +71,7 @@ class LevelRun:
     level: LoadLevel
     records: list[RequestRecord] = field(default_factory=list)
     wall_s: float = 0.0
-    cpu_s: float = 0.0  # the client process's CPU time over the level
+    cpu_s: float = 0.0  # the event loop thread's CPU time over the level
     loop_lag_ms: list[float] = field(default_factory=list)
     stopped: str | None = None  # why dispatching stopped early (a dead server)
     interrupted: bool = False
