@@ -114,6 +114,20 @@ def test_find_max_prints_its_bracket(
     assert "find-max:" in shown and ("lies between" in shown or "generator" in shown)
 
 
+def test_workers_spread_a_level_over_processes(
+    cli: Cli, timed: ServerThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli(
+        "load", timed.url, "--model", "tiny:latest", "-c", "4", "-n", "10", "--workers", "2",
+        "--json", "--output-dir", str(tmp_path), "--no-store",
+    )  # fmt: skip
+    assert code == 0
+    (level,) = _json(capsys)["levels"]
+    assert level["requests_ok"] == 10 and timed.max_in_flight == 4
+    assert cli("load", "llamacpp", "-c", "2", "--workers", "2") == 2
+    assert "in-process engine" in capsys.readouterr().err
+
+
 def test_failures_by_type_from_a_server_that_drops_requests(
     cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -228,12 +242,14 @@ def test_a_trace_is_replayed_and_a_bad_line_exits_2(
     assert "drop --prompts" in capsys.readouterr().err
 
 
-def test_ctrl_c_keeps_the_finished_requests(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_keeps_the_finished_requests(tmp_path: Path, workers: str) -> None:
     with ServerThread(prefill_ms=5, token_interval_ms=10, default_tokens=20) as srv:
         env = {**os.environ, "CHIMERA_HOME": str(tmp_path / "home")}
         proc = subprocess.Popen(
             [sys.executable, "-m", "chimera", "load", srv.url, "--model", "tiny:latest",
-             "-c", "2", "--duration", "120", "--output-dir", str(tmp_path), "-q"],
+             "-c", "2", "--duration", "120", "--output-dir", str(tmp_path), "-q",
+             "--workers", workers],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
         try:

@@ -185,6 +185,12 @@ def load(
     repeats: Annotated[
         int, typer.Option(min=1, help="--find-max: runs per rate; a rate passes if all do.")
     ] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Generator processes a level is spread over (records merged exactly)."
+        ),
+    ] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the arrivals and the prompts' words.")] = 0,
     timeout: Annotated[
         float, typer.Option(help="Seconds a request may wait for a token before it fails.")
@@ -241,6 +247,7 @@ def load(
         saturation_concurrency=saturation_concurrency,
         bisect_steps=bisect_steps,
         repeats=repeats,
+        workers=workers,
         duration_s=duration,
         requests=requests
         if requests is not None or duration is not None or trace is not None
@@ -255,6 +262,8 @@ def load(
         slo=parse_slo(slo) if slo is not None else (),
         timeout_s=timeout,
     )
+    if workers > 1 and target == "llamacpp":
+        raise ConfigError("--workers: the in-process engine runs in this process only")
     options = opt.build_options("inference options", option, temperature=temperature)
     err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet or as_json)
     console = Console(highlight=False, soft_wrap=True)

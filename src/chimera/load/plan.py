@@ -215,12 +215,23 @@ async def execute_plan(
     summaries: list[LevelSummary] = []
     first = 0
     while (level := plan.next_level(summaries)) is not None:
-        runner = LevelRunner(
-            backend, prompts, spec, level, len(runs), first_index=first, observer=observer,
-            trace=trace,
-        )  # fmt: skip
-        run = await runner.execute()
-        first += runner.dispatched
+        if spec.workers > 1:
+            from chimera.load.workers import run_in_workers
+
+            run, used = await run_in_workers(
+                backend.settings, prompts, spec, level, len(runs), first, spec.workers, trace
+            )
+            first += used
+            if observer is not None:  # the live counts, once the processes are done
+                for rec in run.records:
+                    observer(rec)
+        else:
+            runner = LevelRunner(
+                backend, prompts, spec, level, len(runs), first_index=first, observer=observer,
+                trace=trace,
+            )  # fmt: skip
+            run = await runner.execute()
+            first += runner.dispatched
         runs.append(run)
         summaries.append(summarize(run, spec.slo))
         if on_level is not None:

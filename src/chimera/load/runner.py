@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from time import perf_counter_ns
 
 from chimera.backends.base import Backend, CallResult, TextChunk
@@ -27,6 +28,20 @@ NS = 1_000_000_000
 LAG_PROBE_S = 0.01  # the loop-lag monitor's sleep; its overshoot is the lag
 
 Observer = Callable[[RequestRecord], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """One generator process's part of a level (``--workers``): its requests are numbered
+    ``offset``, ``offset + stride``, ...; its arrivals drawn with its own ``seed_key`` and
+    shifted by ``phase_s``; it starts at ``start_ns`` (perf_counter_ns, one clock for every
+    process of the machine). The default is the whole level in this process."""
+
+    stride: int = 1
+    offset: int = 0
+    seed_key: tuple[int, ...] = ()
+    phase_s: float = 0.0
+    start_ns: int = 0
 
 
 class LevelRunner:
@@ -43,6 +58,7 @@ class LevelRunner:
         first_index: int = 0,
         observer: Observer | None = None,
         trace: Sequence[float] = (),
+        share: Share | None = None,
     ) -> None:
         self.backend = backend
         self.prompts = prompts
@@ -52,6 +68,7 @@ class LevelRunner:
         self.first_index = first_index
         self.observer = observer
         self.trace = trace  # a trace level's send times, seconds from its start
+        self.share = share or Share()
         self.t0_ns = 0
         self.dispatched = 0
         self.warm = 0
@@ -86,7 +103,8 @@ class LevelRunner:
             ):
                 return None
         self.dispatched += 1
-        return self.first_index + self.dispatched - 1, warmup
+        k = self.dispatched - 1
+        return self.first_index + k * self.share.stride + self.share.offset, warmup
 
     # --- one request ---------------------------------------------------------------------
 
@@ -158,14 +176,16 @@ class LevelRunner:
         else:
             assert level.rate_rps is not None
             # each level its own draws: one sequence rescaled would repeat one sample's error
-            seed = (self.spec.seed, self.run.index)
+            seed = (self.spec.seed, self.run.index, *self.share.seed_key)
             if level.ramp:
                 span = level.ramp_span_s(self.spec)
                 times = ramp_schedule(level.arrival, level.rate_rps, span, level.burstiness, seed)
             else:
                 times = schedule(level.arrival, level.rate_rps, level.burstiness, seed)
+        phase = self.share.phase_s
         async with asyncio.TaskGroup() as tg:
-            for due in times:
+            for unshifted in times:
+                due = unshifted + phase
                 job = self._next(due)
                 if job is None:
                     break
@@ -184,8 +204,10 @@ class LevelRunner:
         """Run the level to its bound. Cancelled (Ctrl-C), it cancels what is in flight,
         records those requests as cancelled and returns what finished, marked interrupted."""
         # the loop thread's CPU only: an in-process engine's threads are the server's work
+        if self.share.start_ns:  # workers start together on the machine's monotonic clock
+            await asyncio.sleep(max(0.0, (self.share.start_ns - perf_counter_ns()) / NS))
         cpu0 = time.thread_time()
-        self.t0_ns = perf_counter_ns()
+        self.t0_ns = self.share.start_ns or perf_counter_ns()
         monitor = asyncio.create_task(self._lag_monitor())
         try:
             if self.level.concurrency is not None:

@@ -183,6 +183,7 @@ class LoadSpec(BaseModel):
     )
     bisect_steps: int = Field(5, ge=1, description="find_max: bisection steps")
     repeats: int = Field(1, ge=1, description="find_max: runs per rate probed, all must pass")
+    workers: int = Field(1, ge=1, description="generator processes each level is spread over")
 
     @model_validator(mode="after")
     def _bounded(self) -> Self:

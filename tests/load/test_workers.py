@@ -1,0 +1,71 @@
+"""--workers: a level split over processes, its records merged onto one clock."""
+
+from __future__ import annotations
+
+from chimera.backends.base import EndpointSettings
+from chimera.load.records import LevelRun, RequestRecord
+from chimera.load.spec import LoadLevel, LoadSpec, Warmup
+from chimera.load.workers import jobs, merge, run_in_workers, split
+from chimera.testing import ServerThread
+
+from .conftest import prompts
+
+ENDPOINT = EndpointSettings(url="http://127.0.0.1:9")
+
+
+def test_split_is_even_larger_shares_first() -> None:
+    assert split(11, 3) == [4, 4, 3]
+    assert split(1, 3) == [1, 0, 0]
+
+
+def test_a_closed_level_splits_its_streams_and_requests() -> None:
+    spec = LoadSpec(levels=(LoadLevel(concurrency=5),), requests=11, warmup=Warmup(requests=3))
+    parts = jobs(ENDPOINT, prompts(spec), spec, spec.levels[0], 0, 0, 2)
+    assert [j.level.concurrency for j in parts] == [3, 2]
+    assert [j.spec.requests for j in parts] == [6, 5]
+    assert [j.spec.warmup.requests for j in parts] == [2, 1]
+    assert [(j.share.stride, j.share.offset) for j in parts] == [(2, 0), (2, 1)]
+    one = LoadSpec(levels=(LoadLevel(concurrency=1),), requests=5)
+    assert len(jobs(ENDPOINT, prompts(one), one, one.levels[0], 0, 0, 3)) == 1
+
+
+def test_an_open_level_splits_its_rate_and_phases_constant_arrivals() -> None:
+    spec = LoadSpec(levels=(LoadLevel(rate_rps=10.0, arrival="constant"),), duration_s=5.0)
+    parts = jobs(ENDPOINT, prompts(spec), spec, spec.levels[0], 0, 0, 2)
+    assert [j.level.rate_rps for j in parts] == [5.0, 5.0]
+    assert [j.share.phase_s for j in parts] == [0.0, 0.1]  # interleaved: 0, 0.1, 0.2, ...
+    assert [j.share.seed_key for j in parts] == [(0,), (1,)]
+
+
+def test_a_trace_is_dealt_line_by_line() -> None:
+    spec = LoadSpec(levels=(LoadLevel(trace=True),), trace_file="t.jsonl")  # type: ignore[arg-type]
+    parts = jobs(ENDPOINT, prompts(spec), spec, spec.levels[0], 0, 0, 2, trace=[0, 1, 2, 3, 4])
+    assert [j.trace for j in parts] == [(0, 2, 4), (1, 3)]
+
+
+def test_merge_pools_the_parts() -> None:
+    def part(indices: list[int], cpu: float, stopped: str | None = None) -> LevelRun:
+        run = LevelRun(0, LoadLevel(concurrency=2), wall_s=cpu * 10, cpu_s=cpu)
+        run.records = [RequestRecord(index=i, level=0, warmup=False) for i in indices]
+        run.loop_lag_ms, run.stopped = [cpu], stopped
+        return run
+
+    run = merge(0, LoadLevel(concurrency=4), [part([0, 2], 0.3), part([1, 3], 0.5, "dead")])
+    assert [r.index for r in run.records] == [0, 1, 2, 3]
+    assert run.cpu_s == 0.5 and run.wall_s == 5.0 and run.loop_lag_ms == [0.3, 0.5]
+    assert run.stopped == "dead" and run.level.concurrency == 4
+
+
+async def test_two_processes_hold_one_closed_loop() -> None:
+    with ServerThread(prefill_ms=10, token_interval_ms=5, default_tokens=8) as srv:
+        spec = LoadSpec(
+            levels=(LoadLevel(concurrency=4),), requests=12, input_tokens=10, output_tokens=8
+        )
+        run, used = await run_in_workers(
+            EndpointSettings(url=srv.url), prompts(spec), spec, spec.levels[0], 0, 0, 2
+        )
+        assert srv.max_in_flight == 4
+    assert used == 12 and [r.index for r in run.records] == list(range(12))
+    assert all(r.status == "ok" and r.output_tokens == 8 for r in run.records)
+    assert all(0.0 <= r.sent_s < r.done_s for r in run.records)  # one clock for both
+    assert not run.interrupted and run.loop_lag_ms
