@@ -128,6 +128,31 @@ def test_workers_spread_a_level_over_processes(
     assert "in-process engine" in capsys.readouterr().err
 
 
+def test_chimera_compare_reads_load_runs(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "c.db"
+    ids = []
+    for prefill in ("20", "80"):
+        with ServerThread(prefill_ms=float(prefill), token_interval_ms=2, default_tokens=8) as srv:
+            code = cli(
+                "load", srv.url, "--model", "tiny:latest", "-c", "2", "-n", "12", "--json",
+                "--output-dir", str(tmp_path / prefill), "--db", str(db),
+            )  # fmt: skip
+            assert code == 0
+            ids.append(_json(capsys)["run_id"])
+    assert cli("compare", ids[0], ids[1], "--db", str(db), "--json") == 0
+    doc = _json(capsys)
+    assert doc["a"]["values"]["ttft_ms"] and len(doc["a"]["values"]["ttft_ms"]) == 12
+    assert "one sample per request" in doc["a"]["notes"][0]
+    ttft = next(m for m in doc["metrics"] if m["metric"] == "ttft_ms")
+    assert ttft["difference"]["diff"] > 40 and ttft["significant"] is True
+    assert cli("compare", f"{ids[0]}@level=0", f"{ids[1]}@level=0", "--db", str(db)) == 0
+    capsys.readouterr()
+    assert cli("compare", f"{ids[0]}@num_ctx=2", ids[1], "--db", str(db)) == 2
+    assert "@level=N" in capsys.readouterr().err
+
+
 def test_failures_by_type_from_a_server_that_drops_requests(
     cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -24,6 +24,7 @@ from chimera.errors import ConfigError, InputFileError
 from chimera.ingest.fields import Classifier
 from chimera.ingest.values import convert, parse_number
 from chimera.store import Store
+from chimera.store.load import load_rows
 from chimera.store.queries import call_metrics, measured_calls, resolve_run, run_row, table_rows
 
 # canonical metric of chimera ingest -> (our metric name, its unit)
@@ -173,6 +174,8 @@ def csv_side(path: Path, selector: Selector, label: str) -> Side:
 def store_side(store: Store, ref: str, selector: Selector, label: str) -> Side:
     """Samples from a stored run: one per agent run when it has agents, else one per call."""
     run_id = resolve_run(store, ref)
+    if run_row(store, run_id).get("kind") == "load":
+        return requests_side(store, run_id, selector, label)
     agents = {a["id"]: a for a in table_rows(store, "agents", run_id)}
 
     def words(c: Mapping[str, object]) -> set[str]:
@@ -209,6 +212,48 @@ def store_side(store: Store, ref: str, selector: Selector, label: str) -> Side:
     points = {c["point"] for c in calls if c.get("point")}
     if len(points) > 1:
         notes.append(f"pools {len(points)} sweep points; pick one with {ref}@NAME=VALUE,...")
+    return Side(label=label, source=source, values=values, notes=notes)
+
+
+def _request_decode_rate(r: Mapping[str, object]) -> float | None:
+    """Output tokens over the server's decode time, else one token per TPOT."""
+    out, eval_ms, tpot = r.get("output_tokens"), r.get("eval_ms"), r.get("tpot_ms")
+    if isinstance(out, int | float) and isinstance(eval_ms, int | float) and eval_ms > 0:
+        return float(out) / (float(eval_ms) / 1000.0)
+    if isinstance(tpot, int | float) and tpot > 0:
+        return 1000.0 / float(tpot)
+    return None
+
+
+def requests_side(store: Store, run_id: str, selector: Selector, label: str) -> Side:
+    """Samples from a ``chimera load`` run: one per ok, measured request (``@level=N`` picks
+    a level)."""
+    if selector.words or set(selector.where) - {"level"}:
+        raise ConfigError(
+            f"run {run_id[:12]} is a load run: pick its requests with @level=N, nothing else"
+        )
+    rows = [
+        r
+        for r in load_rows(store, "requests", run_id)
+        if r["status"] == "ok" and not r["warmup"] and selector.matches(r)
+    ]
+    values: dict[str, list[float]] = {}
+    for r in rows:
+        r["decode_tokens_per_s"] = _request_decode_rate(r)
+        for name in METRICS:
+            v = r.get(name)
+            if isinstance(v, int | float):
+                values.setdefault(name, []).append(float(v))
+    source = f"run {run_id[:12]}" + (f"@{selector.text()}" if selector else "")
+    if not values:
+        raise ConfigError(f"{source}: no ok measured requests match")
+    notes = [
+        "one sample per request; the requests of a level share the server, so the tests "
+        "take as independent what is not quite"
+    ]
+    levels = sorted({r["level"] for r in rows})
+    if len(levels) > 1:
+        notes.append(f"pools {len(levels)} load levels; pick one with {run_id[:12]}@level=N")
     return Side(label=label, source=source, values=values, notes=notes)
 
 
