@@ -62,6 +62,10 @@ def test_closed_loop_json_jsonl_and_store(
         assert json.loads(run["system_json"])["server"]["model"]["name"] == "tiny:latest"
         assert len(load_rows(store, "requests", doc["run_id"])) == 14
         assert len(load_rows(store, "load_levels", doc["run_id"])) == 1
+    assert run["started_at"] < run["finished_at"]  # recorded at the end, started at the start
+    assert cli("runs", "show", doc["run_id"][:8], "--db", str(db)) == 0
+    shown = capsys.readouterr().out
+    assert "kind: load" in shown and "c=4" in shown and "ttft99" in shown
 
 
 def test_open_loop_table_on_the_terminal(

@@ -20,7 +20,10 @@ from chimera.atomic import write_text
 from chimera.cli.app import app
 from chimera.errors import ConfigError
 from chimera.legacy.definitions import LEGACY_SPEEDUP_WHY
+from chimera.load.metrics import LevelSummary
+from chimera.load.report import levels_table
 from chimera.store import Store, default_db_path
+from chimera.store.load import load_rows
 from chimera.store.queries import (
     calls_table,
     export_document,
@@ -164,6 +167,7 @@ def show_command(run: RunRef, db: Db = None) -> None:
         scenario_rows = table_rows(store, "scenario_runs", run_id)
         facts = len(table_rows(store, "facts", run_id))
         findings = len(table_rows(store, "findings", run_id))
+        levels = load_rows(store, "load_levels", run_id) if row["kind"] == "load" else []
     console = Console(highlight=False, soft_wrap=True)
     command = row.get("command")
     for label, value in (
@@ -200,6 +204,10 @@ def show_command(run: RunRef, db: Db = None) -> None:
                 "-" if a.get("quality_score") is None else f"{a['quality_score']:.0f}",
             )
         console.print(table)
+    if levels:  # a chimera load run: its levels as the command printed them
+        console.print(
+            levels_table([LevelSummary.model_validate_json(v["summary_json"]) for v in levels])
+        )
     if calls:
         console.print(_call_groups(calls))
     if any(r.get("legacy_json") for r in scenario_rows):

@@ -110,12 +110,17 @@ def record_run(
     summaries: Sequence[LevelSummary],
     status: str,
     error: str | None = None,
+    started_at: str | None = None,
 ) -> str:
-    """Record a whole load run (kind ``load``); returns its id."""
+    """Record a whole load run (kind ``load``), started at ``started_at`` (ISO 8601) when
+    given; returns its id."""
     with Store(db_path) as store:
         run_id = store.start_run(
             "load", label=label, command=command, settings=settings, system=system
         )
+        if started_at is not None:  # the run is recorded once done: keep when it began
+            with store.transaction() as db:
+                db.execute("UPDATE runs SET started_at = ? WHERE id = ?", (started_at, run_id))
         add_requests(store, run_id, (request_row(r) for r in records))
         for s in summaries:
             add_level(store, run_id, level_row(s))

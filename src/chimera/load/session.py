@@ -95,7 +95,7 @@ async def run_load(
 ) -> LoadOutcome:
     """Calibrate the prompts, run every level, summarize, write the records and store them."""
     spec = settings.spec
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     options = settings.options
     if options.num_predict is None:
         options = options.model_copy(update={"num_predict": spec.output_tokens})
@@ -168,6 +168,7 @@ async def run_load(
             records=records,
             summaries=summaries,
             status=status,
+            started_at=started_at,
         )
     if settings.output_dir is not None and settings.html:
         from chimera.render.load import write_load_html  # matplotlib only when asked
