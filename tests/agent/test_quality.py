@@ -156,6 +156,16 @@ def test_mostly_unsupported_numbers_cap_at_40() -> None:
     assert score(claims=10, grounded=5).caps == []  # half grounded is not most unsupported
 
 
+def test_no_sections_and_a_few_words_is_not_a_report() -> None:
+    result = score(present_sections=[], words=90)
+    assert result.total == 40.0
+    assert result.caps == ["not a report: none of the required sections, 90 words"]
+    # either alone is a matter of points, not a cap: a team's own layout, a terse report
+    assert score(present_sections=[], words=350).caps == []
+    assert score(words=90).caps == []
+    assert score(required_sections=[], present_sections=[], words=90).caps == []
+
+
 def test_no_data_entity_caps_at_40() -> None:
     result = score(entities=[])
     assert result.total == 40.0

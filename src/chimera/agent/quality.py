@@ -40,6 +40,10 @@ CEILINGS = (40.0, 25.0, 10.0)
 # repetition points.
 REPEATS_ITSELF = 0.25
 MOSTLY_ECHO = 0.25  # share of words echoed from the instructions that fails the echo gate
+# A body with none of the required sections and under this share of the target's low end is
+# not a report: SmolLM2 writing the sections itself over the Ollama protocol gave 90 words of
+# a garbled fact and rambling, and scored 60.7 without this gate.
+TOO_SHORT = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,11 @@ def _gates(m: ReportMeasures) -> list[str]:
         failed.append(f"repeats itself ({m.repeated_share:.0%} of its words)")
     if m.echoed_share >= MOSTLY_ECHO:
         failed.append(f"echoes the instructions ({m.echoed_share:.0%} of its words)")
+    no_sections = m.required_sections and not any(
+        section_present(title, m.present_sections) for title in m.required_sections
+    )
+    if no_sections and m.words < m.target_words[0] * TOO_SHORT:
+        failed.append(f"not a report: none of the required sections, {m.words} words")
     return failed
 
 
