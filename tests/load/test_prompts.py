@@ -91,3 +91,15 @@ def test_a_missing_or_empty_prompts_file_is_a_config_error(tmp_path: Path) -> No
     (tmp_path / "e.jsonl").write_text("\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="no prompts"):
         read_prompts(tmp_path / "e.jsonl")
+
+
+async def test_calibration_with_the_prompt_cache_kept_still_measures_whole_prompts() -> None:
+    # the requests repeat one prompt; the probes must not, or the cache would hide their size
+    p = _prompts(nonce=None)
+    async with (
+        TestServer(fast=True, prompt_cache=True) as srv,
+        create_backend(EndpointSettings(url=srv.url)) as backend,
+    ):
+        p.calibration = await calibrate(backend, p)
+    assert p.calibration.calibrated and p.calibration.tokens_per_word == 1.0
+    assert p.request(0) == p.request(5)

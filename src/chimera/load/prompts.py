@@ -117,9 +117,16 @@ class Prompts:
 
     def synthetic_text(self, index: int, words: int, kind: str = "q") -> str:
         """Request ``index``'s prompt of ``words`` filler words (``kind`` "cal" for the
-        calibration probes, so they share no nonce with a request)."""
+        calibration probes, so they share no nonce with a request). Without a nonce every
+        request has the same words; the probes never do, or a cache would hide their size."""
         first = self._first_line(index, kind)
-        body = f"{INSTRUCTION}\n{self._words(0 if self.nonce is None else index, words)}"
+        if kind == "cal":
+            seed = (1 << 20) + index  # never a request's words
+        elif self.nonce is None:
+            seed = 0  # the cache kept: one prompt for every request
+        else:
+            seed = index
+        body = f"{INSTRUCTION}\n{self._words(seed, words)}"
         return body if first is None else f"{first}\n{body}"
 
     @property
