@@ -63,3 +63,30 @@ async def test_the_servers_card_says_first_then_the_name() -> None:
         assert await model_parameters(b, "qwen3:4b") == 4e9  # no card on OpenAI: the name
         assert await model_parameters(b, "smollm2") == 135e6  # the bundled model's card
         assert await model_parameters(b, "my-model") is None
+
+
+def test_the_report_header_names_the_loop_guards_a_small_model_got() -> None:
+    from datetime import UTC, datetime
+
+    from chimera.agent.calls import guard_line
+    from chimera.agent.spec import AgentRun
+    from chimera.options import InferenceOptions
+
+    def run(parameters: float | None, backend: str = "ollama", **options: object) -> AgentRun:
+        s = spec().model_copy(update={"options": InferenceOptions.parse(options)})
+        return AgentRun(
+            spec=s, backend=backend, url="u", started_at=datetime.now(UTC),
+            model_parameters=parameters, offline=backend == "offline",
+        )  # fmt: skip
+
+    assert guard_line(run(135e6)) == (
+        "temperature=0.2, repeat_penalty=1.15, num_predict per call "
+        "(analysis 448, summary 160, report 1024)"
+    )
+    assert guard_line(run(135e6, temperature=0.7)) == (
+        "repeat_penalty=1.15, num_predict per call (analysis 448, summary 160, report 1024)"
+    )
+    assert guard_line(run(135e6, temperature=0.7, repeat_penalty=1.0, num_predict=64)) is None
+    assert guard_line(run(4e9)) is None and guard_line(run(None)) is None
+    assert guard_line(run(None, "llamacpp")) is not None  # the bundled model, in-process
+    assert guard_line(run(None, "offline")) is None

@@ -12,6 +12,7 @@ from chimera.agent.structured import (
     StructuredAnalysis,
     TiedRecommendation,
     analysis_schema,
+    finding_lines,
     finding_text,
     parse_json,
     parse_lines,
@@ -120,9 +121,19 @@ def test_figures_shown_beside_a_finding_are_the_facts() -> None:
     text = finding_text(CitedFinding(facts=["F2"], statement="gemma3:latest is fastest"), SHEET)
     assert text == (
         "gemma3:latest is fastest (F2: gemma3:latest: best mean throughput 103.2 tok/s with "
-        "num_gpu=60 (n=1).)"
+        "num_gpu=60 (n=1))"
     )
-    assert finding_text(CitedFinding(facts=["F3"], statement=""), SHEET).startswith("F3: error")
+    bare = CitedFinding(facts=["F2", "F3"], statement="")
+    assert finding_text(bare, SHEET).startswith("gemma3:latest: best mean throughput 103.2 tok/s")
+    assert "(n=1) (F2); error" in finding_text(bare, SHEET)
+    lines = finding_lines(4, bare, SHEET)
+    assert (
+        lines[0] == "4. gemma3:latest: best mean throughput 103.2 tok/s with num_gpu=60 (n=1) (F2)"
+    )
+    assert len(lines) == 2 and lines[1].startswith("   - error") and lines[1].endswith("(F3)")
+    shown = {"F2"}  # written by an earlier finding: not again
+    assert finding_lines(5, bare, SHEET, shown) == [lines[1].replace("   - ", "5. ")]
+    assert shown == {"F2", "F3"} and finding_lines(6, bare, SHEET, shown) == []
 
 
 def test_narrator_fills_in_each_missing_part_and_says_why() -> None:

@@ -365,7 +365,7 @@ async def test_lines_in_compose_mode_lay_out_the_seed_sections_from_the_facts(
     s = run.structured
     assert s is not None and s.model_findings == 2
     assert any("99" in r for r in s.rejected)  # slow:8b's figure is not F3's
-    assert "2. F3: slow:8b: best mean throughput 20.25 tok/s" in body
+    assert "2. slow:8b: best mean throughput 20.25 tok/s" in body
     assert run.factcheck is not None and run.factcheck.unsupported == []
     assert len(run.factcheck.grounded) >= 5
 

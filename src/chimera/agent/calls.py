@@ -12,6 +12,25 @@ from chimera.options import InferenceOptions
 
 # Tokens kept free in the context window for the model's answer.
 ANSWER_RESERVE_TOKENS = 400
+
+
+def guard_line(run: AgentRun) -> str | None:
+    """The loop guards a run's calls carried, as the report header says them; None when none
+    did (a large model, offline, or every guarded option set by the user)."""
+    if run.offline or not small_model(run.backend, run.model_parameters):
+        return None
+    options = run.spec.options
+    parts = []
+    if options.temperature is None:
+        parts.append(f"temperature={GUARD_TEMPERATURE:g}")
+    if options.repeat_penalty is None:
+        parts.append(f"repeat_penalty={GUARD_REPEAT_PENALTY:g}")
+    if options.num_predict is None:
+        caps = ", ".join(f"{k} {v}" for k, v in TOKEN_CAPS.items())
+        parts.append(f"num_predict per call ({caps})")
+    return ", ".join(parts) or None
+
+
 # Below this many parameters a model gets the composed report (docs/agent.md): SmolLM2-135M
 # wrote noise in every section of its own, over HTTP as in-process. Where the line lies
 # between 135M and the 4B-and-up models users run on servers was not measured here:

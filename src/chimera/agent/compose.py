@@ -18,7 +18,12 @@ from chimera.agent.junk import CONTROL_TOKEN
 from chimera.agent.mentions import find_mentions
 from chimera.agent.narrate import performance_table
 from chimera.agent.prompts import FACTS_CLOSE, FACTS_OPEN, REPORT_SECTIONS
-from chimera.agent.structured import StructuredAnalysis, finding_text, numbers_in
+from chimera.agent.structured import (
+    StructuredAnalysis,
+    finding_lines,
+    finding_text,
+    numbers_in,
+)
 from chimera.ingest.pipeline import IngestResult
 
 MAX_SUMMARY_SENTENCES = 4
@@ -96,7 +101,12 @@ def compose_body(
     if errors:
         kinds = sorted({f.kind.replace("_", " ") for f in errors})
         ingestion.append(f"- Data-quality errors to fix first: {', '.join(kinds)}.")
-    findings = [f"{i}. {finding_text(f, sheet)}" for i, f in enumerate(analysis.findings, 1)]
+    shown: set[str] = set()  # a fact cited again by a later finding is written once
+    findings = [
+        line
+        for i, f in enumerate(analysis.findings, 1)
+        for line in finding_lines(i, f, sheet, shown) or [f"{i}. As above ({', '.join(f.facts)})."]
+    ]
     recs = [
         f"{i}. {r.action} (acts on finding {r.finding})"
         for i, r in enumerate(analysis.recommendations, 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from chimera.agent.calls import guard_line
 from chimera.agent.spec import AgentRun
 from chimera.backends.metrics import CallTotals, call_totals
 from chimera.ingest.inventory import data_summary_block
@@ -135,6 +136,7 @@ def render_report(run: AgentRun, facts: IngestResult, plots: Iterable[str] = ())
     label = spec.label
     date = (run.finished_at or run.started_at).strftime("%Y-%m-%d")
     t = run.timings
+    guards = guard_line(run)
     out = [
         f"# {label}",
         "",
@@ -145,6 +147,7 @@ def render_report(run: AgentRun, facts: IngestResult, plots: Iterable[str] = ())
         f"**Model:** {spec.model}",
         f"**Backend:** {run.backend} ({run.url})",
         f"**Configuration:** {spec.options.legacy_line()}",
+        *([f"**Loop guards:** {guards} (a small model; unset options only)"] if guards else []),
         "",
         "---",
         "",

@@ -376,8 +376,31 @@ def with_fallback(
 def finding_text(f: CitedFinding, sheet: FactSheet) -> str:
     """A finding as the report shows it: the statement, then the cited facts with their
     figures (the sheet's, never the model's)."""
-    cited = "; ".join(f"{x}: {fact.text}" for x in f.facts if (fact := sheet.get(x)))
-    return f"{f.statement} ({cited})" if f.statement else cited
+    facts = [(x, fact.text.rstrip(".")) for x in f.facts if (fact := sheet.get(x))]
+    if f.statement:
+        return f"{f.statement} ({'; '.join(f'{x}: {text}' for x, text in facts)})"
+    return "; ".join(f"{text} ({x})" for x, text in facts)
+
+
+def finding_lines(
+    number: int, f: CitedFinding, sheet: FactSheet, shown: set[str] | None = None
+) -> list[str]:
+    """A finding as a numbered Markdown item: the statement with its facts, or (no statement
+    of the model's kept) the first cited fact and the others as sub-items, each with its id.
+    Facts in ``shown`` (written by an earlier finding) are not written again; the ids written
+    are added to it."""
+    shown = set() if shown is None else shown
+    if f.statement:
+        shown.update(f.facts)
+        return [f"{number}. {finding_text(f, sheet)}"]
+    facts = [
+        (x, fact.text.rstrip(".")) for x in f.facts if x not in shown and (fact := sheet.get(x))
+    ]
+    shown.update(x for x, _ in facts)
+    if not facts:
+        return []
+    (first_id, first), rest = facts[0], facts[1:]
+    return [f"{number}. {first} ({first_id})", *(f"   - {text} ({x})" for x, text in rest)]
 
 
 def example_lines(sheet: FactSheet) -> str | None:
