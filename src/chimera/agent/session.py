@@ -22,7 +22,7 @@ from chimera.agent.report import render_report
 from chimera.agent.spec import AgentRun, AgentSpec, ReportMode, Shape
 from chimera.agent.workflow import run_agent
 from chimera.atomic import write_json, write_text
-from chimera.backends.base import Backend, EndpointSettings, create_backend
+from chimera.backends.base import Backend, EndpointSettings, Timeouts, create_backend
 from chimera.backends.metrics import call_totals
 from chimera.backends.offline import OfflineBackend
 from chimera.backends.ollama import OllamaBackend
@@ -57,6 +57,7 @@ class RunSettings(BaseModel):
     html: bool = Field(False, description="also write report.html and the plots as PNGs")
     analysis_shape: Shape = "auto"
     report_mode: ReportMode = "auto"
+    timeouts: Timeouts = Timeouts()
 
 
 class RunOutcome(BaseModel):
@@ -87,11 +88,13 @@ def system_info() -> dict[str, Any]:
 async def resolve_endpoint(settings: RunSettings) -> tuple[EndpointSettings, str | None]:
     """The endpoint to use, and a note when ``auto`` fell back to offline (and why)."""
     choice = settings.backend
+    given = settings.timeouts
     if choice != "auto":
-        return EndpointSettings(
-            kind=choice, url=settings.url, api_key_env=settings.api_key_env
-        ), None
-    ollama = EndpointSettings(kind="ollama", url=settings.url, connect_timeout_s=3)
+        endpoint = EndpointSettings(kind=choice, url=settings.url, api_key_env=settings.api_key_env)
+        return given.applied(endpoint), None
+    ollama = EndpointSettings(
+        kind="ollama", url=settings.url, connect_timeout_s=given.connect_timeout_s or 3
+    )
     async with OllamaBackend(ollama) as probe:
         try:
             installed = await probe.installed_models()
@@ -107,7 +110,7 @@ async def resolve_endpoint(settings: RunSettings) -> tuple[EndpointSettings, str
             f"{', '.join(installed) or 'none'}); this report was written offline, from the "
             f"computed facts, without an LLM. Run `ollama pull {settings.model}` to use it."
         )
-    return ollama.model_copy(update={"connect_timeout_s": 10.0}), None
+    return given.applied(ollama.model_copy(update={"connect_timeout_s": 10.0})), None
 
 
 def open_backend(spec: AgentSpec, facts: IngestResult) -> Backend:

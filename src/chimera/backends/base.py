@@ -80,6 +80,26 @@ class EndpointSettings(BaseModel):
     max_connections: int = Field(512, ge=1, description="connection pool size")
 
 
+class Timeouts(BaseModel):
+    """Timeouts a user set (``--connect-timeout`` etc., or a scenario agent's keys); None = the
+    endpoint's own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    connect_timeout_s: float | None = Field(None, gt=0)
+    first_token_timeout_s: float | None = Field(None, gt=0)
+    idle_timeout_s: float | None = Field(None, gt=0)
+
+    def applied(self, settings: EndpointSettings) -> EndpointSettings:
+        """``settings`` with the timeouts that are set here."""
+        given = {k: v for k, v in self.model_dump().items() if v is not None}
+        return settings.model_copy(update=given) if given else settings
+
+    def over(self, base: Timeouts) -> Timeouts:
+        """These timeouts, with ``base``'s where these are unset."""
+        return base.model_copy(update={k: v for k, v in self.model_dump().items() if v is not None})
+
+
 @dataclass(slots=True, frozen=True)
 class TextChunk:
     """A piece of generated text and when it arrived (perf_counter_ns)."""

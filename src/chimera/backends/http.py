@@ -112,7 +112,7 @@ class HttpClient:
             raise ConnectTimeoutError(
                 self.base_url,
                 self.settings.connect_timeout_s,
-                "the connect timeout (connect_timeout_s)",
+                "the connect timeout (--connect-timeout, connect_timeout_s)",
             ) from None
         if isinstance(exc, httpx.ConnectError):
             raise ServerUnreachableError(self.base_url, _short(exc)) from None
@@ -139,7 +139,7 @@ class HttpClient:
             raise FirstTokenTimeoutError(
                 self.base_url + path,
                 timeout_s or self.settings.first_token_timeout_s,
-                "the first-token timeout (first_token_timeout_s)",
+                "the first-token timeout (--first-token-timeout, first_token_timeout_s)",
             ) from None
         except httpx.HTTPError as exc:
             self.fail(exc)
@@ -224,10 +224,12 @@ class LineStream:
         s = self.client.settings
         if self.got_token:
             raise IdleTimeoutError(
-                self.url, s.idle_timeout_s, "the idle timeout (idle_timeout_s)"
+                self.url, s.idle_timeout_s, "the idle timeout (--idle-timeout, idle_timeout_s)"
             ) from None
         raise FirstTokenTimeoutError(
-            self.url, s.first_token_timeout_s, "the first-token timeout (first_token_timeout_s)"
+            self.url,
+            s.first_token_timeout_s,
+            "the first-token timeout (--first-token-timeout, first_token_timeout_s)",
         ) from None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:

@@ -96,10 +96,10 @@ class MultiAgentSettings(BaseModel):
 
 async def resolve_agents(scenario: ScenarioSpec) -> tuple[list[AgentSpec], dict[str, str]]:
     """Each agent with its endpoint, and a note per agent for which ``auto`` chose offline."""
-    cache: dict[tuple[str, str | None, str, str | None], tuple[EndpointSettings, str | None]] = {}
+    cache: dict[tuple[object, ...], tuple[EndpointSettings, str | None]] = {}
     specs, notes = [], {}
     for plan in scenario.agents:
-        key = (plan.backend, plan.url, plan.model, plan.api_key_env)
+        key = (plan.backend, plan.url, plan.model, plan.api_key_env, plan.timeouts)
         if key not in cache:
             settings = RunSettings(
                 paths=[],
@@ -107,6 +107,7 @@ async def resolve_agents(scenario: ScenarioSpec) -> tuple[list[AgentSpec], dict[
                 url=plan.url,
                 model=plan.model,
                 api_key_env=plan.api_key_env,
+                timeouts=plan.timeouts,
             )
             cache[key] = await resolve_endpoint(settings)
         endpoint, note = cache[key]

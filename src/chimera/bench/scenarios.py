@@ -7,6 +7,7 @@ which override the command line's)::
     model = "gemma3:latest"
     backend = "ollama"                 # auto | ollama | openai | llamacpp | offline
     url = "http://127.0.0.1:11434"
+    idle_timeout_s = 60                # also connect_timeout_s, first_token_timeout_s (seconds)
     [options]                          # every agent's options
     num_ctx = 2048
 
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chimera.agent.personas import Persona, get_persona, load_personas
 from chimera.agent.session import BackendChoice
+from chimera.backends.base import Timeouts
 from chimera.errors import ConfigError
 from chimera.models.bundled import default_model
 from chimera.options import InferenceOptions
@@ -53,6 +55,11 @@ class AgentPlan(BaseModel):
     url: str | None = Field(None, description="None = the backend kind's default")
     api_key_env: str | None = None
     options: InferenceOptions = InferenceOptions()
+    timeouts: Timeouts = Timeouts()
+
+    def with_timeouts(self, base: Timeouts) -> AgentPlan:
+        """This agent with ``base``'s timeouts where it sets none of its own."""
+        return self.model_copy(update={"timeouts": self.timeouts.over(base)})
 
 
 class ScenarioSpec(BaseModel):
@@ -152,6 +159,9 @@ class _AgentEntry(BaseModel):
     backend: BackendChoice | None = None
     url: str | None = None
     api_key_env: str | None = None
+    connect_timeout_s: float | None = Field(None, gt=0)
+    first_token_timeout_s: float | None = Field(None, gt=0)
+    idle_timeout_s: float | None = Field(None, gt=0)
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -163,6 +173,9 @@ class _ScenarioFile(BaseModel):
     backend: BackendChoice | None = None
     url: str | None = None
     api_key_env: str | None = None
+    connect_timeout_s: float | None = Field(None, gt=0)
+    first_token_timeout_s: float | None = Field(None, gt=0)
+    idle_timeout_s: float | None = Field(None, gt=0)
     options: dict[str, Any] = Field(default_factory=dict)
     agents: list[_AgentEntry] = Field(min_length=1)
     personas: dict[str, Any] = Field(default_factory=dict, description="read by load_personas")
@@ -199,7 +212,8 @@ def load_scenario_file(
         )
         raise ConfigError(
             f"{path}: {problems}. A scenario needs one [[agents]] table per agent "
-            "(keys: id, label, persona, model, backend, url, api_key_env, options)"
+            "(keys: id, label, persona, model, backend, url, api_key_env, options, "
+            "connect_timeout_s, first_token_timeout_s, idle_timeout_s)"
         ) from None
     own = load_personas(path) if data.personas else {}
     personas = {**personas, **{k: v for k, v in own.items() if k in data.personas}}
@@ -227,6 +241,15 @@ def load_scenario_file(
                 url=entry.url or data.url or url,
                 api_key_env=entry.api_key_env or data.api_key_env or api_key_env,
                 options=opts,
+                timeouts=_timeouts(entry).over(_timeouts(data)),
             )
         )
     return ScenarioSpec(name=data.name or path.stem, agents=tuple(agents))
+
+
+def _timeouts(table: _AgentEntry | _ScenarioFile) -> Timeouts:
+    return Timeouts(
+        connect_timeout_s=table.connect_timeout_s,
+        first_token_timeout_s=table.first_token_timeout_s,
+        idle_timeout_s=table.idle_timeout_s,
+    )

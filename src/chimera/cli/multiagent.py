@@ -185,6 +185,9 @@ def multiagent(
         bool, typer.Option("--html", help="Also write summary.html with plots.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress.")] = False,
+    connect_timeout: opt.ConnectTimeout = None,
+    first_token_timeout: opt.FirstTokenTimeout = None,
+    idle_timeout: opt.IdleTimeout = None,
 ) -> None:
     """Run agents alone, then together: speedup, efficiency and contention, honestly measured."""
     if backend not in BACKENDS:
@@ -243,6 +246,9 @@ def multiagent(
             backend=choice,
             api_key_env=api_key_env,
         )
+    given = opt.timeouts(connect_timeout, first_token_timeout, idle_timeout)
+    # a scenario file's agent and file keys win over the flags, as for model and backend
+    spec = spec.model_copy(update={"agents": tuple(a.with_timeouts(given) for a in spec.agents)})
     settings = MultiAgentSettings(
         paths=paths or default_paths(Path.cwd()),
         scenario=spec,

@@ -181,6 +181,9 @@ def optimize(
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record trials.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    connect_timeout: opt.ConnectTimeout = None,
+    first_token_timeout: opt.FirstTokenTimeout = None,
+    idle_timeout: opt.IdleTimeout = None,
 ) -> None:
     """Search the options for the fastest configuration (Optuna TPE, seeded).
 
@@ -213,7 +216,9 @@ def optimize(
         weight=weight,
         seed=sampler_seed,
         model=model or default_model(backend),
-        endpoint=EndpointSettings(kind=backend, url=url, api_key_env=api_key_env),
+        endpoint=opt.timeouts(connect_timeout, first_token_timeout, idle_timeout).applied(
+            EndpointSettings(kind=backend, url=url, api_key_env=api_key_env)
+        ),
         prompt=prompt,
         prompt_nonce=not keep_prompt_cache,
         label=label,

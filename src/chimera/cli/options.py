@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from chimera.backends.base import Timeouts
 from chimera.options import InferenceOptions
 
 NumGpu = Annotated[int | None, typer.Option("--num-gpu", help="Layers offloaded to the GPU.")]
@@ -26,6 +27,33 @@ KeepPromptCache = Annotated[
         "starts with a unique line.",
     ),
 ]
+
+
+ConnectTimeout = Annotated[
+    float | None,
+    typer.Option("--connect-timeout", min=0.001, help="Seconds to connect to a server (10)."),
+]
+FirstTokenTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--first-token-timeout",
+        min=0.001,
+        help="Seconds to the first token, model load and prefill included (600).",
+    ),
+]
+IdleTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--idle-timeout", min=0.001, help="Seconds a stream may go silent between chunks (120)."
+    ),
+]
+
+
+def timeouts(connect: float | None, first_token: float | None, idle: float | None) -> Timeouts:
+    """The timeout flags as ``Timeouts`` (unset ones keep the endpoint's defaults)."""
+    return Timeouts(
+        connect_timeout_s=connect, first_token_timeout_s=first_token, idle_timeout_s=idle
+    )
 
 
 class AnalysisShape(StrEnum):

@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from chimera.backends.base import CallMetrics
+from chimera.backends.base import CallMetrics, EndpointSettings
 from chimera.backends.ollama import default_url
 from chimera.backends.probe import TEST_PROMPT, ProbeKind, ProbeResult, probe_all
+from chimera.cli import options as opt
 from chimera.cli.app import app
 from chimera.cli.common import run_async
 
@@ -89,6 +90,9 @@ def probe(
     num_predict: Annotated[int, typer.Option(min=1, help="Tokens to generate.")] = 16,
     no_test: Annotated[bool, typer.Option("--no-test", help="Skip the test generation.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    connect_timeout: opt.ConnectTimeout = None,
+    first_token_timeout: opt.FirstTokenTimeout = None,
+    idle_timeout: opt.IdleTimeout = None,
 ) -> None:
     """Probe servers: reachable, version, models, loaded models, and a test call's metrics."""
     if kind not in ("auto", "ollama", "openai"):
@@ -97,7 +101,15 @@ def probe(
     k: ProbeKind = kind  # type: ignore[assignment]
     results = run_async(
         probe_all(
-            targets, k, model=model, prompt=prompt, num_predict=num_predict, test_call=not no_test
+            targets,
+            k,
+            model=model,
+            prompt=prompt,
+            num_predict=num_predict,
+            settings=opt.timeouts(connect_timeout, first_token_timeout, idle_timeout).applied(
+                EndpointSettings()
+            ),
+            test_call=not no_test,
         )
     )
     if as_json:

@@ -62,6 +62,9 @@ def run(
     num_predict: opt.NumPredict = None,
     seed: opt.Seed = None,
     option: opt.ExtraOptions = None,
+    connect_timeout: opt.ConnectTimeout = None,
+    first_token_timeout: opt.FirstTokenTimeout = None,
+    idle_timeout: opt.IdleTimeout = None,
     analysis_shape: opt.AnalysisShapeOpt = opt.AnalysisShape.auto,
     report_mode: opt.ReportModeOpt = opt.ReportMode.auto,
     runs: Annotated[int, typer.Option(min=1, help="Repeat the whole workflow N times.")] = 1,
@@ -113,6 +116,7 @@ def run(
         store=not no_store,
         ingest=load_settings(config),
         html=html,
+        timeouts=opt.timeouts(connect_timeout, first_token_timeout, idle_timeout),
         analysis_shape=analysis_shape.value,
         report_mode=report_mode.value,
     )

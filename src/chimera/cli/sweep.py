@@ -162,6 +162,9 @@ def sweep(
         bool, typer.Option("--html", help="Also write sweep.html with heatmaps and plots.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    connect_timeout: opt.ConnectTimeout = None,
+    first_token_timeout: opt.FirstTokenTimeout = None,
+    idle_timeout: opt.IdleTimeout = None,
 ) -> None:
     """Measure every combination of option values, N runs each, into a tidy CSV.
 
@@ -189,7 +192,9 @@ def sweep(
         warmup=warmup,
         mode=mode,
         model=model or default_model(backend),
-        endpoint=EndpointSettings(kind=backend, url=url, api_key_env=api_key_env),
+        endpoint=opt.timeouts(connect_timeout, first_token_timeout, idle_timeout).applied(
+            EndpointSettings(kind=backend, url=url, api_key_env=api_key_env)
+        ),
         prompt=prompt,
         prompt_nonce=not keep_prompt_cache,
         output_dir=output_dir,
