@@ -23,7 +23,9 @@ class ConfigError(ChimeraError):
 
 
 class InputFileError(ChimeraError):
-    """An input file cannot be read or parsed."""
+    """An input file cannot be read or parsed: bad input, exit 2."""
+
+    exit_code = 2
 
     def __init__(self, path: str, reason: str) -> None:
         self.path = path

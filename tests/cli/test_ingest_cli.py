@@ -128,7 +128,7 @@ def test_no_default_folders_is_a_clear_error(
 def test_missing_path_and_bad_config_are_one_line_errors(
     cli: Cli, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    assert cli("ingest", str(tmp_path / "nope")) == 1
+    assert cli("ingest", str(tmp_path / "nope")) == 2  # bad input
     assert "no such file or directory; check the path" in capsys.readouterr().err
     cfg = tmp_path / "c.toml"
     cfg.write_text("[ingest]\nbogus = 1\n")
