@@ -57,6 +57,8 @@ def test_closed_loop_json_jsonl_and_store(
     assert len(lines) == 14 and json.loads(lines[0])["warmup"] is True
     assert json.loads((out / "load.json").read_text(encoding="utf-8"))["run_id"] == doc["run_id"]
     assert doc["environment"]["server"]["version"] == "0.12.6"
+    telemetry = level["telemetry"]  # Ollama's /api/ps through the level, from its start
+    assert telemetry and telemetry[0]["t_s"] < 0.5 and telemetry[0]["on_cpu_bytes"] == 0
     with Store(db) as store:
         (run,) = store.runs()
         assert json.loads(run["system_json"])["server"]["model"]["name"] == "tiny:latest"
@@ -235,6 +237,15 @@ def test_bad_settings_exit_2_naming_the_bad_part(
 ) -> None:
     assert cli("load", "http://127.0.0.1:9", "--backend", "ollama", *args) == 2
     assert says in capsys.readouterr().err
+
+
+def test_metrics_from_a_server_without_them_exits_2(
+    cli: Cli, timed: ServerThread, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli("load", timed.url, "--model", "tiny:latest", "-c", "1", "--metrics", "--no-store")
+    assert code == 2
+    assert "/metrics cannot be read (Client error '404 Not Found'" in capsys.readouterr().err
+    assert timed.generation_requests == 0  # refused before anything was sent
 
 
 def test_a_bad_prompts_line_exits_2_naming_it(

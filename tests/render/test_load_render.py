@@ -60,6 +60,16 @@ def test_the_plots_and_the_page(tmp_path: Path) -> None:
     assert [f.name for f in files][-1] == "load.html" and all(f.exists() for f in files)
 
 
+def test_the_servers_own_figures_get_a_plot() -> None:
+    report, records = _report()
+    report.levels[0].telemetry = [
+        {"t_s": 0.0, "requests_running": 1.0, "requests_waiting": 0.0},
+        {"t_s": 1.0, "requests_running": 2.0, "requests_waiting": 3.0, "error": "x"},
+    ]
+    plots = load_plots(report, records)
+    assert "server.png" in plots and png_size(plots["server.png"])[1] > 0
+
+
 def test_one_level_has_no_curve() -> None:
     report, _ = _report()
     with pytest.raises(ValueError, match="two levels"):

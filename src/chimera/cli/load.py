@@ -201,6 +201,14 @@ def load(
     csv: Annotated[
         bool, typer.Option("--csv", help="Also write levels.csv and requests.csv.")
     ] = False,
+    metrics: Annotated[
+        bool,
+        typer.Option(
+            "--metrics",
+            help="Sample the server's Prometheus /metrics each second (llama.cpp's server, "
+            "vLLM, SGLang): requests running and waiting, KV cache use.",
+        ),
+    ] = False,
     html: Annotated[
         bool,
         typer.Option("--html", help="Also write load.html: latency against load, a timeline."),
@@ -288,6 +296,7 @@ def load(
         store=not no_store,
         csv=csv,
         html=html,
+        metrics=metrics,
         label=label,
     )
     status = _Status(err)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -119,6 +119,9 @@ class LevelSummary(BaseModel):
     generator: GeneratorHealth
     stopped: str | None
     interrupted: bool
+    telemetry: list[dict[str, Any]] = Field(
+        default_factory=list, description="server samples through the level, t_s its clock"
+    )
 
 
 def _rate(times: list[float]) -> float | None:
@@ -244,5 +247,6 @@ def summarize(run: LevelRun, slo: Sequence[SloTarget] = ()) -> LevelSummary:
         generator=generator_check(run, measured, scheduled_rate),
         stopped=run.stopped,
         interrupted=run.interrupted,
+        telemetry=run.telemetry,
         **dists,
     )

@@ -3,13 +3,16 @@ meeting the SLOs; and the loop that runs them, each level's figures feeding the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.backends.base import Backend
+from chimera.load import telemetry
 from chimera.load.metrics import LevelSummary, summarize
 from chimera.load.prompts import Prompts
 from chimera.load.records import LevelRun
@@ -208,6 +211,7 @@ async def execute_plan(
     observer: Observer | None = None,
     on_level: Callable[[LevelRun, LevelSummary], None] | None = None,
     trace: Sequence[float] = (),
+    probes: Sequence[telemetry.Probe] = (),
 ) -> tuple[list[LevelRun], list[LevelSummary]]:
     """Run the plan's levels in turn. An interrupted level, or one stopped because the
     server stopped answering, ends the run."""
@@ -215,6 +219,8 @@ async def execute_plan(
     summaries: list[LevelSummary] = []
     first = 0
     while (level := plan.next_level(summaries)) is not None:
+        samples: list[dict[str, Any]] = []
+        sampler = asyncio.create_task(telemetry.sample(list(probes), samples)) if probes else None
         if spec.workers > 1:
             from chimera.load.workers import run_in_workers
 
@@ -232,6 +238,11 @@ async def execute_plan(
             )  # fmt: skip
             run = await runner.execute()
             first += runner.dispatched
+        if sampler is not None:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
+            run.telemetry = telemetry.on_level_clock(samples, run.t0_ns)
         runs.append(run)
         summaries.append(summarize(run, spec.slo))
         if on_level is not None:

@@ -75,3 +75,5 @@ class LevelRun:
     loop_lag_ms: list[float] = field(default_factory=list)
     stopped: str | None = None  # why dispatching stopped early (a dead server)
     interrupted: bool = False
+    t0_ns: int = 0  # the level's start, perf_counter_ns (one clock for every process)
+    telemetry: list[dict[str, Any]] = field(default_factory=list)  # server samples, t_s

@@ -208,6 +208,7 @@ class LevelRunner:
             await asyncio.sleep(max(0.0, (self.share.start_ns - perf_counter_ns()) / NS))
         cpu0 = time.thread_time()
         self.t0_ns = self.share.start_ns or perf_counter_ns()
+        self.run.t0_ns = self.t0_ns
         monitor = asyncio.create_task(self._lag_monitor())
         try:
             if self.level.concurrency is not None:

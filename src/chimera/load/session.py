@@ -3,10 +3,13 @@ their figures, and the files and store rows they end in."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from chimera import __version__
@@ -15,7 +18,7 @@ from chimera.backends.base import EndpointSettings, create_backend, known_kinds
 from chimera.backends.http import normalize_url
 from chimera.backends.probe import detect_kind
 from chimera.bench.measure import session_tag
-from chimera.errors import ServerUnreachableError
+from chimera.errors import ConfigError, ServerUnreachableError
 from chimera.load.fingerprint import client_machine, server_snapshot
 from chimera.load.metrics import LevelSummary
 from chimera.load.output import (
@@ -31,6 +34,7 @@ from chimera.load.records import LevelRun, RequestRecord
 from chimera.load.report import LoadReport
 from chimera.load.runner import Observer
 from chimera.load.spec import LoadSpec
+from chimera.load.telemetry import Probe, metrics_probe, ollama_ps_probe
 from chimera.load.trace import read_trace
 from chimera.options import InferenceOptions
 
@@ -52,6 +56,9 @@ class LoadSettings(BaseModel):
     store: bool = True
     csv: bool = Field(False, description="also write levels.csv and requests.csv")
     html: bool = Field(False, description="also write load.html and its plots")
+    metrics: bool = Field(
+        False, description="sample the server's Prometheus /metrics (llama.cpp, vLLM, SGLang)"
+    )
     label: str | None = None
 
 
@@ -79,6 +86,29 @@ async def resolve_endpoint(target: str, kind: str | None, **fields: object) -> E
             )
         kind = detected
     return EndpointSettings(kind=kind, url=target, **fields)
+
+
+@asynccontextmanager
+async def _telemetry(settings: LoadSettings, url: str) -> AsyncIterator[list[Probe]]:
+    """The probes sampled through each level: Ollama's /api/ps for an Ollama server, and the
+    Prometheus /metrics page when asked, its engine checked first (unknown: ConfigError)."""
+    if not url.startswith("http"):  # the in-process engine
+        yield []
+        return
+    origin = httpx.URL(url).copy_with(path="/", query=None)
+    async with httpx.AsyncClient(base_url=str(origin), timeout=5.0, trust_env=False) as client:
+        probes: list[Probe] = []
+        if settings.endpoint.kind == "ollama":
+            probes.append(ollama_ps_probe(client, settings.model))
+        if settings.metrics:
+            probe = metrics_probe(client)
+            try:
+                await probe()
+            except httpx.HTTPError as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise ConfigError(f"--metrics: {origin}metrics cannot be read ({reason})") from None
+            probes.append(probe)
+        yield probes
 
 
 def _status(runs: list[LevelRun], summaries: list[LevelSummary]) -> str:
@@ -116,12 +146,14 @@ async def run_load(
             "client": client_machine(),
             "server": await server_snapshot(backend, settings.model),
         }
-        if prompts.needs_calibration:
-            prompts.calibration = await calibrate(backend, prompts)
         plan = make_plan(spec)
-        runs, summaries = await execute_plan(
-            backend, prompts, spec, plan, observer, trace=trace.offsets_s if trace else ()
-        )
+        async with _telemetry(settings, backend.url) as probes:
+            if prompts.needs_calibration:
+                prompts.calibration = await calibrate(backend, prompts)
+            runs, summaries = await execute_plan(
+                backend, prompts, spec, plan, observer,
+                trace=trace.offsets_s if trace else (), probes=probes,
+            )  # fmt: skip
         url = backend.url
         environment["server_after"] = await server_snapshot(backend, settings.model)
     records = [rec for r in runs for rec in r.records]

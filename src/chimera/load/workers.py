@@ -155,6 +155,7 @@ def merge(index: int, level: LoadLevel, parts: Sequence[LevelRun]) -> LevelRun:
     run.loop_lag_ms = [lag for p in parts for lag in p.loop_lag_ms]
     run.stopped = next((p.stopped for p in parts if p.stopped), None)
     run.interrupted = any(p.interrupted for p in parts)
+    run.t0_ns = min((p.t0_ns for p in parts), default=0)
     return run
 
 
