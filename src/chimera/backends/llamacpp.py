@@ -60,7 +60,7 @@ MAKE_HINT = "make a test model with `chimera model tiny PATH`"
 # Ollama's long-standing default; llama.cpp's own (the model's training context) can be
 # 128k tokens for current models, far more KV cache than a benchmark wants by surprise.
 DEFAULT_N_CTX = 2048
-# One model load at a time in this process (see _construct).
+# One model load at a time in this process (see load_model).
 _CONSTRUCT_LOCK = threading.Lock()
 
 # Options fixed when the model is loaded -> Llama() arguments. A new value reloads the model.
@@ -196,7 +196,7 @@ def _import_llama_cpp() -> Any:
     return llama_cpp
 
 
-def _construct(path: Path, load: dict[str, Any]) -> tuple[Any, int]:
+def load_model(path: Path, load: dict[str, Any]) -> tuple[Any, int]:
     """Load the model (in a worker thread); return it and the wall time it took, ns."""
     llama_cpp = _import_llama_cpp()
     try:
@@ -216,7 +216,7 @@ def _construct(path: Path, load: dict[str, Any]) -> tuple[Any, int]:
     return llm, load_ns
 
 
-def _prompt_tokens(llm: Any, request: GenerationRequest) -> tuple[list[int], tuple[str, ...]]:
+def prompt_tokens(llm: Any, request: GenerationRequest) -> tuple[list[int], tuple[str, ...]]:
     """The prompt as tokens, and the stop strings the chat format adds."""
     if request.messages is None:
         prompt = request.prompt or ""
@@ -282,7 +282,7 @@ def _generate(
     import llama_cpp
 
     t0 = time.perf_counter_ns()
-    tokens, chat_stop = _prompt_tokens(llm, request)
+    tokens, chat_stop = prompt_tokens(llm, request)
     # llama.cpp pads the context it allocates (to 256); the Python side holds what was asked.
     n_ctx = min(llm.n_ctx(), len(llm.input_ids))
     if len(tokens) >= n_ctx:
@@ -448,7 +448,7 @@ class LlamaCppBackend:
                 async with entry.lock:
                     entry.llm.close()
                 del self._models[path]
-            llm, load_ns = await asyncio.to_thread(_construct, path, plan.load)
+            llm, load_ns = await asyncio.to_thread(load_model, path, plan.load)
             entry = _Loaded(path, plan.load_key, llm)
             self._models[path] = entry
             return entry, load_ns

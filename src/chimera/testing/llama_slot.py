@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from chimera.backends.base import ChatMessage, GenerationRequest
-from chimera.backends.llamacpp import _construct, _prompt_tokens, decode
+from chimera.backends.llamacpp import decode, load_model, prompt_tokens
 from chimera.testing.generation import Prompt
 
 NS_PER_MS = 1_000_000
@@ -57,7 +57,7 @@ def load_llama(path: Path, n_ctx: int, threads: int) -> tuple[Any, int]:
     """A ``Llama`` for ``path`` and its load time in ns (in a worker thread)."""
     # n_threads_batch too: llama-cpp-python would use every core for prompts by default
     load = {"n_ctx": n_ctx, "n_threads": threads, "n_threads_batch": threads}
-    llm, load_ns = _construct(path, load)
+    llm, load_ns = load_model(path, load)
     return llm, load_ns
 
 
@@ -84,7 +84,7 @@ def encode(llm: Any, prompt: Prompt) -> tuple[list[int], tuple[str, ...]]:
         if prompt.system:
             turns = (ChatMessage(role="system", content=prompt.system), *turns)
         request = GenerationRequest(model="engine", messages=turns)
-    return _prompt_tokens(llm, request)
+    return prompt_tokens(llm, request)
 
 
 def _perf_ms(llm: Any) -> float:
