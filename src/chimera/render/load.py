@@ -120,12 +120,50 @@ def plot_timeline(records: Sequence[RequestRecord]) -> bytes:
         return _png(fig)
 
 
+SERVER_FIGURES = (
+    ("requests_running", "running"),
+    ("requests_waiting", "waiting"),
+    ("kv_cache_usage", "KV cache use"),
+    ("on_cpu_bytes", "model bytes on the CPU"),
+)
+
+
+def plot_server(levels: Sequence[LevelSummary], starts: dict[int, float]) -> bytes:
+    """What the server said through the run (its /metrics, Ollama's /api/ps), levels end
+    to end on the timeline's clock: one panel per figure it gave."""
+    shown = [
+        (key, name)
+        for key, name in SERVER_FIGURES
+        if any(key in row for s in levels for row in s.telemetry)
+    ]
+    if not shown:
+        raise ValueError("the server gave no figures to plot")
+    with _figure(1.2 + 1.6 * len(shown), width=WIDE_IN) as fig:
+        axes = fig.subplots(len(shown), 1, sharex=True, squeeze=False)[:, 0]
+        for ax, (key, name) in zip(axes, shown, strict=True):
+            for s in levels:
+                rows = [r for r in s.telemetry if isinstance(r.get(key), int | float)]
+                ax.plot(
+                    [starts.get(s.level, 0.0) + r["t_s"] for r in rows],
+                    [r[key] for r in rows],
+                    drawstyle="steps-post",
+                    color=PALETTE[s.level % len(PALETTE)],
+                )
+            ax.set_ylabel(name)
+        axes[0].set_title("The server through the run")
+        axes[-1].set_xlabel("seconds")
+        return _png(fig)
+
+
 def load_plots(report: LoadReport, records: Sequence[RequestRecord]) -> dict[str, bytes]:
     plots: dict[str, bytes] = {}
     if sum(1 for s in report.levels if s.achieved_rate_rps and s.ttft_ms.n) >= 2:
         plots["latency_vs_load.png"] = plot_latency_vs_load(report.levels)
     if records:
         plots["timeline.png"] = plot_timeline(records)
+        figures = {k for s in report.levels for row in s.telemetry for k in row}
+        if figures & {key for key, _ in SERVER_FIGURES}:
+            plots["server.png"] = plot_server(report.levels, level_starts(records))
     labels = {s.level: s.label for s in report.levels}
     for field, name in (("ttft_ms", "TTFT"), ("e2e_ms", "End to end")):
         groups: dict[str, list[float | None]] = {}
