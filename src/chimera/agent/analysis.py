@@ -24,7 +24,8 @@ from chimera.agent.structured import (
     validate,
     with_fallback,
 )
-from chimera.backends.base import Backend, CallResult
+from chimera.backends.base import Backend
+from chimera.calls import CallResult
 
 _THINK = re.compile(r"<think>.*?</think>\s*", re.S)
 _FENCE = re.compile(r"^\s*```(?:markdown|md)?\s*\n(.*)\n\s*```\s*$", re.S)

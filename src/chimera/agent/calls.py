@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Literal
 
 from chimera.agent.spec import AgentRun, AgentSpec, CallRecord, Stage
-from chimera.backends.base import Backend, CallResult, ChatMessage, GenerationRequest, generate
+from chimera.backends.base import Backend, generate
+from chimera.calls import CallResult, ChatMessage, GenerationRequest
 from chimera.errors import ChimeraError
 from chimera.options import InferenceOptions
 

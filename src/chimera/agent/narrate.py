@@ -11,7 +11,7 @@ from collections.abc import Callable
 from chimera.agent.known import ModelSummary, model_summaries
 from chimera.agent.personas import Persona
 from chimera.agent.prompts import REPORT_SECTIONS
-from chimera.backends.base import GenerationRequest
+from chimera.calls import GenerationRequest
 from chimera.ingest.findings import Finding
 from chimera.ingest.inventory import TYPE_LABELS
 from chimera.ingest.pipeline import IngestResult

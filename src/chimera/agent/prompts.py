@@ -8,7 +8,7 @@ be followed.
 from __future__ import annotations
 
 from chimera.agent.personas import Persona
-from chimera.backends.base import ChatMessage
+from chimera.calls import ChatMessage
 
 FACTS_OPEN, FACTS_CLOSE = "<facts>", "</facts>"
 REPORT_SECTIONS = (

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from chimera.agent.calls import guard_line
 from chimera.agent.spec import AgentRun
-from chimera.backends.metrics import CallTotals, call_totals
+from chimera.calls import CallTotals, call_totals
 from chimera.ingest.inventory import data_summary_block
 from chimera.ingest.pipeline import IngestResult
 

@@ -23,9 +23,9 @@ from chimera.agent.spec import AgentRun, AgentSpec, ReportMode, Shape
 from chimera.agent.workflow import run_agent
 from chimera.atomic import write_json, write_text
 from chimera.backends.base import Backend, EndpointSettings, Timeouts, create_backend
-from chimera.backends.metrics import call_totals
 from chimera.backends.offline import OfflineBackend
 from chimera.backends.ollama import OllamaBackend
+from chimera.calls import call_totals
 from chimera.errors import BackendError
 from chimera.ingest.pipeline import IngestResult, ingest_paths
 from chimera.ingest.settings import IngestSettings

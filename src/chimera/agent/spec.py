@@ -13,7 +13,8 @@ from chimera.agent.parse import ParsedAnalysis
 from chimera.agent.personas import Persona
 from chimera.agent.quality import QualityScore
 from chimera.agent.structured import StructuredAnalysis
-from chimera.backends.base import CallResult, ChatMessage, EndpointSettings
+from chimera.backends.base import EndpointSettings
+from chimera.calls import CallResult, ChatMessage
 from chimera.ingest.digest import DEFAULT_BUDGET_TOKENS
 from chimera.options import InferenceOptions
 

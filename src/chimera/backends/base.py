@@ -1,4 +1,4 @@
-"""The backend seam: request and result types, the Backend protocol and the kind registry.
+"""The backend seam: endpoint settings, the Backend protocol and the kind registry.
 
 Every backend streams a generation as ``TextChunk``s stamped with a monotonic clock
 (``time.perf_counter_ns``) and ends the stream with one ``CallResult``. All network I/O of
@@ -9,56 +9,40 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from chimera.calls import (
+    CallMetrics,
+    CallResult,
+    ChatMessage,
+    GenerationRequest,
+    ModelInfo,
+    ServerInfo,
+    TextChunk,
+)
 from chimera.errors import ConfigError, EmptyResponseError, UnknownBackendError
-from chimera.options import InferenceOptions
 
-
-class ChatMessage(BaseModel):
-    """One chat message."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    role: Literal["system", "user", "assistant"]
-    content: str
-
-
-class GenerationRequest(BaseModel):
-    """What to generate: a prompt (completion) or chat messages, for one model, with options."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    model: str = Field(min_length=1, description="model name (for llamacpp: a GGUF file path)")
-    prompt: str | None = None
-    messages: tuple[ChatMessage, ...] | None = None
-    system: str | None = Field(None, description="system prompt for a completion request")
-    options: InferenceOptions = InferenceOptions()
-    keep_alive: str | float | None = Field(
-        None, description="how long the server keeps the model loaded (Ollama); None = default"
-    )
-    purpose: str | None = Field(
-        None, description="what the call is for (e.g. analysis, report); never sent to a server"
-    )
-    json_schema: dict[str, Any] | None = Field(
-        None,
-        description="a JSON schema the answer must follow, enforced by the server (Ollama "
-        "format, OpenAI response_format, llama.cpp grammar); None = free text",
-    )
-
-    @model_validator(mode="after")
-    def _one_input(self) -> GenerationRequest:
-        if (self.prompt is None) == (self.messages is None):
-            raise ValueError("give exactly one of prompt or messages")
-        return self
-
-    @property
-    def is_chat(self) -> bool:
-        return self.messages is not None
+# The call values live in chimera.calls; they are re-exported here for the backends.
+__all__ = [
+    "Backend",
+    "CallMetrics",
+    "CallResult",
+    "ChatMessage",
+    "EndpointSettings",
+    "GenerationRequest",
+    "ModelInfo",
+    "ServerInfo",
+    "StreamEvent",
+    "TextChunk",
+    "Timeouts",
+    "create_backend",
+    "generate",
+    "known_kinds",
+    "register_backend",
+    "require_output",
+]
 
 
 class EndpointSettings(BaseModel):
@@ -98,82 +82,6 @@ class Timeouts(BaseModel):
     def over(self, base: Timeouts) -> Timeouts:
         """These timeouts, with ``base``'s where these are unset."""
         return base.model_copy(update={k: v for k, v in self.model_dump().items() if v is not None})
-
-
-@dataclass(slots=True, frozen=True)
-class TextChunk:
-    """A piece of generated text and when it arrived (perf_counter_ns)."""
-
-    text: str
-    t_ns: int
-
-
-class CallMetrics(BaseModel):
-    """Exact measurements of one call. ``None`` = not known; never a made-up zero.
-
-    Names in ``estimated`` were derived from the client's stream, not reported by the server.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    ttft_ms: float | None = Field(None, description="client clock: request sent -> first token")
-    e2e_ms: float | None = Field(None, description="client clock: request sent -> stream end")
-    itl_ms_mean: float | None = Field(None, description="mean gap between chunks after the first")
-    itl_ms_p50: float | None = None
-    itl_ms_p99: float | None = None
-    load_ms: float | None = Field(None, description="server: model load time")
-    prompt_eval_ms: float | None = Field(None, description="server: prompt evaluation time")
-    eval_ms: float | None = Field(None, description="server: decode time")
-    server_total_ms: float | None = Field(None, description="server: total request time")
-    prompt_tokens: int | None = None
-    output_tokens: int | None = None
-    decode_tokens_per_s: float | None = Field(None, description="output_tokens / eval time")
-    prefill_tokens_per_s: float | None = Field(None, description="prompt_tokens / prompt eval")
-    done_reason: str | None = None
-    chunks: int = Field(0, description="non-empty text chunks received")
-    estimated: list[str] = Field(default_factory=list)
-
-
-class CallResult(BaseModel):
-    """The outcome of one successful call."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    backend: str
-    url: str
-    model: str
-    endpoint: str = Field(description="API path or 'in-process'")
-    text: str
-    done_reason: str | None
-    metrics: CallMetrics
-    started_at: datetime
-    options: dict[str, Any] = Field(default_factory=dict, description="options sent (set only)")
-
-
-class ModelInfo(BaseModel):
-    """A model a server has installed or loaded."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    size_bytes: int | None = None
-    size_vram_bytes: int | None = None
-    parameter_size: str | None = None
-    quantization: str | None = None
-    family: str | None = None
-    expires_at: str | None = None
-
-
-class ServerInfo(BaseModel):
-    """What a server says about itself."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: str
-    kind: str
-    version: str | None = None
-    models: list[ModelInfo] = Field(default_factory=list)
-    loaded: list[ModelInfo] | None = Field(None, description="None = the server cannot tell")
 
 
 StreamEvent = TextChunk | CallResult

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
+from chimera.calls import CallMetrics, CallTotals, call_totals
 
-from chimera.backends.base import CallMetrics
+__all__ = [
+    "CallTotals",
+    "ServerTimings",
+    "StreamClock",
+    "call_totals",
+    "compute_metrics",
+    "percentile",
+]
 
 NS_PER_MS = 1_000_000
 
@@ -100,59 +106,3 @@ def compute_metrics(
         m.prefill_tokens_per_s = m.prompt_tokens / (m.prompt_eval_ms / 1000.0)
     m.estimated = estimated
     return m
-
-
-class CallTotals(BaseModel):
-    """Metrics over several calls (an agent's analysis and report calls, say).
-
-    Throughput is total output tokens over total decode time, so a long call weighs more than a
-    short one; TTFT is the mean over the calls; durations and tokens are sums. None = unknown.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    calls: int
-    decode_tokens_per_s: float | None
-    ttft_ms: float | None
-    e2e_ms: float | None
-    output_tokens: int | None
-    prompt_tokens: int | None
-    prompt_eval_ms: float | None
-    eval_ms: float | None
-    load_ms: float | None
-    estimated: list[str]
-
-
-def _sum(values: list[float | int | None]) -> float | None:
-    return (
-        None
-        if not values or any(v is None for v in values)
-        else float(sum(v for v in values if v is not None))
-    )
-
-
-def call_totals(metrics: Sequence[CallMetrics]) -> CallTotals:
-    """Aggregate the metrics of ``metrics``' calls (pure)."""
-    estimated = sorted({name for m in metrics for name in m.estimated})
-    out_tokens = _sum([m.output_tokens for m in metrics])
-    eval_ms = _sum([m.eval_ms for m in metrics])
-    ttfts = [m.ttft_ms for m in metrics if m.ttft_ms is not None]
-    rate = None
-    if out_tokens is not None and eval_ms:
-        rate = out_tokens / (eval_ms / 1000.0)
-    else:  # no usable decode time: the calls' own (possibly estimated) rates, averaged
-        rates = [m.decode_tokens_per_s for m in metrics if m.decode_tokens_per_s is not None]
-        rate = sum(rates) / len(rates) if rates else None
-    prompt_tokens = _sum([m.prompt_tokens for m in metrics])
-    return CallTotals(
-        calls=len(metrics),
-        decode_tokens_per_s=rate,
-        ttft_ms=sum(ttfts) / len(ttfts) if ttfts else None,
-        e2e_ms=_sum([m.e2e_ms for m in metrics]),
-        output_tokens=None if out_tokens is None else int(out_tokens),
-        prompt_tokens=None if prompt_tokens is None else int(prompt_tokens),
-        prompt_eval_ms=_sum([m.prompt_eval_ms for m in metrics]),
-        eval_ms=eval_ms,
-        load_ms=_sum([m.load_ms for m in metrics]),
-        estimated=estimated,
-    )

@@ -15,14 +15,8 @@ from typing import ClassVar, cast
 
 from chimera.agent.session import open_backend
 from chimera.agent.spec import AgentSpec
-from chimera.backends.base import (
-    Backend,
-    CallResult,
-    EndpointSettings,
-    GenerationRequest,
-    ServerInfo,
-    StreamEvent,
-)
+from chimera.backends.base import Backend, EndpointSettings, StreamEvent
+from chimera.calls import CallResult, GenerationRequest, ServerInfo
 from chimera.ingest.pipeline import IngestResult
 
 

@@ -14,8 +14,8 @@ from typing import ClassVar, Literal, Protocol
 
 from chimera.agent.spec import AgentRun, AgentSpec
 from chimera.agent.workflow import run_agent
-from chimera.backends.base import Backend, CallMetrics, CallResult, GenerationRequest, generate
-from chimera.backends.metrics import CallTotals, call_totals
+from chimera.backends.base import Backend, generate
+from chimera.calls import CallMetrics, CallResult, CallTotals, GenerationRequest, call_totals
 from chimera.errors import ChimeraError
 from chimera.ingest.pipeline import IngestResult
 from chimera.options import InferenceOptions

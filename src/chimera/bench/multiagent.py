@@ -24,7 +24,7 @@ from chimera.agent.session import RunSettings, resolve_endpoint, system_info
 from chimera.agent.spec import AgentRun, AgentSpec
 from chimera.agent.workflow import check_run, run_agent
 from chimera.atomic import write_json, write_text
-from chimera.backends.base import Backend, EndpointSettings, GenerationRequest, generate
+from chimera.backends.base import Backend, EndpointSettings, generate
 from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD, VALIDITY_TOLERANCE
 from chimera.bench.documents import run_metrics_document, summary_document
 from chimera.bench.limits import BackendPool
@@ -41,6 +41,7 @@ from chimera.bench.results import (
 )
 from chimera.bench.scenario_store import record_run
 from chimera.bench.scenarios import ScenarioSpec
+from chimera.calls import GenerationRequest
 from chimera.errors import ChimeraError
 from chimera.ingest.pipeline import IngestResult, ingest_paths
 from chimera.ingest.settings import IngestSettings

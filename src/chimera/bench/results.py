@@ -8,13 +8,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.agent.spec import AgentRun, AgentSpec
-from chimera.backends.metrics import CallTotals, call_totals
 from chimera.bench.concurrency import (
     VALIDITY_TOLERANCE,
     ConcurrencyFigures,
     concurrency_figures,
 )
 from chimera.bench.scenarios import ScenarioSpec
+from chimera.calls import CallTotals, call_totals
 
 Order = Literal["alone-first", "together-first"]
 Phase = Literal["alone", "together"]

@@ -15,11 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chimera.backends.base import CallMetrics
-from chimera.backends.metrics import call_totals
 from chimera.bench.compare import Side
 from chimera.bench.measure import METRICS
 from chimera.bench.sweeplog import CSV_NAME
+from chimera.calls import CallMetrics, call_totals
 from chimera.errors import ConfigError, InputFileError
 from chimera.ingest.fields import Classifier
 from chimera.ingest.values import convert, parse_number

@@ -18,15 +18,8 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from chimera.backends.base import (
-    CallMetrics,
-    CallResult,
-    EndpointSettings,
-    GenerationRequest,
-    ServerInfo,
-    StreamEvent,
-    TextChunk,
-)
+from chimera.backends.base import EndpointSettings, StreamEvent
+from chimera.calls import CallMetrics, CallResult, GenerationRequest, ServerInfo, TextChunk
 from chimera.errors import BackendError
 from chimera.options import InferenceOptions
 

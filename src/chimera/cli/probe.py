@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from chimera.backends.base import CallMetrics, EndpointSettings
+from chimera.backends.base import EndpointSettings
 from chimera.backends.ollama import default_url
 from chimera.backends.probe import TEST_PROMPT, ProbeKind, ProbeResult, probe_all
+from chimera.calls import CallMetrics
 from chimera.cli import options as opt
 from chimera.cli.app import app
 from chimera.cli.common import run_async

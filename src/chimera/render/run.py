@@ -12,8 +12,7 @@ from collections.abc import Callable, Mapping
 
 from chimera.agent.report import METRIC_GLOSSARY
 from chimera.agent.spec import AgentRun, CallRecord
-from chimera.backends.base import CallMetrics
-from chimera.backends.metrics import call_totals
+from chimera.calls import CallMetrics, call_totals
 from chimera.ingest.findings import Finding
 from chimera.ingest.inventory import data_summary_block
 from chimera.ingest.pipeline import IngestResult

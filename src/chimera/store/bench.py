@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from chimera.backends.base import CallResult
+from chimera.calls import CallResult
 from chimera.store.db import Store, now_iso
 
 

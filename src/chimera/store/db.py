@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chimera.backends.base import CallMetrics, CallResult
+from chimera.calls import CallMetrics, CallResult
 from chimera.errors import ConfigError
 from chimera.store.migrations import MIGRATIONS
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chimera.backends.base import CallMetrics
+from chimera.calls import CallMetrics
 from chimera.errors import ConfigError
 from chimera.store.db import METRIC_COLUMNS, Store
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chimera.backends.base import ChatMessage, GenerationRequest
 from chimera.backends.llamacpp import decode, load_model, prompt_tokens
+from chimera.calls import ChatMessage, GenerationRequest
 from chimera.testing.generation import Prompt
 
 NS_PER_MS = 1_000_000
