@@ -364,13 +364,16 @@ def _read(work: str, m: re.Match[str]) -> _Read | str:
     ):
         return "identifier"  # gemma3, tokens_p99, GPT-4
     digits = m.group(0)
-    value, precision = float(digits.replace(",", "")), _precision(digits)
-    if exp := _EXPONENT.match(work, end):
-        value, precision = (
-            value * 10.0 ** int(exp.group(0)[1:]),
-            precision * 10.0 ** int(exp.group(0)[1:]),
-        )
-        end = exp.end()
+    try:
+        value, precision = float(digits.replace(",", "")), _precision(digits)
+        if exp := _EXPONENT.match(work, end):
+            value, precision = (
+                value * 10.0 ** int(exp.group(0)[1:]),
+                precision * 10.0 ** int(exp.group(0)[1:]),
+            )
+            end = exp.end()
+    except (OverflowError, ValueError):  # 1e999, or more digits than int() will read
+        return "out-of-range"
     unit: str | None = None
     if (sc := _SCALE.match(work, end)) and not _UNIT_AFTER.match(work, end):
         factor = _SCALES[sc.group("s") or sc.group("w")]
@@ -387,6 +390,8 @@ def _read(work: str, m: re.Match[str]) -> _Read | str:
         return "identifier"  # 16-bit weights, 5-shot prompts
     elif c and c.group(1) in _ALIASES:
         unit, end = _ALIASES[c.group(1)], c.end()
+    if not (math.isfinite(value) and math.isfinite(precision)):
+        return "out-of-range"  # past 1.8e308 (with its scale): no measurement, and no arithmetic
     plain = "." not in digits and "," not in digits and unit is None and precision == 1.0
     return _Read(value, precision, unit, end, plain and not sc and not exp)
 
