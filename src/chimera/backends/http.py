@@ -29,6 +29,7 @@ from chimera.errors import (
     ServerHTTPError,
     ServerUnreachableError,
     StreamCutError,
+    StreamError,
 )
 
 
@@ -79,9 +80,11 @@ class HttpClient:
         base_url: str,
         headers: dict[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        secret: str | None = None,
     ) -> None:
         self.settings = settings
         self.base_url = base_url
+        self._secret = secret
         limits = httpx.Limits(
             max_connections=settings.max_connections,
             max_keepalive_connections=settings.max_connections,
@@ -103,6 +106,13 @@ class HttpClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def scrub(self, text: str) -> str:
+        """``text`` (from the server) with the API key blanked: a server may echo the request's
+        headers in an error, and error messages are printed, logged and stored."""
+        if self._secret:
+            text = text.replace(self._secret, "***")
+        return text
 
     def fail(self, exc: Exception) -> NoReturn:
         """Map an httpx exception to Chimera's tree and raise it."""
@@ -144,12 +154,15 @@ class HttpClient:
         except httpx.HTTPError as exc:
             self.fail(exc)
         if resp.status_code >= 400:
-            raise ServerHTTPError(self.base_url + path, resp.status_code, server_message(resp))
+            raise ServerHTTPError(
+                self.base_url + path, resp.status_code, self.scrub(server_message(resp))
+            )
         try:
             return orjson.loads(resp.content)
         except orjson.JSONDecodeError:
+            shown = self.scrub(resp.content[:200].decode("utf-8", "replace"))
             raise MalformedResponseError(
-                self.base_url + path, "the body is not JSON", resp.content[:200]
+                self.base_url + path, "the body is not JSON", shown
             ) from None
 
     @asynccontextmanager
@@ -174,7 +187,9 @@ class HttpClient:
                 await response.aread()
                 on_status(response)
                 raise ServerHTTPError(
-                    self.base_url + path, response.status_code, server_message(response)
+                    self.base_url + path,
+                    response.status_code,
+                    self.scrub(server_message(response)),
                 )
             lines.response = response
             yield lines
@@ -264,12 +279,25 @@ class LineStream:
         if buf.strip():
             yield buf
 
+    def decode(self, line: bytes) -> dict[str, Any]:
+        """A stream line as a JSON object; anything else is a MalformedResponseError."""
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise self.malformed("a stream line is not JSON", line) from None
+        if not isinstance(obj, dict):
+            raise self.malformed("a stream line is JSON but not an object", line)
+        return obj
 
-def decode_line(url: str, line: bytes) -> Any:
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        raise MalformedResponseError(url, "a stream line is not JSON", line) from None
+    def malformed(self, detail: str, line: bytes) -> MalformedResponseError:
+        """The error for a line whose JSON is not what the protocol allows."""
+        return MalformedResponseError(
+            self.url, detail, self.client.scrub(line.decode("utf-8", "replace"))
+        )
+
+    def server_error(self, message: object) -> StreamError:
+        """The error for an error the server reported mid-stream."""
+        return StreamError(self.url, self.client.scrub(str(message)))
 
 
 def _short(exc: Exception) -> str:
@@ -290,9 +318,12 @@ class HttpBackend:
         base_url: str,
         headers: dict[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        secret: str | None = None,
     ) -> None:
         self.settings = settings
-        self._http = HttpClient(settings, base_url, headers=headers, transport=transport)
+        self._http = HttpClient(
+            settings, base_url, headers=headers, transport=transport, secret=secret
+        )
 
     @property
     def url(self) -> str:

@@ -19,9 +19,9 @@ from chimera.backends.base import (
     StreamEvent,
     require_output,
 )
-from chimera.backends.http import HttpBackend, decode_line, normalize_url, server_message
+from chimera.backends.http import HttpBackend, normalize_url, server_message
 from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
-from chimera.errors import BackendError, StreamCutError, StreamError
+from chimera.errors import BackendError, StreamCutError
 
 DEFAULT_PORT = 11434
 
@@ -67,6 +67,12 @@ def server_timings(final: dict[str, Any]) -> ServerTimings:
     )
 
 
+def _reason(final: dict[str, Any]) -> str | None:
+    """The final chunk's done_reason; a value that is not a string says nothing."""
+    reason = final.get("done_reason")
+    return reason if isinstance(reason, str) else None
+
+
 def _model_info(entry: dict[str, Any]) -> ModelInfo:
     details = entry.get("details") or {}
     return ModelInfo(
@@ -109,13 +115,16 @@ class OllamaBackend(HttpBackend):
             async with self._http.stream(path, body, on_status) as lines:
                 url = lines.url
                 async for line in lines:
-                    obj = decode_line(url, line)
+                    obj = lines.decode(line)
                     if "error" in obj:
-                        raise StreamError(url, str(obj["error"]))
+                        raise lines.server_error(obj["error"])
                     if request.is_chat:
-                        text = (obj.get("message") or {}).get("content") or ""
+                        message = obj.get("message") or {}
+                        text = message.get("content") if isinstance(message, dict) else message
                     else:
-                        text = obj.get("response") or ""
+                        text = obj.get("response")
+                    if not isinstance(text, str | None):
+                        raise lines.malformed("the text of a chunk is not a string", line)
                     if text:
                         yield lines.chunk(text)
                     if obj.get("done"):
@@ -144,7 +153,7 @@ class OllamaBackend(HttpBackend):
         parts: list[str],
         started_at: datetime,
     ) -> CallResult:
-        done_reason = final.get("done_reason")
+        done_reason = _reason(final)
         return CallResult(
             backend=self.kind,
             url=self.url,
@@ -171,7 +180,7 @@ class OllamaBackend(HttpBackend):
                 raise await self.missing_model(model) from None
             raise
         clock.end_ns = time.perf_counter_ns()
-        done_reason = final.get("done_reason")
+        done_reason = _reason(final)
         metrics = compute_metrics(clock, server_timings(final), done_reason)
         if metrics.load_ms is None:
             # Ollama answers a load request with no timings: the call's duration is the load.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from chimera.backends.base import (
     generate,
     require_output,
 )
-from chimera.backends.http import HttpBackend, decode_line, normalize_url, server_message
+from chimera.backends.http import HttpBackend, normalize_url, server_message
 from chimera.backends.metrics import ServerTimings, compute_metrics
 from chimera.errors import (
     BackendError,
@@ -27,7 +28,6 @@ from chimera.errors import (
     EmptyResponseError,
     ServerHTTPError,
     StreamCutError,
-    StreamError,
 )
 from chimera.options import InferenceOptions
 
@@ -114,15 +114,20 @@ def server_timings(usage: dict[str, Any] | None, timings: dict[str, Any] | None)
     if timings:
         prompt_ms = timings.get("prompt_ms")
         predicted_ms = timings.get("predicted_ms")
-        if isinstance(prompt_ms, int | float):
-            st.prompt_eval_ns = round(prompt_ms * 1e6)
-        if isinstance(predicted_ms, int | float):
-            st.eval_ns = round(predicted_ms * 1e6)
+        st.prompt_eval_ns = _ns(prompt_ms)
+        st.eval_ns = _ns(predicted_ms)
         if st.prompt_tokens is None:
             st.prompt_tokens = _int(timings.get("prompt_n"))
         if st.output_tokens is None:
             st.output_tokens = _int(timings.get("predicted_n"))
     return st
+
+
+def _ns(ms: Any) -> int | None:
+    """Milliseconds as integer nanoseconds; None for what is not a number a float can hold."""
+    if not isinstance(ms, int | float) or isinstance(ms, bool) or not math.isfinite(ms * 1e6):
+        return None
+    return round(ms * 1e6)
 
 
 def _int(v: Any) -> int | None:
@@ -150,7 +155,7 @@ class OpenAIBackend(HttpBackend):
             raise ConfigError(f"the API key variable {key_env} named for {base} is not set")
         # The key lives only in this header; it is never logged, stored or written.
         headers = {"Authorization": f"Bearer {key}"} if key else None
-        super().__init__(settings, base, headers=headers, transport=transport)
+        super().__init__(settings, base, headers=headers, transport=transport, secret=key)
 
     async def installed_models(self) -> list[str]:
         data = await self._http.request_json("GET", "/v1/models", timeout_s=10)
@@ -169,7 +174,8 @@ class OpenAIBackend(HttpBackend):
                 raise ServerHTTPError(
                     self.url + path,
                     status,
-                    server_message(response) + " — set the API key in the environment "
+                    self._http.scrub(server_message(response))
+                    + " — set the API key in the environment "
                     f"variable {self.settings.api_key_env or DEFAULT_KEY_ENV}",
                 )
 
@@ -179,7 +185,6 @@ class OpenAIBackend(HttpBackend):
         done = False
         try:
             async with self._http.stream(path, body, on_status) as lines:
-                url = lines.url
                 async for line in lines:
                     if not line.startswith(b"data:"):
                         continue  # SSE comments, event names and retry hints
@@ -187,25 +192,32 @@ class OpenAIBackend(HttpBackend):
                     if payload == b"[DONE]":
                         done = True
                         break
-                    obj = decode_line(url, payload)
+                    obj = lines.decode(payload)
                     if "error" in obj:
                         err = obj["error"]
-                        raise StreamError(
-                            url, str(err.get("message", err) if isinstance(err, dict) else err)
+                        raise lines.server_error(
+                            err.get("message", err) if isinstance(err, dict) else err
                         )
-                    for choice in obj.get("choices") or ():
-                        text = (
-                            (choice.get("delta") or {}).get("content")
-                            if request.is_chat
-                            else choice.get("text")
-                        )
+                    choices = obj.get("choices") or []
+                    if not isinstance(choices, list) or not all(
+                        isinstance(c, dict) for c in choices
+                    ):
+                        raise lines.malformed("choices is not a list of objects", payload)
+                    for choice in choices:
+                        delta = choice.get("delta") or {}
+                        if request.is_chat:
+                            text = delta.get("content") if isinstance(delta, dict) else delta
+                        else:
+                            text = choice.get("text")
+                        if not isinstance(text, str | None):
+                            raise lines.malformed("the text of a choice is not a string", payload)
                         if text:
                             yield lines.chunk(text)
                         if choice.get("finish_reason"):
-                            finish = choice["finish_reason"]
-                    if obj.get("usage"):
+                            finish = str(choice["finish_reason"])
+                    if isinstance(obj.get("usage"), dict) and obj["usage"]:
                         usage = obj["usage"]
-                    if obj.get("timings"):
+                    if isinstance(obj.get("timings"), dict) and obj["timings"]:
                         timings = obj["timings"]
         except BackendError as exc:
             if status == 404:

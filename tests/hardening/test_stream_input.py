@@ -1,0 +1,143 @@
+"""Ollama NDJSON and OpenAI SSE streams of any bytes: a CallResult or a BackendError, never
+another exception (the parsers behind ``generate``, fed through httpx's MockTransport)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import orjson
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from chimera.backends.base import EndpointSettings, GenerationRequest, generate
+from chimera.backends.http import HttpBackend
+from chimera.backends.ollama import OllamaBackend
+from chimera.backends.openai import OpenAIBackend, server_timings
+from chimera.errors import BackendError
+
+from .conftest import FAST
+
+URL = "http://127.0.0.1:9"  # never dialled: the mock transport answers
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def _maybe(key: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.dictionaries(st.just(key), values, max_size=1)
+
+
+def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p in parts:
+        out.update(p)
+    return out
+
+
+# Chunks shaped like the protocol's, every field of any JSON type
+ollama_chunks = st.tuples(
+    _maybe("response", json_values | st.text(max_size=8)),
+    _maybe("message", json_values | st.fixed_dictionaries({"content": json_values})),
+    _maybe("done", st.booleans() | json_values),
+    _maybe("done_reason", json_values),
+    _maybe("eval_count", json_values),
+    _maybe("eval_duration", json_values),
+    _maybe("error", json_values),
+).map(lambda t: orjson.dumps(_merge(list(t))))
+openai_chunks = st.tuples(
+    _maybe(
+        "choices",
+        json_values
+        | st.lists(
+            st.tuples(
+                _maybe("delta", json_values | st.fixed_dictionaries({"content": json_values})),
+                _maybe("text", json_values),
+                _maybe("finish_reason", json_values),
+            ).map(lambda t: _merge(list(t))),
+            max_size=2,
+        ),
+    ),
+    _maybe("usage", json_values),
+    _maybe("timings", json_values | st.fixed_dictionaries({"prompt_ms": st.floats()})),
+    _maybe("error", json_values),
+).map(lambda t: orjson.dumps(_merge(list(t))))
+garbage = st.binary(max_size=40) | json_values.map(orjson.dumps)
+
+
+def ndjson_bodies() -> st.SearchStrategy[bytes]:
+    line = ollama_chunks | garbage
+    return st.lists(line, max_size=6).map(lambda ls: b"\n".join(ls))
+
+
+def sse_bodies() -> st.SearchStrategy[bytes]:
+    event = (openai_chunks | garbage).map(lambda b: b"data: " + b) | st.sampled_from(
+        [b"data: [DONE]", b": keep-alive", b"event: message", b"data:", b"retry: 10"]
+    )
+    return st.lists(event | garbage, max_size=6).map(lambda ls: b"\n\n".join(ls))
+
+
+def _outcome(backend_type: type[HttpBackend], body: bytes, chat: bool) -> object:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=httpx.ByteStream(body))
+
+    settings = EndpointSettings(kind=backend_type.kind, url=URL)
+    request = GenerationRequest(
+        model="m",
+        **({"messages": [{"role": "user", "content": "hi"}]} if chat else {"prompt": "hi"}),
+    )
+
+    async def call() -> object:
+        async with backend_type(settings, transport=httpx.MockTransport(answer)) as backend:  # type: ignore[call-arg]
+            try:
+                return await generate(backend, request)
+            except BackendError as exc:
+                return exc
+
+    return asyncio.run(call())
+
+
+def _check(result: object) -> None:
+    if isinstance(result, BackendError):
+        assert "\n" not in str(result)  # printed as one line
+    else:
+        assert isinstance(getattr(result, "text", None), str), result
+
+
+@FAST
+@given(ndjson_bodies(), st.booleans())
+@example(b"[1, 2]", False)  # found: a JSON line that is not an object raised TypeError
+@example(b'{"response": 5, "done": true}', False)  # found: a number as text (TypeError on join)
+@example(b'{"message": "hi", "done": true}', True)  # found: 'str' has no attribute 'get'
+@example(b'{"response": "a", "done": true, "done_reason": 3}', False)  # found: ValidationError
+def test_ollama_ndjson_of_any_bytes(body: bytes, chat: bool) -> None:
+    _check(_outcome(OllamaBackend, body, chat))
+
+
+@FAST
+@given(sse_bodies(), st.booleans())
+@example(b"data: 7", True)  # found: 'in' on an int raised TypeError
+@example(b'data: {"choices": ["x"]}', True)  # found: 'str' has no attribute 'get'
+@example(b'data: {"choices": [{"delta": "x"}]}', True)
+@example(b'data: {"choices": [{"text": 1, "finish_reason": "stop"}]}', False)
+@example(b'data: {"choices": [{"text": "a", "finish_reason": 1}]}\n\ndata: [DONE]', False)
+@example(  # found: round(1e308 * 1e6) raised OverflowError
+    b'data: {"choices": [{"text": "a", "finish_reason": "stop"}], "timings": {"prompt_ms": 1e308}}',
+    False,
+)
+def test_openai_sse_of_any_bytes(body: bytes, chat: bool) -> None:
+    _check(_outcome(OpenAIBackend, body, chat))
+
+
+def test_server_timings_skip_what_a_float_cannot_hold() -> None:
+    st_ = server_timings(None, {"prompt_ms": 1e308, "predicted_ms": 12.5})
+    assert st_.prompt_eval_ns is None and st_.eval_ns == 12_500_000
