@@ -19,11 +19,11 @@ from chimera.bench.optimize import (
     run_value,
     small_grid,
 )
-from chimera.bench.synthetic import SyntheticBackend
 from chimera.errors import ConfigError
 from chimera.options import InferenceOptions
 from chimera.store import Store
 from chimera.store.queries import table_rows
+from chimera.testing.synthetic import SyntheticBackend
 
 pytest.importorskip("optuna")
 

@@ -23,12 +23,12 @@ from chimera.bench.grid import (
 )
 from chimera.bench.measure import METRICS, RunOutcome
 from chimera.bench.sweep import SweepSettings, read_sweep, run_sweep
-from chimera.bench.synthetic import SyntheticBackend, default_speed
 from chimera.errors import ConfigError
 from chimera.ingest.pipeline import ingest_paths
 from chimera.options import InferenceOptions
 from chimera.store import Store
 from chimera.store.queries import table_rows
+from chimera.testing.synthetic import SyntheticBackend, default_speed
 
 # --- grids and spaces ----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ Cli = Callable[..., int]
 @pytest.fixture
 def sweep_dir(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A synthetic sweep: num_gpu 33 decodes 139/40 times as fast as num_gpu 0 (3% noise)."""
-    monkeypatch.setitem(base._REGISTRY, "synthetic", "chimera.bench.synthetic:SyntheticBackend")
+    monkeypatch.setitem(base._REGISTRY, "synthetic", "chimera.testing.synthetic:SyntheticBackend")
     out = tmp_path / "sw"
     code = cli(
         "sweep", "--backend", "synthetic", "--model", "m", "--num-gpu", "0,33", "--num-ctx",

@@ -17,7 +17,7 @@ pytest.importorskip("optuna")
 
 @pytest.fixture(autouse=True)
 def synthetic(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(base._REGISTRY, "synthetic", "chimera.bench.synthetic:SyntheticBackend")
+    monkeypatch.setitem(base._REGISTRY, "synthetic", "chimera.testing.synthetic:SyntheticBackend")
 
 
 ARGS = ["optimize", "--backend", "synthetic", "--model", "m", "--num-predict", "16"]

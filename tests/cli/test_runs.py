@@ -21,7 +21,7 @@ def db(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """CHIMERA_DB with a sweep (2 points x 2 runs) and then an offline agent run in it."""
     path = tmp_path / "store" / "runs.db"
     monkeypatch.setenv("CHIMERA_DB", str(path))
-    monkeypatch.setitem(base._REGISTRY, "synthetic", "chimera.bench.synthetic:SyntheticBackend")
+    monkeypatch.setitem(base._REGISTRY, "synthetic", "chimera.testing.synthetic:SyntheticBackend")
     code = cli(
         "sweep", "--backend", "synthetic", "--model", "m:1b", "--num-ctx", "512,1024",
         "--runs", "2", "--label", "ctx sweep", "--output-dir", str(tmp_path / "sw"), "-q",

@@ -16,7 +16,7 @@ from chimera.backends import base
 from chimera.store import Store
 
 Cli = Callable[..., int]
-SYNTHETIC = "chimera.bench.synthetic:SyntheticBackend"
+SYNTHETIC = "chimera.testing.synthetic:SyntheticBackend"
 
 
 @pytest.fixture

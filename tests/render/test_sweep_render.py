@@ -7,9 +7,9 @@ from pathlib import Path
 from chimera.backends.base import EndpointSettings
 from chimera.bench.grid import Grid
 from chimera.bench.sweep import SweepSettings, read_sweep, run_sweep
-from chimera.bench.synthetic import SyntheticBackend
 from chimera.render.plots import png_size
 from chimera.render.sweep import heatmap_axes, heatmap_matrix, write_sweep_html
+from chimera.testing.synthetic import SyntheticBackend
 
 
 def test_heatmap_axes_prefer_num_gpu_by_num_ctx() -> None:

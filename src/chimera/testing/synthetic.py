@@ -7,7 +7,7 @@ invented to match the figures. Changing a load-time option reports a model load,
 and llama.cpp reload the model for a new ``num_ctx`` or ``num_gpu``.
 
 Not registered as a backend kind; tests pass an instance, or register it for CLI tests with
-``register_backend("synthetic", "chimera.bench.synthetic:SyntheticBackend")``.
+``register_backend("synthetic", "chimera.testing.synthetic:SyntheticBackend")``.
 """
 
 from __future__ import annotations
