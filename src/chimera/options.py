@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chimera.configfile import problems
 from chimera.errors import ConfigError
 
 # The options the old tool's configuration line showed, in its order and with its labels.
@@ -64,12 +65,8 @@ class InferenceOptions(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '?'}: {err['msg']}"
-                for err in exc.errors()
-            )
             known = ", ".join(cls.model_fields)
-            raise ConfigError(f"invalid {where}: {problems}. Known options: {known}") from None
+            raise ConfigError(f"invalid {where}: {problems(exc)}. Known options: {known}") from None
 
     def set_options(self) -> dict[str, Any]:
         """The options that are set, as sent to a server (unset ones are left out)."""

@@ -10,11 +10,11 @@ The two built-in personas are the old tool's; users add their own in a TOML file
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chimera.configfile import one_line, problems, read_toml
 from chimera.errors import ConfigError
 
 
@@ -75,20 +75,17 @@ def load_personas(path: Path | None) -> dict[str, Persona]:
     personas = dict(BUILTIN)
     if path is None:
         return personas
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the persona file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "persona file")
     table = data.get("personas", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [personas] must be a table of persona tables")
     for name, fields in table.items():
         try:
             personas[name] = Persona(name=name, **fields)
-        except (ValidationError, TypeError) as exc:
-            raise ConfigError(f"{path}: persona {name!r} is invalid: {exc}") from None
+        except ValidationError as exc:
+            raise ConfigError(f"{path}: personas.{name}: {problems(exc)}") from None
+        except TypeError as exc:  # not a table, or a 'name' key beside the table's own name
+            raise ConfigError(f"{path}: personas.{name}: {one_line(str(exc))}") from None
     return personas
 
 

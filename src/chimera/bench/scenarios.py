@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 import string
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chimera.agent.personas import Persona, get_persona, load_personas
 from chimera.agent.session import BackendChoice
 from chimera.backends.base import Timeouts
+from chimera.configfile import problems, read_toml
 from chimera.errors import ConfigError
 from chimera.models.bundled import default_model
 from chimera.options import InferenceOptions
@@ -198,20 +198,12 @@ def load_scenario_file(
     Its agents may name the ``personas`` given and those under the file's own
     ``[personas.NAME]`` tables.
     """
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the scenario file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    raw = read_toml(path, "scenario file")
     try:
         data = _ScenarioFile.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '?'}: {e['msg']}" for e in exc.errors()
-        )
         raise ConfigError(
-            f"{path}: {problems}. A scenario needs one [[agents]] table per agent "
+            f"{path}: {problems(exc)}. A scenario needs one [[agents]] table per agent "
             "(keys: id, label, persona, model, backend, url, api_key_env, options, "
             "connect_timeout_s, first_token_timeout_s, idle_timeout_s)"
         ) from None

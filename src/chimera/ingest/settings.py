@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from chimera.configfile import problems, read_toml
 from chimera.errors import ConfigError
 
 
@@ -78,19 +78,13 @@ class IngestSettings(BaseModel):
         return v
 
 
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '?'}: {err['msg']}" for err in exc.errors()
-    )
-
-
 def settings_from_mapping(values: dict[str, Any], *, where: str = "settings") -> IngestSettings:
     """Validate a mapping into IngestSettings, raising one clear ConfigError."""
     try:
         return IngestSettings.model_validate(values)
     except ValidationError as exc:
         known = ", ".join(IngestSettings.model_fields)
-        raise ConfigError(f"invalid {where}: {_problems(exc)}. Known settings: {known}") from None
+        raise ConfigError(f"invalid {where}: {problems(exc)}. Known settings: {known}") from None
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> IngestSettings:
@@ -99,15 +93,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> IngestSettings:
     where = "settings"
     if path is not None:
         where = f"config file {path}"
-        try:
-            with path.open("rb") as fh:
-                doc = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such config file; check the --config path") from None
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file") from None
+        doc = read_toml(path, "config file")
         table = doc.get("ingest", doc)
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [ingest] must be a table of settings")
