@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from hypothesis import HealthCheck, settings
+
+from chimera.cli.app import main
 
 FAST = settings(
     max_examples=100,
@@ -13,3 +18,21 @@ FAST = settings(
 )
 # for tests marked slow: many more inputs
 SLOW = settings(FAST, max_examples=2000)
+
+
+Cli = Callable[..., int]
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """``cli("run", ...)`` runs ``chimera run ...`` in-process and returns its exit code."""
+
+    def run(*args: str) -> int:
+        monkeypatch.setattr("sys.argv", ["chimera", *args])
+        try:
+            main()
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        return 0
+
+    return run
