@@ -192,9 +192,9 @@ def load(
         ),
     ] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the arrivals and the prompts' words.")] = 0,
-    timeout: Annotated[
-        float, typer.Option(help="Seconds a request may wait for a token before it fails.")
-    ] = 120.0,
+    connect_timeout: opt.ConnectTimeout = None,
+    first_token_timeout: opt.FirstTokenTimeout = None,
+    idle_timeout: opt.IdleTimeout = None,
     temperature: opt.Temperature = None,
     option: opt.ExtraOptions = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
@@ -268,7 +268,6 @@ def load(
         prompt_nonce=not keep_prompt_cache,
         seed=seed,
         slo=parse_slo(slo) if slo is not None else (),
-        timeout_s=timeout,
     )
     if workers > 1 and target == "llamacpp":
         raise ConfigError("--workers: the in-process engine runs in this process only")
@@ -281,11 +280,10 @@ def load(
             target,
             backend,
             api_key_env=api_key_env,
-            first_token_timeout_s=timeout,
-            idle_timeout_s=timeout,
             max_connections=in_flight,
         )
     )
+    endpoint = opt.timeouts(connect_timeout, first_token_timeout, idle_timeout).applied(endpoint)
     settings = LoadSettings(
         spec=spec,
         endpoint=endpoint,

@@ -171,7 +171,6 @@ class LoadSpec(BaseModel):
         0, ge=0, description="the seed of the arrival schedule and the prompts' words"
     )
     slo: tuple[SloTarget, ...] = ()
-    timeout_s: float = Field(120.0, gt=0, description="first-token and idle timeout per request")
     stop_after_unreachable: int = Field(
         5, ge=1, description="stop a level after this many connection failures in a row"
     )
