@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from chimera.agent.endpoint import resolve_endpoint
 from chimera.agent.prompts import FACTS_CLOSE, FACTS_OPEN, quote_data
-from chimera.agent.session import RunSettings, resolve_endpoint, run_session
+from chimera.app.run import RunSettings, run_session
 from chimera.store import Store
 from chimera.testing import ServerThread, TestServer, TestServerConfig
 
@@ -217,8 +218,8 @@ def test_analysis_is_trimmed_to_what_the_context_can_carry() -> None:
 
 
 async def test_check_can_be_deferred_until_after_a_timed_phase(tmp_path: Path) -> None:
+    from chimera.agent.endpoint import open_backend
     from chimera.agent.personas import INSIGHT_AGENT
-    from chimera.agent.session import open_backend
     from chimera.agent.spec import AgentSpec
     from chimera.agent.workflow import check_run, run_agent
     from chimera.backends.base import EndpointSettings

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chimera.agent.session import RunSettings, run_session
+from chimera.app.run import RunSettings, run_session
 from chimera.cli.app import main
 from chimera.render.run import PLOT_TITLES, THROUGHPUT_PNG, TTFT_PNG
 

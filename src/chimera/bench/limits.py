@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
 from typing import ClassVar, cast
 
-from chimera.agent.session import open_backend
+from chimera.agent.endpoint import open_backend
 from chimera.agent.spec import AgentSpec
 from chimera.backends.base import Backend, EndpointSettings, StreamEvent
 from chimera.calls import CallResult, GenerationRequest, ServerInfo

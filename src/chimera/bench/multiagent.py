@@ -10,7 +10,6 @@ so an interruption leaves every finished run and a summary of them.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,9 +17,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chimera.agent.endpoint import resolve_endpoint
 from chimera.agent.model_size import model_parameters
 from chimera.agent.report import render_report
-from chimera.agent.session import RunSettings, resolve_endpoint, system_info
 from chimera.agent.spec import AgentRun, AgentSpec
 from chimera.agent.workflow import check_run, run_agent
 from chimera.atomic import write_json, write_text
@@ -47,6 +46,7 @@ from chimera.ingest.pipeline import IngestResult, ingest_paths
 from chimera.ingest.settings import IngestSettings
 from chimera.options import InferenceOptions
 from chimera.store import Store, default_db_path
+from chimera.system import system_info
 
 KEEP_CACHE_NOTE = (
     "--keep-prompt-cache: every phase sent the same prompts, so a server with a prompt cache "
@@ -93,6 +93,7 @@ class MultiAgentSettings(BaseModel):
     db: Path | None = Field(None, description="run store; None = the default path")
     store: bool = True
     ingest: IngestSettings = IngestSettings()
+    command: list[str] | None = Field(None, description="the command line, as the CLI hands it in")
 
 
 async def resolve_agents(scenario: ScenarioSpec) -> tuple[list[AgentSpec], dict[str, str]]:
@@ -102,15 +103,7 @@ async def resolve_agents(scenario: ScenarioSpec) -> tuple[list[AgentSpec], dict[
     for plan in scenario.agents:
         key = (plan.backend, plan.url, plan.model, plan.api_key_env, plan.timeouts)
         if key not in cache:
-            settings = RunSettings(
-                paths=[],
-                backend=plan.backend,
-                url=plan.url,
-                model=plan.model,
-                api_key_env=plan.api_key_env,
-                timeouts=plan.timeouts,
-            )
-            cache[key] = await resolve_endpoint(settings)
+            cache[key] = await resolve_endpoint(plan)
         endpoint, note = cache[key]
         if note:
             notes[plan.agent_id] = note
@@ -334,7 +327,7 @@ async def run_multiagent(
         outcome.run_id = session.store.start_run(
             "multiagent",
             label=settings.scenario.name,
-            command=sys.argv,
+            command=settings.command,
             settings=settings.model_dump(mode="json"),
             system=system_info(),
             output_dir=str(settings.output_dir),

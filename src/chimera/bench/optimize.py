@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -22,7 +21,6 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chimera.agent.session import system_info
 from chimera.backends.base import Backend, EndpointSettings, create_backend
 from chimera.bench.grid import Choice, Dimension, IntRange, Point, space_bounds
 from chimera.bench.measure import (
@@ -40,6 +38,7 @@ from chimera.errors import ConfigError
 from chimera.options import InferenceOptions
 from chimera.store import Store
 from chimera.store.bench import add_trial
+from chimera.system import system_info
 
 Objective = Literal["throughput", "ttft", "mix", "pareto"]
 OBJECTIVE_TEXT: dict[str, str] = {
@@ -346,7 +345,7 @@ async def run_optimize(
             "optimize",
             label=settings.label
             or f"optimize {settings.objective} of {model_name(settings.model)}",
-            command=command if command is not None else sys.argv,
+            command=command,
             settings=settings.model_dump(mode="json") | {"space": space_bounds(settings.space)},
             system=system_info(),
         )

@@ -6,8 +6,10 @@ Every function accepts ``store=None`` (``--no-store``) and then does nothing.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from chimera.agent import session
+from chimera.agent.documents import analysis_document
+from chimera.agent.spec import AgentRun
 from chimera.bench.grid import Point
 from chimera.bench.measure import CallOutcome, RunOutcome
 from chimera.options import InferenceOptions
@@ -64,12 +66,12 @@ def record_outcome(
     """One measured run: its agent (agent mode) and every call it made."""
     if store is None or run_id is None:
         return
-    agent_row = None
+    row = None
     if outcome.agent is not None:
         run = outcome.agent
-        agent_row = store.add_agent(
+        row = store.add_agent(
             run_id,
-            session.agent_row(
+            agent_row(
                 run,
                 label=f"{run.spec.label} [{point.key}] run {run_index}",
                 options_json=options.set_options(),
@@ -83,7 +85,7 @@ def record_outcome(
             point=point.key,
             repeat=run_index,
             trial=trial,
-            agent_row=agent_row,
+            agent_row=row,
             result=call.result,
             prompt=call.prompt,
             error=call.error,
@@ -91,3 +93,55 @@ def record_outcome(
             model=model,
             options=options.set_options(),
         )
+
+
+def agent_row(run: AgentRun, report: Path | None = None, **columns: Any) -> dict[str, Any]:
+    """The run store's ``agents`` row of one agent run; ``columns`` add or replace columns."""
+    spec = run.spec
+    row: dict[str, Any] = {
+        "agent_id": spec.agent_id,
+        "label": spec.label,
+        "persona": spec.persona.name,
+        "model": spec.model,
+        "backend": run.backend,
+        "url": run.url,
+        "options_json": spec.options.set_options(),
+        "status": run.status,
+        "error": run.error,
+        "report_path": str(report) if report else None,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "total_s": run.timings.total_s,
+        "ingest_s": run.timings.ingest_s,
+        "analysis_s": run.timings.analysis_s,
+        "report_s": run.timings.report_s,
+        "grounded_ratio": run.factcheck.grounded_ratio if run.factcheck else None,
+        "quality_score": run.quality.total if run.quality else None,
+        "quality_json": run.quality.model_dump() if run.quality else None,
+        "factsheet": run.factsheet or None,
+        "analysis_json": analysis_document(run),
+    }
+    row.update(columns)
+    return row
+
+
+def record_agent(
+    store: Store, run_id: str, run: AgentRun, report: Path | None = None, **columns: Any
+) -> int:
+    """Record one agent run and every call it made (prompt, response, metrics or error)."""
+    spec = run.spec
+    row = store.add_agent(run_id, agent_row(run, report, **columns))
+    for c in run.calls:
+        store.add_call(
+            run_id,
+            stage=c.stage,
+            agent_row=row,
+            result=c.result,
+            prompt="\n\n".join(f"[{m.role}]\n{m.content}" for m in c.messages),
+            error=c.error,
+            backend=run.backend,
+            url=run.url,
+            model=spec.model,
+            options=spec.options.set_options(),
+        )
+    return row

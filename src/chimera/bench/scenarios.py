@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chimera.agent.endpoint import BackendChoice
 from chimera.agent.personas import Persona, get_persona, load_personas
-from chimera.agent.session import BackendChoice
 from chimera.backends.base import Timeouts
 from chimera.configfile import problems, read_toml
 from chimera.errors import ConfigError

@@ -9,7 +9,6 @@ pairs already in ``sweep.csv`` and keeps recording into the same store run.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -18,8 +17,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chimera.agent.endpoint import open_backend
 from chimera.agent.personas import get_persona, load_personas
-from chimera.agent.session import open_backend, system_info
 from chimera.agent.spec import AgentSpec
 from chimera.atomic import write_json
 from chimera.backends.base import Backend, EndpointSettings, create_backend
@@ -41,6 +40,7 @@ from chimera.ingest.pipeline import ingest_paths
 from chimera.ingest.settings import IngestSettings
 from chimera.options import InferenceOptions
 from chimera.store.bench import reopen_run
+from chimera.system import system_info
 
 
 class SweepSettings(BaseModel):
@@ -237,7 +237,7 @@ async def run_sweep(
         run_id = store.start_run(
             "sweep",
             label=settings.label or f"sweep of {model_name(settings.model)}",
-            command=command if command is not None else sys.argv,
+            command=command,
             settings=settings.model_dump(mode="json"),
             system=system_info(),
             output_dir=str(out),

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from chimera.agent.endpoint import BackendChoice
 from chimera.agent.personas import load_personas
-from chimera.agent.session import BackendChoice
 from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD, VALIDITY_TOLERANCE
 from chimera.bench.multiagent import MultiAgentSettings, run_multiagent
 from chimera.bench.progress import NullObserver, RichProgress
@@ -263,6 +263,7 @@ def multiagent(
         db=db,
         store=not no_store,
         ingest=load_settings(config),
+        command=sys.argv,
     )
     console = Console(highlight=False, soft_wrap=True)
     live = not quiet and sys.stdout.isatty()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from chimera.agent.session import BackendChoice, RunSettings, run_session
+from chimera.agent.endpoint import BackendChoice
+from chimera.app.run import RunSettings, run_session
 from chimera.cli import options as opt
 from chimera.cli.app import app
 from chimera.cli.common import run_async
@@ -117,6 +119,7 @@ def run(
         ingest=load_settings(config),
         html=html,
         timeouts=opt.timeouts(connect_timeout, first_token_timeout, idle_timeout),
+        command=sys.argv,
         analysis_shape=analysis_shape.value,
         report_mode=report_mode.value,
     )

@@ -2,7 +2,7 @@
 
 The page carries what report.md carries (the LLM's report, metrics, fact check, data quality,
 workflow, persona prompt) plus the plots and a per-call metrics table. Pure: nothing is read
-or written here; ``chimera.agent.session`` writes the files.
+or written here; ``chimera.app.run`` writes the files.
 """
 
 from __future__ import annotations
