@@ -192,6 +192,9 @@ class LevelRunner:
                 delay = due - self._elapsed()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                    # uvloop's timers have millisecond steps and may wake early: not before due
+                    while self._elapsed() < due:  # noqa: ASYNC110 (a spin, <1 ms)
+                        await asyncio.sleep(0)
                 tg.create_task(self._send(job[0], job[1], due))
 
     async def _lag_monitor(self) -> None:
