@@ -78,3 +78,32 @@ def test_probe_takes_the_connect_and_first_token_timeouts(
     doc = json.loads(capsys.readouterr().out)
     assert code == 3
     assert "no first token within 0.3 s" in doc["servers"][0]["error"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", ".", "--backend", "openai", "--num-ctx", "1024"],
+        ["sweep", "--backend", "openai", "--model", "m", "--num-ctx", "512,1024"],
+        ["optimize", "--backend", "openai", "--model", "m", "--num-gpu", "0:99"],
+        [
+            "multiagent",
+            ".",
+            "--backend",
+            "openai",
+            "--chimera-num-ctx",
+            "1024",
+            "--collector-ollama-url",
+            "http://127.0.0.1:9",
+        ],
+    ],
+)
+def test_options_a_backend_cannot_set_are_a_usage_error_before_anything_runs(
+    cli: Cli, args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = [] if args[0] == "multiagent" else ["--url", "http://127.0.0.1:9"]
+    code = cli(*args, *url)  # nothing listens there: nothing is sent
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "the openai backend cannot set num_" in err and "--ctx-size" in err
+    assert err.count("\n") == 1  # one line

@@ -8,7 +8,7 @@ Chimera happens behind this seam.
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +37,8 @@ __all__ = [
     "StreamEvent",
     "TextChunk",
     "Timeouts",
+    "backend_class",
+    "check_options",
     "create_backend",
     "generate",
     "known_kinds",
@@ -153,23 +155,41 @@ def known_kinds() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def backend_class(kind: str) -> Any:
+    """The class registered for ``kind`` (its module imported now); an unknown kind lists the
+    known ones, a missing optional dependency says how to install it."""
+    target = _REGISTRY.get(kind)
+    if target is None:
+        raise UnknownBackendError(kind, known_kinds())
+    module_name, _, cls_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"backend {kind!r} needs an optional dependency that is not installed "
+            f"({exc.name}); install it with `pip install 'chimera-bench[{kind}]'`"
+        ) from None
+    return getattr(module, cls_name)
+
+
+def check_options(kind: str, names: Iterable[str]) -> None:
+    """Refuse, before anything runs, options the ``kind`` of backend cannot set (a backend
+    declares them as ``refused_options``, with ``refused_hint`` saying where they are set):
+    a ConfigError naming them, exit 2."""
+    cls = backend_class(kind)
+    refused = [n for n in getattr(cls, "refused_options", ()) if n in set(names)]
+    if refused:
+        hint = getattr(cls, "refused_hint", "")
+        raise ConfigError(
+            f"the {kind} backend cannot set {', '.join(refused)}" + (f": {hint}" if hint else "")
+        )
+
+
 def create_backend(settings: EndpointSettings | None = None, **fields: Any) -> Backend:
     """Build the backend for ``settings.kind``; an unknown kind lists the known ones."""
     if settings is None:
         settings = EndpointSettings(**fields)
     elif fields:
         settings = settings.model_copy(update=fields)
-    target = _REGISTRY.get(settings.kind)
-    if target is None:
-        raise UnknownBackendError(settings.kind, known_kinds())
-    module_name, _, cls_name = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(
-            f"backend {settings.kind!r} needs an optional dependency that is not installed "
-            f"({exc.name}); install it with `pip install 'chimera-bench[{settings.kind}]'`"
-        ) from None
-    cls = getattr(module, cls_name)
-    backend: Backend = cls(settings)
+    backend: Backend = backend_class(settings.kind)(settings)
     return backend

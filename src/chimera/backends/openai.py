@@ -138,6 +138,11 @@ class OpenAIBackend(HttpBackend):
     """Streams from an OpenAI-compatible server."""
 
     kind: ClassVar[str] = "openai"
+    refused_options: ClassVar[tuple[str, ...]] = LOAD_TIME_OPTIONS
+    refused_hint: ClassVar[str] = (
+        "they are fixed when an OpenAI-compatible server starts (llama-server --ctx-size, "
+        "vLLM --max-model-len); use the ollama or llamacpp backend to set or sweep them"
+    )
     missing_model_hint = (
         "OpenAI-compatible servers serve the model they were started with; "
         "pass one of the names below as --model."

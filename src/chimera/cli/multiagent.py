@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from chimera.agent.endpoint import BackendChoice
 from chimera.agent.personas import load_personas
+from chimera.backends.base import check_options
 from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD, VALIDITY_TOLERANCE
 from chimera.bench.multiagent import MultiAgentSettings, run_multiagent
 from chimera.bench.progress import NullObserver, RichProgress
@@ -246,6 +247,9 @@ def multiagent(
             backend=choice,
             api_key_env=api_key_env,
         )
+    for agent in spec.agents:  # options an agent's backend cannot set: a usage error now
+        if agent.backend != "auto":
+            check_options(agent.backend, agent.options.set_options())
     given = opt.timeouts(connect_timeout, first_token_timeout, idle_timeout)
     # a scenario file's agent and file keys win over the flags, as for model and backend
     spec = spec.model_copy(update={"agents": tuple(a.with_timeouts(given) for a in spec.agents)})

@@ -16,7 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from chimera.backends.base import EndpointSettings
+from chimera.backends.base import EndpointSettings, check_options
 from chimera.bench.grid import option_specs, parse_dimension
 from chimera.bench.measure import DEFAULT_PROMPT
 from chimera.bench.optimize import (
@@ -225,6 +225,7 @@ def optimize(
         db=db,
         store=not no_store,
     )
+    check_options(backend, [*(d.name for d in settings.space), *settings.options.set_options()])
     err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet)
     progress = progress_bar(err, quiet)
     with progress:

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from chimera.agent.endpoint import BackendChoice
 from chimera.app.run import RunSettings, run_session
+from chimera.backends.base import check_options
 from chimera.cli import options as opt
 from chimera.cli.app import app
 from chimera.cli.common import run_async
@@ -102,6 +103,8 @@ def run(
         num_predict=num_predict,
         seed=seed,
     )
+    if choice != "auto":  # options the backend cannot set: a usage error before ingest
+        check_options(choice, options.set_options())
     settings = RunSettings(
         paths=paths or default_paths(Path.cwd()),
         persona=persona,

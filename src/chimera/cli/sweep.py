@@ -15,7 +15,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from chimera.backends.base import EndpointSettings
+from chimera.backends.base import EndpointSettings, check_options
 from chimera.bench.grid import Grid, Point, option_specs
 from chimera.bench.measure import DEFAULT_PROMPT, RunOutcome
 from chimera.bench.sweep import SweepResult, SweepSettings, run_sweep
@@ -207,6 +207,8 @@ def sweep(
         db=db,
         store=not no_store,
     )
+    # options the backend cannot set are a usage error now, not failed runs later
+    check_options(backend, [*settings.grid.names, *settings.options.set_options()])
     err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet)
     console = Console(highlight=False, soft_wrap=True)
     progress = progress_bar(err, quiet)
