@@ -120,7 +120,7 @@ def test_hetero_sends_each_option_set_to_its_agent(
     ("args", "message"),
     [
         (["--scenario", "both"], "choose baseline_vs_chimera, chimera_hetero, chimera_homo"),
-        (["--backend", "vllm"], "choose auto, ollama, openai, llamacpp, offline"),
+        (["--backend", "vllm"], "unknown backend kind 'vllm'; known kinds: auto, llamacpp"),
         (["--scenario", "chimera_homo", "--scenario-file", "s.toml"], "not both"),
         (["--scenario-file", "s.toml", "--chimera-num-gpu", "8"], "set each agent's options"),
         (["--scenario-file", "missing.toml"], "cannot read the scenario file missing.toml"),

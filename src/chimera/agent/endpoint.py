@@ -3,24 +3,49 @@ the offline narrator, with a note saying why), a named kind, and the backend for
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Annotated, Protocol
+
+from pydantic import AfterValidator
 
 from chimera.agent import narrate
 from chimera.agent.spec import AgentSpec
-from chimera.backends.base import Backend, EndpointSettings, Timeouts, create_backend
+from chimera.backends.base import (
+    Backend,
+    EndpointSettings,
+    Timeouts,
+    create_backend,
+    known_kinds,
+)
 from chimera.backends.offline import OfflineBackend
 from chimera.backends.ollama import OllamaBackend
-from chimera.errors import BackendError
+from chimera.errors import BackendError, UnknownBackendError
 from chimera.ingest.pipeline import IngestResult
 
-BackendChoice = Literal["auto", "ollama", "openai", "llamacpp", "offline"]
+
+def backend_choice(kind: str) -> str:
+    """``kind`` if it is ``auto`` or a registered backend kind (the registry is the one list
+    of kinds), else an UnknownBackendError listing them."""
+    if kind != "auto" and kind not in known_kinds():
+        raise UnknownBackendError(kind, ["auto", *known_kinds()])
+    return kind
+
+
+def _validated(kind: str) -> str:
+    try:
+        return backend_choice(kind)
+    except UnknownBackendError as exc:
+        raise ValueError(str(exc)) from None  # pydantic reports it with the field
+
+
+# A backend kind, or auto (Ollama if it answers and has the model, else offline).
+BackendChoice = Annotated[str, AfterValidator(_validated)]
 
 
 class EndpointChoice(Protocol):
     """What ``resolve_endpoint`` reads: the settings of ``chimera run`` or of a scenario agent."""
 
     @property
-    def backend(self) -> BackendChoice: ...
+    def backend(self) -> str: ...
     @property
     def url(self) -> str | None: ...
     @property

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from chimera.agent.endpoint import BackendChoice
+from chimera.agent.endpoint import backend_choice
 from chimera.agent.personas import load_personas
 from chimera.backends.base import check_options
 from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD, VALIDITY_TOLERANCE
@@ -25,8 +25,6 @@ from chimera.cli.ingest import default_paths
 from chimera.ingest.settings import load_settings
 from chimera.models.bundled import default_model
 from chimera.options import InferenceOptions
-
-BACKENDS = ("auto", "ollama", "openai", "llamacpp", "offline")
 
 
 class _Keep(NullObserver):
@@ -128,8 +126,8 @@ def multiagent(
     backend: Annotated[
         str,
         typer.Option(
-            help="auto (Ollama if it answers and has the model, else offline), ollama, openai, "
-            "llamacpp or offline."
+            help="auto (Ollama if it answers and has the model, else offline), or a backend "
+            f"kind: {opt.KINDS}."
         ),
     ] = "auto",
     api_key_env: Annotated[
@@ -191,9 +189,7 @@ def multiagent(
     idle_timeout: opt.IdleTimeout = None,
 ) -> None:
     """Run agents alone, then together: speedup, efficiency and contention, honestly measured."""
-    if backend not in BACKENDS:
-        raise typer.BadParameter(f"choose {', '.join(BACKENDS)}", param_hint="--backend")
-    choice: BackendChoice = backend  # type: ignore[assignment]
+    choice = backend_choice(backend)
     chimera = _options(
         "chimera",
         chimera_option,

@@ -168,7 +168,7 @@ def optimize(
             "default smollm2)."
         ),
     ] = None,
-    backend: Annotated[str, typer.Option(help="ollama, openai or llamacpp.")] = "ollama",
+    backend: Annotated[str, typer.Option(help=f"A backend kind: {opt.KINDS}.")] = "ollama",
     url: Annotated[str | None, typer.Option(help="Server URL (default: the kind's).")] = None,
     api_key_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the API key (openai).")

@@ -7,8 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from chimera.backends.base import Timeouts
+from chimera.backends.base import Timeouts, known_kinds
 from chimera.options import InferenceOptions
+
+# The backend kinds, from the registry (the one list), for help texts.
+KINDS = ", ".join(known_kinds())
 
 NumGpu = Annotated[int | None, typer.Option("--num-gpu", help="Layers offloaded to the GPU.")]
 NumCtx = Annotated[int | None, typer.Option("--num-ctx", help="Context window, tokens.")]

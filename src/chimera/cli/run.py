@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from chimera.agent.endpoint import BackendChoice
+from chimera.agent.endpoint import backend_choice
 from chimera.app.run import RunSettings, run_session
 from chimera.backends.base import check_options
 from chimera.cli import options as opt
@@ -46,8 +46,8 @@ def run(
     backend: Annotated[
         str,
         typer.Option(
-            help="auto (Ollama if it answers and has the model, else offline), ollama, openai, "
-            "llamacpp or offline."
+            help="auto (Ollama if it answers and has the model, else offline), or a backend "
+            f"kind: {opt.KINDS}."
         ),
     ] = "auto",
     url: Annotated[
@@ -86,11 +86,7 @@ def run(
     ] = False,
 ) -> None:
     """Analyse benchmark artifacts with an LLM agent and write a fact-checked report."""
-    if backend not in ("auto", "ollama", "openai", "llamacpp", "offline"):
-        raise typer.BadParameter(
-            "choose auto, ollama, openai, llamacpp or offline", param_hint="--backend"
-        )
-    choice: BackendChoice = backend  # type: ignore[assignment]
+    choice = backend_choice(backend)
     options = opt.build_options(
         "inference options",
         option,

@@ -138,7 +138,7 @@ def sweep(
             "default smollm2)."
         ),
     ] = None,
-    backend: Annotated[str, typer.Option(help="ollama, openai, llamacpp or offline.")] = "ollama",
+    backend: Annotated[str, typer.Option(help=f"A backend kind: {opt.KINDS}.")] = "ollama",
     url: Annotated[str | None, typer.Option(help="Server URL (default: the kind's).")] = None,
     api_key_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the API key (openai).")
