@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chimera.backends.llamacpp import LOAD_PARAMS, UNSUPPORTED, json_grammar, plan_call
+from chimera.backends.llama_options import LOAD_PARAMS, UNSUPPORTED, json_grammar, plan_call
 from chimera.errors import ChimeraError
 from chimera.models import resolve_gguf
 from chimera.options import InferenceOptions

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chimera.backends.llamacpp import decode, load_model, prompt_tokens
+from chimera.backends.llama_driver import decode, load_model, prompt_tokens
 from chimera.calls import ChatMessage, GenerationRequest
 from chimera.testing.generation import Prompt
 
