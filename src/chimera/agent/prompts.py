@@ -7,10 +7,14 @@ be followed.
 
 from __future__ import annotations
 
+import re
+
 from chimera.agent.personas import Persona
 from chimera.calls import ChatMessage
 
 FACTS_OPEN, FACTS_CLOSE = "<facts>", "</facts>"
+# what a reader may take for a marker: any case, spaces inside ('</Facts >')
+_MARKER = re.compile(r"<\s*/?\s*facts\s*>", re.IGNORECASE)
 REPORT_SECTIONS = (
     "Executive Summary",
     "Data Ingestion Summary",
@@ -27,10 +31,15 @@ GROUNDING = (
 )
 
 
+def defuse(text: str) -> str:
+    """``text`` with every facts marker in it, in any case or spacing, broken by a zero-width
+    space before its '>'."""
+    return _MARKER.sub(lambda m: m.group(0)[:-1] + "\u200b>", text)
+
+
 def quote_data(text: str) -> str:
     """Wrap data in facts markers, defusing any marker inside it."""
-    safe = text.replace(FACTS_OPEN, "<facts\u200b>").replace(FACTS_CLOSE, "</facts\u200b>")
-    return f"{FACTS_OPEN}\n{safe}\n{FACTS_CLOSE}"
+    return f"{FACTS_OPEN}\n{defuse(text)}\n{FACTS_CLOSE}"
 
 
 # What each persona's findings are about; a persona from a TOML file keeps its own prompt as
@@ -71,7 +80,8 @@ def analysis_messages(
     answered the rest of InsightAgent's prompt (a risk table, 300-400 words) instead of the
     task."""
     task = FOCUS_TASKS.get(persona.focus, GENERAL_TASK)
-    form = JSON_FORMAT if shape == "json" else LINES_FORMAT + (example or GENERIC_EXAMPLE)
+    # the example is made from the data (example_lines): it cannot close the markers either
+    form = JSON_FORMAT if shape == "json" else LINES_FORMAT + defuse(example or GENERIC_EXAMPLE)
     user = f"{GROUNDING}\n\n{quote_data(facts)}\n\nAnalyse these facts: {task}.\n{form}\n"
     system = persona.prompt.strip().splitlines()[0] if brief else persona.prompt
     return (

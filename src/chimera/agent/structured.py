@@ -403,14 +403,23 @@ def finding_lines(
     return [f"{number}. {first} ({first_id})", *(f"   - {text} ({x})" for x, text in rest)]
 
 
+# What an example may quote from the data (it sits outside the facts markers, among the
+# instructions): a model name, and 'server defaults' or key=value settings; nothing with prose
+# in it, which could be an instruction written into a file.
+_PLAIN_MODEL = re.compile(r"[\w.:/+-]{1,80}")
+_PLAIN_SETTING = re.compile(r"server defaults|[\w.]+=[\w.:/+-]+(?:, [\w.]+=[\w.:/+-]+)*")
+
+
 def example_lines(sheet: FactSheet) -> str | None:
     """The line format shown on the sheet's fastest model (a finding and a recommendation),
-    or None when the sheet has no model."""
+    or None when the sheet has no model, or its name or setting is not plain."""
     fact = next((f for f in sheet.facts if f.kind == "model" and " with " in f.text), None)
-    if fact is None or fact.model is None:
+    if fact is None or fact.model is None or not _PLAIN_MODEL.fullmatch(fact.model):
         return None
     figure = fact.text.split(" with ", 1)[0].rsplit(" ", 2)[-2:]
     setting = fact.text.split(" with ", 1)[1].rsplit(" (n=", 1)[0]
+    if not _PLAIN_SETTING.fullmatch(setting):
+        return None
     return (
         f"[{fact.id}] {fact.model} is the fastest model, at {' '.join(figure)}.\n"
         f"R1: Run {fact.model} with {setting}."
