@@ -141,3 +141,68 @@ def test_openai_sse_of_any_bytes(body: bytes, chat: bool) -> None:
 def test_server_timings_skip_what_a_float_cannot_hold() -> None:
     st_ = server_timings(None, {"prompt_ms": 1e308, "predicted_ms": 12.5})
     assert st_.prompt_eval_ns is None and st_.eval_ns == 12_500_000
+
+
+def _info_outcome(backend_type: type[HttpBackend], body: bytes, what: str) -> object:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, stream=httpx.ByteStream(body), headers={"content-type": "application/json"}
+        )
+
+    settings = EndpointSettings(kind=backend_type.kind, url=URL)
+
+    async def call() -> object:
+        async with backend_type(settings, transport=httpx.MockTransport(answer)) as backend:  # type: ignore[call-arg]
+            try:
+                if what == "server_info":
+                    return await backend.server_info()  # type: ignore[attr-defined]
+                if what == "load":
+                    return await backend.load("m")  # type: ignore[attr-defined]
+                return await backend.installed_models()
+            except BackendError as exc:
+                return exc
+
+    return asyncio.run(call())
+
+
+model_entries = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": json_values, "model": json_values, "id": json_values, "size": json_values,
+        "size_vram": json_values, "expires_at": json_values,
+        "details": json_values | st.fixed_dictionaries(
+            {}, optional={"parameter_size": json_values, "quantization_level": json_values,
+                          "family": json_values},
+        ),
+    },
+)  # fmt: skip
+info_bodies = (
+    json_values
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "models": json_values | st.lists(model_entries | json_values, max_size=3),
+            "data": json_values | st.lists(model_entries | json_values, max_size=3),
+            "version": json_values,
+            "done_reason": json_values,
+            "load_duration": json_values,
+        },
+    )
+).map(orjson.dumps) | st.binary(max_size=30)
+
+
+@FAST
+@given(
+    info_bodies,
+    st.sampled_from([OllamaBackend, OpenAIBackend]),
+    st.sampled_from(["server_info", "installed_models", "load"]),
+)
+@example(b"[]", OllamaBackend, "server_info")  # found: 'list' has no attribute 'get'
+@example(b'{"models": [3]}', OllamaBackend, "installed_models")
+@example(b'{"models": [{"name": "m", "size": "big"}]}', OllamaBackend, "server_info")
+@example(b'{"data": [{"id": "m"}], "version": 3}', OpenAIBackend, "server_info")
+@example(b'{"done_reason": 1}', OllamaBackend, "load")
+def test_server_info_of_any_json(body: bytes, backend_type: type[HttpBackend], what: str) -> None:
+    result = _info_outcome(backend_type, body, what)
+    if isinstance(result, BackendError):
+        assert "\n" not in str(result)

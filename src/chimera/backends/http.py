@@ -134,8 +134,9 @@ class HttpClient:
 
     async def request_json(
         self, method: str, path: str, body: Any = None, *, timeout_s: float | None = None
-    ) -> Any:
-        """One non-streaming request; returns the decoded JSON body or raises a mapped error."""
+    ) -> dict[str, Any]:
+        """One non-streaming request; returns the JSON object it answers or raises a mapped
+        error (a body that is not a JSON object is a MalformedResponseError)."""
         try:
             async with asyncio.timeout(timeout_s or self.settings.first_token_timeout_s):
                 content = None if body is None else orjson.dumps(body)
@@ -157,13 +158,18 @@ class HttpClient:
             raise ServerHTTPError(
                 self.base_url + path, resp.status_code, self.scrub(server_message(resp))
             )
+        shown = self.scrub(resp.content[:200].decode("utf-8", "replace"))
         try:
-            return orjson.loads(resp.content)
+            data = orjson.loads(resp.content)
         except orjson.JSONDecodeError:
-            shown = self.scrub(resp.content[:200].decode("utf-8", "replace"))
             raise MalformedResponseError(
                 self.base_url + path, "the body is not JSON", shown
             ) from None
+        if not isinstance(data, dict):
+            raise MalformedResponseError(
+                self.base_url + path, "the body is JSON but not an object", shown
+            )
+        return data
 
     @asynccontextmanager
     async def stream(
@@ -298,6 +304,17 @@ class LineStream:
     def server_error(self, message: object) -> StreamError:
         """The error for an error the server reported mid-stream."""
         return StreamError(self.url, self.client.scrub(str(message)))
+
+
+def entries(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The objects in the list ``data[key]`` (a model list); anything else in it is left out."""
+    items = data.get(key)
+    return [e for e in items if isinstance(e, dict)] if isinstance(items, list) else []
+
+
+def text_or_none(value: Any) -> str | None:
+    """A string field of a server's answer; None when it is absent or not a string."""
+    return value if isinstance(value, str) else None
 
 
 def _short(exc: Exception) -> str:

@@ -19,7 +19,13 @@ from chimera.backends.base import (
     StreamEvent,
     require_output,
 )
-from chimera.backends.http import HttpBackend, normalize_url, server_message
+from chimera.backends.http import (
+    HttpBackend,
+    entries,
+    normalize_url,
+    server_message,
+    text_or_none,
+)
 from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
 from chimera.errors import BackendError, StreamCutError
 
@@ -69,20 +75,24 @@ def server_timings(final: dict[str, Any]) -> ServerTimings:
 
 def _reason(final: dict[str, Any]) -> str | None:
     """The final chunk's done_reason; a value that is not a string says nothing."""
-    reason = final.get("done_reason")
-    return reason if isinstance(reason, str) else None
+    return text_or_none(final.get("done_reason"))
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _model_info(entry: dict[str, Any]) -> ModelInfo:
-    details = entry.get("details") or {}
+    details = entry.get("details")
+    details = details if isinstance(details, dict) else {}
     return ModelInfo(
         name=str(entry.get("name") or entry.get("model") or "?"),
-        size_bytes=entry.get("size"),
-        size_vram_bytes=entry.get("size_vram"),
-        parameter_size=details.get("parameter_size"),
-        quantization=details.get("quantization_level"),
-        family=details.get("family"),
-        expires_at=entry.get("expires_at"),
+        size_bytes=_count(entry.get("size")),
+        size_vram_bytes=_count(entry.get("size_vram")),
+        parameter_size=text_or_none(details.get("parameter_size")),
+        quantization=text_or_none(details.get("quantization_level")),
+        family=text_or_none(details.get("family")),
+        expires_at=text_or_none(entry.get("expires_at")),
     )
 
 
@@ -99,7 +109,7 @@ class OllamaBackend(HttpBackend):
 
     async def installed_models(self) -> list[str]:
         data = await self._http.request_json("GET", "/api/tags", timeout_s=10)
-        return [m.name for m in (_model_info(e) for e in data.get("models") or [])]
+        return [_model_info(e).name for e in entries(data, "models")]
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
         path = "/api/chat" if request.is_chat else "/api/generate"
@@ -204,7 +214,7 @@ class OllamaBackend(HttpBackend):
         return ServerInfo(
             url=self.url,
             kind=self.kind,
-            version=version.get("version"),
-            models=[_model_info(e) for e in tags.get("models") or []],
-            loaded=[_model_info(e) for e in ps.get("models") or []],
+            version=text_or_none(version.get("version")),
+            models=[_model_info(e) for e in entries(tags, "models")],
+            loaded=[_model_info(e) for e in entries(ps, "models")],
         )

@@ -20,7 +20,13 @@ from chimera.backends.base import (
     generate,
     require_output,
 )
-from chimera.backends.http import HttpBackend, normalize_url, server_message
+from chimera.backends.http import (
+    HttpBackend,
+    entries,
+    normalize_url,
+    server_message,
+    text_or_none,
+)
 from chimera.backends.metrics import ServerTimings, compute_metrics
 from chimera.errors import (
     BackendError,
@@ -164,7 +170,7 @@ class OpenAIBackend(HttpBackend):
 
     async def installed_models(self) -> list[str]:
         data = await self._http.request_json("GET", "/v1/models", timeout_s=10)
-        return [str(m.get("id")) for m in data.get("data") or []]
+        return [str(m.get("id")) for m in entries(data, "data")]
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
         path = "/v1/chat/completions" if request.is_chat else "/v1/completions"
@@ -266,11 +272,11 @@ class OpenAIBackend(HttpBackend):
 
     async def server_info(self) -> ServerInfo:
         data = await self._http.request_json("GET", "/v1/models", timeout_s=10)
-        models = [ModelInfo(name=str(m.get("id"))) for m in data.get("data") or []]
+        models = [ModelInfo(name=str(m.get("id"))) for m in entries(data, "data")]
         version = None
         try:  # vLLM answers /version; others may not
             v = await self._http.request_json("GET", "/version", timeout_s=5)
-            version = v.get("version") if isinstance(v, dict) else None
+            version = text_or_none(v.get("version"))
         except BackendError:
             pass
         return ServerInfo(url=self.url, kind=self.kind, version=version, models=models, loaded=None)
