@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics, percentile
+from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
+from chimera.stats import percentile
 
 MS = 1_000_000
 

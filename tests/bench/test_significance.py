@@ -8,7 +8,7 @@ import random
 import pytest
 from scipy import stats
 
-from chimera.bench.significance import (
+from chimera.stats import (
     cohen_d,
     compare_samples,
     effect_label,

@@ -7,7 +7,7 @@ import math
 import pytest
 import scipy.stats
 
-from chimera.bench.stats import compare_paired, describe
+from chimera.stats import compare_paired, describe
 
 
 def test_describe_matches_scipy_t_interval() -> None:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from chimera.ingest.facts import Fact
-from chimera.ingest.stats import compute_stats, percentile, summarize
+from chimera.ingest.stats import compute_stats, summarize
+from chimera.stats import percentile
 
 
 @pytest.mark.parametrize(

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 
 from chimera.calls import CallMetrics, CallTotals, call_totals
+from chimera.stats import percentile
 
-__all__ = [
-    "CallTotals",
-    "ServerTimings",
-    "StreamClock",
-    "call_totals",
-    "compute_metrics",
-    "percentile",
-]
+__all__ = ["CallTotals", "ServerTimings", "StreamClock", "call_totals", "compute_metrics"]
 
 NS_PER_MS = 1_000_000
 
@@ -41,17 +34,6 @@ class StreamClock:
         self.start_ns = start_ns
         self.chunk_ns: list[int] = []
         self.end_ns: int | None = None
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Linear-interpolation percentile (numpy's default) of an already sorted list."""
-    if not sorted_values:
-        raise ValueError("percentile of an empty list")
-    pos = (len(sorted_values) - 1) * q / 100.0
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    frac = pos - lo
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac
 
 
 def compute_metrics(

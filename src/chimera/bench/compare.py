@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.bench.measure import LOWER_IS_BETTER, METRICS, UNITS
-from chimera.bench.significance import CONFIDENCE, Difference, compare_samples, effect_label
+from chimera.stats import CONFIDENCE, Difference, compare_samples, effect_label
 
 TestName = Literal["welch", "mannwhitney"]
 TEST_TEXT = {"welch": "Welch's t-test", "mannwhitney": "Mann-Whitney U"}

@@ -14,8 +14,8 @@ from typing import Any
 from chimera import __version__
 from chimera.agent.spec import AgentRun, AgentSpec
 from chimera.bench.results import AgentOutcome, MultiAgentOutcome, RunRecord
-from chimera.bench.stats import compare_paired, describe
 from chimera.calls import call_totals
+from chimera.stats import compare_paired, describe
 
 DEFINITIONS: dict[str, str] = {
     "alone_s": "an agent's whole workflow (analysis call, report call, checks) run by itself, "

@@ -32,10 +32,10 @@ from chimera.bench.measure import (
     session_tag,
 )
 from chimera.bench.recording import open_store, record_outcome, record_warmup
-from chimera.bench.significance import Summary, summarize
 from chimera.bench.sweep import model_name
 from chimera.errors import ConfigError
 from chimera.options import InferenceOptions
+from chimera.stats import Summary, summarize
 from chimera.store import Store
 from chimera.store.bench import add_trial
 from chimera.system import system_info

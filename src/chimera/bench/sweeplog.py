@@ -18,8 +18,8 @@ from pathlib import Path
 from chimera.atomic import write_text
 from chimera.bench.grid import format_value
 from chimera.bench.measure import METRICS
-from chimera.bench.significance import summarize
 from chimera.errors import ConfigError, InputFileError, OutputError
+from chimera.stats import summarize
 
 CSV_NAME = "sweep.csv"
 SUMMARY_NAME = "sweep_summary.csv"

@@ -12,9 +12,9 @@ from rich.markup import escape
 
 from chimera.bench.compare import Comparison, TestName, compare_sides
 from chimera.bench.sides import load_side, split_ref
-from chimera.bench.significance import Summary
 from chimera.cli.app import app
 from chimera.errors import ConfigError
+from chimera.stats import Summary
 from chimera.store import Store, default_db_path
 
 

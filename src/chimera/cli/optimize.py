@@ -26,11 +26,11 @@ from chimera.bench.optimize import (
     TrialRecord,
     run_optimize,
 )
-from chimera.bench.significance import Summary
 from chimera.cli import options as opt
 from chimera.cli.app import app
 from chimera.cli.common import progress_bar, run_async
 from chimera.models.bundled import default_model
+from chimera.stats import Summary
 
 Spec = Annotated[str | None, typer.Option(metavar="LOW:HIGH|V1,V2")]
 

@@ -8,12 +8,13 @@ order statistics (numpy's default, 'linear'). Failed observations are counted in
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from operator import itemgetter
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.ingest.facts import Config, Fact, config_label
+from chimera.stats import percentile
 
 
 class Stat(BaseModel):
@@ -47,16 +48,6 @@ class Stat(BaseModel):
     @property
     def key(self) -> tuple[str | None, str, str, str]:
         return (self.model, self.config_label, self.metric, self.source)
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear interpolation between order statistics (numpy's default method)."""
-    if not sorted_values:
-        raise ValueError("percentile of no values")
-    pos = (len(sorted_values) - 1) * q / 100.0
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
 def summarize(values: Iterable[float]) -> dict[str, float | None]:

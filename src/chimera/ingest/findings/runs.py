@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 from chimera.ingest.facts import Fact, config_label
 from chimera.ingest.findings import FileView, Finding, shown
-from chimera.ingest.stats import Stat, percentile
+from chimera.ingest.stats import Stat
 from chimera.ingest.values import fmt_num
+from chimera.stats import percentile
 
 # TTFT's parts (load, prompt eval) follow TTFT; reporting them again adds nothing
 _SPREAD_METRICS = frozenset({"tokens_per_s", "ttft_s", "latency_ms", "eval_s"})

@@ -13,8 +13,8 @@ from typing import NamedTuple
 from chimera.ingest.facts import Config, Fact, config_label
 from chimera.ingest.findings import FileView, Finding, shown
 from chimera.ingest.records import DATA_FORMATS
-from chimera.ingest.stats import percentile
 from chimera.ingest.values import fmt_num
+from chimera.stats import percentile
 
 _RAW_SUFFIXES = ("", "_runs", "_run", "_raw", "_results", "_data", "_rows")
 _AGGS = frozenset({"mean", "median", "min", "max", "std", "total", "overall"})

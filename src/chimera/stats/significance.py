@@ -1,4 +1,5 @@
-"""Statistics for comparisons: summaries with 95% CIs, Welch's t-test, Mann-Whitney U, effect size.
+"""Comparing two samples: Welch's t-test and interval, Mann-Whitney U, effect size; and paired
+comparisons run by run.
 
 Pure functions over lists of floats. Welch's t-test and its confidence interval are computed
 here from the two summaries (the interval is of ``mean(b) - mean(a)``); scipy supplies the t
@@ -9,12 +10,13 @@ side, or no spread at all) the result says so in ``reason`` instead of inventing
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-CONFIDENCE = 0.95
+from pydantic import BaseModel, ConfigDict, Field
+
+from chimera.stats.summary import CONFIDENCE, Summary, describe, summarize, t_sf_two_sided
 
 
 def _scipy_stats() -> Any:
@@ -23,37 +25,6 @@ def _scipy_stats() -> Any:
     from scipy import stats
 
     return stats
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """A sample's size, centre and spread; ``std`` and the CI need two or more values."""
-
-    n: int
-    mean: float
-    std: float | None  # sample standard deviation (n - 1)
-    sem: float | None  # standard error of the mean
-    ci_low: float | None  # 95% (``confidence``) CI of the mean, Student t
-    ci_high: float | None
-    median: float
-    min: float
-    max: float
-
-
-def summarize(values: Sequence[float], confidence: float = CONFIDENCE) -> Summary | None:
-    """The summary of ``values`` (NaNs dropped); None when nothing is left."""
-    xs = [float(v) for v in values if not math.isnan(v)]
-    if not xs:
-        return None
-    n = len(xs)
-    mean = math.fsum(xs) / n
-    std = sem = low = high = None
-    if n >= 2:
-        std = statistics.stdev(xs)
-        sem = std / math.sqrt(n)
-        half = float(_scipy_stats().t.ppf(0.5 + confidence / 2, n - 1)) * sem
-        low, high = mean - half, mean + half
-    return Summary(n, mean, std, sem, low, high, statistics.median(xs), min(xs), max(xs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,4 +140,51 @@ def compare_samples(
         float(mw.pvalue),
         cohen_d(sa, sb),
         None,
+    )
+
+
+class PairedComparison(BaseModel):
+    """Agent ``b`` minus agent ``a`` on one metric, paired run by run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    a: str
+    b: str
+    metric: str
+    n: int
+    mean_a: float | None
+    mean_b: float | None
+    mean_diff: float | None = Field(description="mean of (b - a) over the runs")
+    ci95_low: float | None
+    ci95_high: float | None
+    p_value: float | None = Field(
+        description="two-sided paired t-test; None below 2 pairs or when every difference is equal"
+    )
+
+
+def compare_paired(
+    a: str, b: str, metric: str, values_a: Sequence[float | None], values_b: Sequence[float | None]
+) -> PairedComparison:
+    """b - a over the runs where both have a value: mean difference, its 95% CI, t-test p."""
+    pairs = [
+        (float(x), float(y))
+        for x, y in zip(values_a, values_b, strict=True)
+        if x is not None and y is not None
+    ]
+    n = len(pairs)
+    diffs = describe([y - x for x, y in pairs])
+    p = None
+    if n >= 2 and diffs.std and diffs.mean is not None:
+        p = t_sf_two_sided(diffs.mean / (diffs.std / math.sqrt(n)), n - 1)
+    return PairedComparison(
+        a=a,
+        b=b,
+        metric=metric,
+        n=n,
+        mean_a=math.fsum(x for x, _ in pairs) / n if n else None,
+        mean_b=math.fsum(y for _, y in pairs) / n if n else None,
+        mean_diff=diffs.mean,
+        ci95_low=diffs.ci95_low,
+        ci95_high=diffs.ci95_high,
+        p_value=p,
     )

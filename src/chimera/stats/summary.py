@@ -1,4 +1,5 @@
-"""Statistics over repeated runs: mean, std, CV, Student-t 95% intervals, paired comparisons.
+"""Describing a sample: percentiles, mean, standard deviation, CV and Student-t confidence
+intervals of the mean (``Summary`` for comparisons, ``Spread`` for run documents).
 
 Pure functions of lists of numbers. The t quantiles come from scipy (``scipy.special.stdtrit``
 is Student's t inverse CDF; scipy.stats would cost half a second more to import).
@@ -7,7 +8,9 @@ is Student's t inverse CDF; scipy.stats would cost half a second more to import)
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,23 +32,15 @@ class Spread(BaseModel):
     max: float | None
 
 
-class PairedComparison(BaseModel):
-    """Agent ``b`` minus agent ``a`` on one metric, paired run by run."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    a: str
-    b: str
-    metric: str
-    n: int
-    mean_a: float | None
-    mean_b: float | None
-    mean_diff: float | None = Field(description="mean of (b - a) over the runs")
-    ci95_low: float | None
-    ci95_high: float | None
-    p_value: float | None = Field(
-        description="two-sided paired t-test; None below 2 pairs or when every difference is equal"
-    )
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of an already sorted list, by linear interpolation
+    between order statistics (numpy's default method)."""
+    if not sorted_values:
+        raise ValueError("percentile of no values")
+    pos = (len(sorted_values) - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
 def t_quantile(p: float, df: int) -> float:
@@ -91,29 +86,32 @@ def describe(values: Sequence[float]) -> Spread:
     return _spread(n, mean, std, half, xs)
 
 
-def compare_paired(
-    a: str, b: str, metric: str, values_a: Sequence[float | None], values_b: Sequence[float | None]
-) -> PairedComparison:
-    """b - a over the runs where both have a value: mean difference, its 95% CI, t-test p."""
-    pairs = [
-        (float(x), float(y))
-        for x, y in zip(values_a, values_b, strict=True)
-        if x is not None and y is not None
-    ]
-    n = len(pairs)
-    diffs = describe([y - x for x, y in pairs])
-    p = None
-    if n >= 2 and diffs.std and diffs.mean is not None:
-        p = t_sf_two_sided(diffs.mean / (diffs.std / math.sqrt(n)), n - 1)
-    return PairedComparison(
-        a=a,
-        b=b,
-        metric=metric,
-        n=n,
-        mean_a=math.fsum(x for x, _ in pairs) / n if n else None,
-        mean_b=math.fsum(y for _, y in pairs) / n if n else None,
-        mean_diff=diffs.mean,
-        ci95_low=diffs.ci95_low,
-        ci95_high=diffs.ci95_high,
-        p_value=p,
-    )
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A sample's size, centre and spread; ``std`` and the CI need two or more values."""
+
+    n: int
+    mean: float
+    std: float | None  # sample standard deviation (n - 1)
+    sem: float | None  # standard error of the mean
+    ci_low: float | None  # 95% (``confidence``) CI of the mean, Student t
+    ci_high: float | None
+    median: float
+    min: float
+    max: float
+
+
+def summarize(values: Sequence[float], confidence: float = CONFIDENCE) -> Summary | None:
+    """The summary of ``values`` (NaNs dropped); None when nothing is left."""
+    xs = [float(v) for v in values if not math.isnan(v)]
+    if not xs:
+        return None
+    n = len(xs)
+    mean = math.fsum(xs) / n
+    std = sem = low = high = None
+    if n >= 2:
+        std = statistics.stdev(xs)
+        sem = std / math.sqrt(n)
+        half = t_quantile(0.5 + confidence / 2, n - 1) * sem
+        low, high = mean - half, mean + half
+    return Summary(n, mean, std, sem, low, high, statistics.median(xs), min(xs), max(xs))
