@@ -4,13 +4,13 @@ over repeated runs, ``summary.json`` (pure)."""
 
 from __future__ import annotations
 
-import statistics
 from typing import Any
 
 from chimera import __version__
 from chimera.agent.spec import AgentRun
 from chimera.calls import call_totals
 from chimera.ingest.pipeline import IngestResult
+from chimera.stats import describe
 from chimera.system import system_info
 
 
@@ -89,11 +89,8 @@ def summary_document(runs: list[AgentRun]) -> dict[str, Any]:
     """Across repeated runs: mean and standard deviation of each headline figure."""
 
     def spread(values: list[float]) -> dict[str, float | int | None]:
-        return {
-            "n": len(values),
-            "mean": statistics.fmean(values) if values else None,
-            "std": statistics.stdev(values) if len(values) > 1 else None,
-        }
+        d = describe(values)
+        return {"n": d.n, "mean": d.mean, "std": d.std}
 
     totals = [call_totals([r.metrics for r in run.results()]) for run in runs]
     return {
