@@ -279,7 +279,42 @@ def test_a_trace_is_replayed_and_a_bad_line_exits_2(
     assert cli("load", timed.url, "--trace", str(f), "--no-store") == 2
     assert f"{f} line 2: timestamp 0 goes back before 1" in capsys.readouterr().err
     assert cli("load", timed.url, "--trace", str(f), "--prompts", str(f)) == 2
-    assert "drop --prompts" in capsys.readouterr().err
+    assert "one source of requests: --prompts, --trace" in capsys.readouterr().err
+
+
+def test_agent_workload_sends_the_agents_prompts(
+    cli: Cli, timed: ServerThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "bench"
+    data.mkdir()
+    (data / "r.csv").write_text(
+        "model,num_gpu,tokens_per_s\nm:1b,80,50.5\nm:1b,40,42.0\n", encoding="utf-8"
+    )
+    code = cli(
+        "load", timed.url, "--model", "tiny:latest", "--agent-workload", str(data), "-c", "2",
+        "-n", "4", "--json", "--output-dir", str(tmp_path / "out"), "--no-store",
+    )  # fmt: skip
+    assert code == 0
+    doc = _json(capsys)
+    assert doc["prompts"]["source"] == "agent workload"
+    assert doc["prompts"]["agent"]["paths"] == [str(data)]
+    assert doc["prompts"]["calibration"] is None  # the agent's prompts are sent as they are
+    assert doc["levels"][0]["requests_ok"] == 4
+    sent: list[Any] = [
+        r.body["messages"] for r in timed.requests if r.body and r.path == "/api/chat"
+    ]
+    assert len(sent) == 4 and all("<facts>" in m[1]["content"] for m in sent)
+    assert "Analyse these facts" in sent[0][1]["content"]  # analysis, report, analysis, ...
+    assert "Executive Summary" in sent[1][1]["content"]
+    assert len({m[0]["content"].splitlines()[0] for m in sent}) == 4  # a nonce each
+    missing = tmp_path / "nope"
+    assert cli("load", timed.url, "--agent-workload", str(missing), "-c", "1") == 2
+    assert f"--agent-workload: {missing} does not exist" in capsys.readouterr().err
+    assert (
+        cli("load", timed.url, "--agent-workload", str(data), "--prompts", str(data), "-c", "1")
+        == 2
+    )
+    assert "one source of requests" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

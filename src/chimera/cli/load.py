@@ -157,6 +157,13 @@ def load(
             '"output_tokens": M} or with "prompt"/"messages".'
         ),
     ] = None,
+    agent_workload: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Send the prompts a chimera run sends (its analysis and report calls) over "
+            "these artifacts; repeat for more paths."
+        ),
+    ] = None,
     keep_prompt_cache: opt.KeepPromptCache = False,
     slo: Annotated[
         str | None,
@@ -243,8 +250,16 @@ def load(
         levels = tuple(lv.model_copy(update={"ramp": True}) for lv in levels)
     if find_max and slo is None:
         raise ConfigError("--find-max needs --slo, e.g. --slo 'ttft_p99<=500ms'")
-    if trace is not None and prompts is not None:
-        raise ConfigError("--trace brings its own requests: drop --prompts")
+    sources = [f for f, v in (("--prompts", prompts), ("--trace", trace)) if v is not None]
+    if len(sources) + bool(agent_workload) > 1:
+        raise ConfigError(
+            "give one source of requests: --prompts, --trace or --agent-workload (got "
+            + " and ".join(sources + ["--agent-workload"] * bool(agent_workload))
+            + ")"
+        )
+    for path in agent_workload or ():
+        if not path.exists():  # before the server is asked anything
+            raise ConfigError(f"--agent-workload: {path} does not exist")
     spec = _validated(
         LoadSpec,
         strategy=strategy,
@@ -265,6 +280,7 @@ def load(
         output_tokens=output_tokens,
         prompts_file=prompts,
         trace_file=trace,
+        agent_paths=tuple(agent_workload or ()),
         prompt_nonce=not keep_prompt_cache,
         seed=seed,
         slo=parse_slo(slo) if slo is not None else (),

@@ -19,6 +19,7 @@ from chimera.backends.http import normalize_url
 from chimera.backends.probe import detect_kind
 from chimera.bench.measure import session_tag
 from chimera.errors import ConfigError, ServerUnreachableError
+from chimera.load.agent_workload import agent_entries
 from chimera.load.fingerprint import client_machine, server_snapshot
 from chimera.load.metrics import LevelSummary
 from chimera.load.output import (
@@ -133,6 +134,9 @@ async def run_load(
     trace = read_trace(spec.trace_file) if spec.trace_file else None
     if trace is not None:
         entries = trace.entries
+    agent: dict[str, object] | None = None
+    if spec.agent_paths:
+        entries, agent = agent_entries(spec.agent_paths, options)
     prompts = Prompts(
         settings.model,
         options,
@@ -167,7 +171,10 @@ async def run_load(
         settings=settings.model_dump(mode="json"),
         environment=environment,
         prompts={
-            "source": str(spec.trace_file or spec.prompts_file or "synthetic"),
+            "source": "agent workload"
+            if agent
+            else str(spec.trace_file or spec.prompts_file or "synthetic"),
+            "agent": agent,
             "input_tokens_target": None if entries else spec.input_tokens,
             "output_tokens_target": options.num_predict,
             "nonce": spec.prompt_nonce,

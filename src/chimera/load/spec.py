@@ -166,6 +166,9 @@ class LoadSpec(BaseModel):
     output_tokens: int = Field(128, ge=1, description="num_predict of every request")
     prompts_file: Path | None = None
     trace_file: Path | None = Field(None, description="JSONL of timestamped requests (--trace)")
+    agent_paths: tuple[Path, ...] = Field(
+        (), description="artifacts whose chimera run prompts are the requests (--agent-workload)"
+    )
     prompt_nonce: bool = Field(True, description="a unique first line per request (no cache)")
     seed: int = Field(
         0, ge=0, description="the seed of the arrival schedule and the prompts' words"
@@ -197,6 +200,9 @@ class LoadSpec(BaseModel):
             raise ValueError("a ramp needs duration_s: it rises over the warm-up and duration")
         if replay and (self.trace_file is None or self.prompts_file is not None):
             raise ValueError("a trace level needs trace_file (and no prompts_file)")
+        sources = (self.prompts_file, self.trace_file, self.agent_paths or None)
+        if sum(x is not None for x in sources) > 1:
+            raise ValueError("give one source of requests: prompts_file, trace_file or agent_paths")
         if self.strategy == "find_max" and not self.slo:
             raise ValueError("find_max needs SLOs to meet")
         return self
