@@ -206,3 +206,56 @@ def test_server_info_of_any_json(body: bytes, backend_type: type[HttpBackend], w
     result = _info_outcome(backend_type, body, what)
     if isinstance(result, BackendError):
         assert "\n" not in str(result)
+
+
+_HEADS = st.sampled_from(
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+        b"HTTP/1.1 500 Oops\r\nContent-Length: 3\r\n\r\n",
+        b"HTTP/1.0 200 OK\r\n\r\n",
+        b"",
+    ]
+)
+
+
+@FAST
+@given(
+    _HEADS,
+    st.lists(ndjson_bodies() | st.binary(max_size=40), min_size=0, max_size=3),
+    st.sampled_from([OllamaBackend, OpenAIBackend]),
+)
+@example(b"", [b"\x00\xff garbage"], OllamaBackend)  # not HTTP at all
+@example(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", [b"zz\r\n"], OpenAIBackend)
+def test_any_bytes_over_a_real_socket(
+    head: bytes, writes: list[bytes], backend_type: type[HttpBackend]
+) -> None:
+    """The whole client path (the stamping socket reader, httpx, line splitting, parsing)
+    against a loopback server that writes ``head`` then ``writes`` and closes."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        writer.write(head)
+        for data in writes:
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    async def call() -> object:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        settings = EndpointSettings(
+            kind=backend_type.kind, url=f"http://127.0.0.1:{port}", first_token_timeout_s=5
+        )
+        request = GenerationRequest(model="m", prompt="hi")
+        try:
+            async with backend_type(settings) as backend:  # type: ignore[call-arg]
+                return await generate(backend, request)
+        except BackendError as exc:
+            return exc
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    _check(asyncio.run(call()))

@@ -56,19 +56,25 @@ def normalize_url(raw: str, default_port: int) -> str:
 
 
 def server_message(response: httpx.Response) -> str:
-    """The error text a server put in its body (Ollama and OpenAI shapes), else the raw body."""
+    """The error text a server put in its body (Ollama and OpenAI shapes), else the raw body;
+    on one line (an error is printed as one)."""
     body = response.content[:2000]
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return body.decode("utf-8", "replace").strip() or response.reason_phrase
+        return one_line(body.decode("utf-8", "replace")) or response.reason_phrase
     if isinstance(data, dict):
         err = data.get("error", data.get("detail", data.get("message")))
         if isinstance(err, dict):
             err = err.get("message", err)
         if err is not None:
-            return str(err)
-    return body.decode("utf-8", "replace")
+            return one_line(str(err))
+    return one_line(body.decode("utf-8", "replace"))
+
+
+def one_line(text: str) -> str:
+    """``text`` with its whitespace runs (newlines included) made single spaces."""
+    return " ".join(text.split())
 
 
 class HttpClient:
@@ -303,7 +309,7 @@ class LineStream:
 
     def server_error(self, message: object) -> StreamError:
         """The error for an error the server reported mid-stream."""
-        return StreamError(self.url, self.client.scrub(str(message)))
+        return StreamError(self.url, self.client.scrub(one_line(str(message))))
 
 
 def entries(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
