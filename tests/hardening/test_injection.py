@@ -179,6 +179,8 @@ def test_the_corpus_changes_nothing_but_text(
             assert _markers_of_facts(content) == [FACTS_OPEN, FACTS_CLOSE] * content.count(
                 FACTS_OPEN
             ), content
+            outside = re.sub(r"<facts>.*?</facts>", "", content, flags=re.DOTALL)
+            assert "IGNORE THE FACTS" not in outside, outside
     # the report is text: no live link, script, frame or outside source
     html = (out / "report.html").read_text(encoding="utf-8")
     audit_page(html)
