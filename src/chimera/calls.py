@@ -63,10 +63,13 @@ class GenerationRequest(BaseModel):
 
 @dataclass(slots=True, frozen=True)
 class TextChunk:
-    """A piece of generated text and when it arrived (perf_counter_ns)."""
+    """A piece of generated text and when it arrived (perf_counter_ns). ``reasoning``: the
+    model's reasoning sent apart from the answer (OpenAI ``reasoning_content``, Ollama
+    ``message.thinking``); its text is not part of the answer."""
 
     text: str
     t_ns: int
+    reasoning: bool = False
 
 
 class CallMetrics(BaseModel):
@@ -78,6 +81,12 @@ class CallMetrics(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ttft_ms: float | None = Field(None, description="client clock: request sent -> first token")
+    ttfot_ms: float | None = Field(
+        None,
+        description="client clock: request sent -> first token of the answer, after any "
+        "reasoning (<think>...</think> first in the text, or reasoning sent apart); equal to "
+        "ttft_ms when there was no reasoning; None when reasoning never ended in an answer",
+    )
     e2e_ms: float | None = Field(None, description="client clock: request sent -> stream end")
     itl_ms_mean: float | None = Field(None, description="mean gap between chunks after the first")
     itl_ms_p50: float | None = None

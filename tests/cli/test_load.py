@@ -377,3 +377,32 @@ def test_against_a_real_llamacpp_engine(
     records = [json.loads(x) for x in (tmp_path / "requests.jsonl").read_text().splitlines()]
     measured = [r for r in records if not r["warmup"]]
     assert all(r["prompt_eval_ms"] is not None and r["output_tokens"] for r in measured)
+
+
+@pytest.mark.parametrize("protocol", ["ollama", "openai"])
+def test_ttfot_after_the_reasoning(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str], protocol: str
+) -> None:
+    answer = "<think>one two three four</think> The answer."
+    with ServerThread(
+        protocol=protocol, responses=[answer], prefill_ms=5, token_interval_ms=3,
+        reasoning_apart=protocol == "openai",
+    ) as srv:  # fmt: skip
+        code = cli(
+            "load", srv.url, "--model", "tiny:latest", "-c", "2", "-n", "4", "--json",
+            "--output-dir", str(tmp_path), "--db", str(tmp_path / "c.db"),
+            "--slo", "ttfot_p99<=60s",
+        )  # fmt: skip
+    assert code == 0
+    doc = _json(capsys)
+    (level,) = doc["levels"]
+    assert level["ttfot_ms"]["n"] == 4 and level["slo"][0]["met"] is True
+    if protocol == "openai":  # one-token probes get reasoning only: no prompt count to read
+        assert "reasoning" in doc["prompts"]["calibration"]["note"]
+    assert set(level["ttfot_ms"]) >= {"mean", "p50", "p90", "p95", "p99", "p999"}
+    records = [json.loads(x) for x in (tmp_path / "requests.jsonl").read_text().splitlines()]
+    for r in records:  # the answer's first token comes after the reasoning's, never before
+        assert r["ttfot_ms"] > r["ttft_ms"]
+    with Store(tmp_path / "c.db") as store:
+        rows = load_rows(store, "requests", doc["run_id"])
+    assert [r["ttfot_ms"] for r in rows] == [r["ttfot_ms"] for r in records]

@@ -238,9 +238,16 @@ class LineStream:
         """Record a non-empty piece of text as arrived with the bytes just read; from the first
         one on, the idle timeout applies instead of the first-token timeout."""
         self.got_token = True
-        self.clock.chunk_ns.append(self.read_ns)
+        self.clock.content(self.read_ns, text)
         self.parts.append(text)
         return TextChunk(text, self.read_ns)
+
+    def reasoning(self, text: str) -> TextChunk:
+        """Record a piece of reasoning sent apart from the answer: a token (the first-token
+        timeout is met), not part of the answer's text."""
+        self.got_token = True
+        self.clock.reasoning(self.read_ns)
+        return TextChunk(text, self.read_ns, reasoning=True)
 
     def finish(self) -> StreamClock:
         """Stop the clock at the end of the stream."""

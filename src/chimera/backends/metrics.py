@@ -25,15 +25,75 @@ class ServerTimings:
     output_tokens: int | None = None
 
 
-class StreamClock:
-    """Records when the request went out and when each non-empty chunk arrived."""
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
-    __slots__ = ("chunk_ns", "end_ns", "start_ns")
+
+class StreamClock:
+    """Records when the request went out and when each non-empty chunk arrived, and when the
+    answer proper began: the first chunk after any reasoning (``answer_ns``).
+
+    Reasoning is text sent apart from the answer (``reasoning``) or a ``<think>...</think>``
+    block at the start of the text (``content`` reads the text for it, a tag split over
+    chunks included). Without reasoning the answer begins with the first chunk."""
+
+    __slots__ = (
+        "_head",
+        "_state",
+        "answer_ns",
+        "chunk_ns",
+        "end_ns",
+        "first_ns",
+        "reasoned",
+        "start_ns",
+    )
 
     def __init__(self, start_ns: int) -> None:
         self.start_ns = start_ns
         self.chunk_ns: list[int] = []
         self.end_ns: int | None = None
+        self.answer_ns: int | None = None  # the answer's first chunk, after any reasoning
+        self.first_ns: int | None = None  # the first content chunk (not reasoning)
+        self.reasoned = False
+        self._state = "start"  # start -> think -> after, or start -> answer
+        self._head = ""  # the text not yet decided on (start), or the tail to find </think>
+
+    def reasoning(self, t_ns: int) -> None:
+        """A chunk of reasoning sent apart from the answer: a token, not the answer."""
+        self.chunk_ns.append(t_ns)
+        if self.answer_ns is None:
+            self.reasoned = True
+
+    def content(self, t_ns: int, text: str) -> None:
+        """A chunk of the text: a token, and perhaps the answer's first."""
+        self.chunk_ns.append(t_ns)
+        if self.first_ns is None:
+            self.first_ns = t_ns
+        if self.answer_ns is None:
+            self._read(t_ns, text)
+
+    def _read(self, t_ns: int, text: str) -> None:
+        self._head += text
+        if self._state == "start":
+            head = self._head.lstrip()
+            if head.startswith(THINK_OPEN):
+                self._state, self._head, self.reasoned = "think", head[len(THINK_OPEN) :], True
+            elif not head or THINK_OPEN.startswith(head):
+                return  # nothing yet, or a tag's start: undecided
+            elif self.reasoned:  # reasoning came apart: the answer's first text
+                self._state = "after"
+            else:
+                self.answer_ns = self.first_ns  # no reasoning: the first chunk
+                return
+        if self._state == "think":
+            end = self._head.find(THINK_CLOSE)
+            if end < 0:
+                self._head = self._head[-len(THINK_CLOSE) :]
+                return
+            self._state, self._head = "after", self._head[end + len(THINK_CLOSE) :]
+        if self._head.strip():
+            self.answer_ns = t_ns
+        else:
+            self._head = ""
 
 
 def compute_metrics(
@@ -49,6 +109,10 @@ def compute_metrics(
     m = CallMetrics(done_reason=done_reason, chunks=len(times))
     if times:
         m.ttft_ms = (times[0] - clock.start_ns) / NS_PER_MS
+    if clock.answer_ns is not None:
+        m.ttfot_ms = (clock.answer_ns - clock.start_ns) / NS_PER_MS
+    elif not clock.reasoned:  # no reasoning seen (or chunks stamped without their text)
+        m.ttfot_ms = m.ttft_ms
     if clock.end_ns is not None:
         m.e2e_ms = (clock.end_ns - clock.start_ns) / NS_PER_MS
     if len(times) >= 2:

@@ -131,10 +131,13 @@ class OllamaBackend(HttpBackend):
                     if request.is_chat:
                         message = obj.get("message") or {}
                         text = message.get("content") if isinstance(message, dict) else message
+                        thought = message.get("thinking") if isinstance(message, dict) else None
                     else:
-                        text = obj.get("response")
+                        text, thought = obj.get("response"), obj.get("thinking")
                     if not isinstance(text, str | None):
                         raise lines.malformed("the text of a chunk is not a string", line)
+                    if thought and isinstance(thought, str):  # reasoning apart (think: true)
+                        yield lines.reasoning(thought)
                     if text:
                         yield lines.chunk(text)
                     if obj.get("done"):

@@ -222,6 +222,8 @@ class OpenAIBackend(HttpBackend):
                             text = choice.get("text")
                         if not isinstance(text, str | None):
                             raise lines.malformed("the text of a choice is not a string", payload)
+                        if thought := _reasoning(delta):
+                            yield lines.reasoning(thought)
                         if text:
                             yield lines.chunk(text)
                         if choice.get("finish_reason"):
@@ -280,3 +282,12 @@ class OpenAIBackend(HttpBackend):
         except BackendError:
             pass
         return ServerInfo(url=self.url, kind=self.kind, version=version, models=models, loaded=None)
+
+
+def _reasoning(delta: object) -> str | None:
+    """Reasoning sent apart from the answer in a chat delta: ``reasoning_content`` (vLLM,
+    llama.cpp's server, DeepSeek) or ``reasoning`` (OpenRouter, newer vLLM)."""
+    if not isinstance(delta, dict):
+        return None
+    value = delta.get("reasoning_content") or delta.get("reasoning")
+    return value if isinstance(value, str) and value else None

@@ -111,6 +111,10 @@ class LevelSummary(BaseModel):
         description="open loop: why the server fell behind the arrivals (TTFT kept growing)"
     )
     ttft_ms: Distribution
+    ttfot_ms: Distribution = Field(
+        default_factory=lambda: distribution([]),
+        description="time to the answer's first token, after any reasoning",
+    )
     itl_ms: Distribution
     tpot_ms: Distribution
     e2e_ms: Distribution
@@ -135,7 +139,8 @@ def _request_value(rec: RequestRecord, target: SloTarget) -> float | None:
     """One request's own value for an objective (ITL: its own gaps' statistic)."""
     if target.metric == "itl":
         return distribution(rec.itl_ms).stat(target.stat) if rec.itl_ms else None
-    return {"ttft": rec.ttft_ms, "tpot": rec.tpot_ms, "e2e": rec.e2e_ms}[target.metric]
+    values = {"ttft": rec.ttft_ms, "ttfot": rec.ttfot_ms, "tpot": rec.tpot_ms, "e2e": rec.e2e_ms}
+    return values[target.metric]
 
 
 def _mean(values: list[int]) -> float | None:
@@ -204,6 +209,7 @@ def summarize(run: LevelRun, slo: Sequence[SloTarget] = ()) -> LevelSummary:
     scheduled_rate = _rate(sorted(scheduled))
     dists = {
         "ttft_ms": distribution([r.ttft_ms for r in ok if r.ttft_ms is not None]),
+        "ttfot_ms": distribution([r.ttfot_ms for r in ok if r.ttfot_ms is not None]),
         "itl_ms": distribution([g for r in ok for g in r.itl_ms]),
         "tpot_ms": distribution([r.tpot_ms for r in ok if r.tpot_ms is not None]),
         "e2e_ms": distribution([r.e2e_ms for r in ok if r.e2e_ms is not None]),

@@ -56,7 +56,7 @@ def level_row(summary: LevelSummary) -> dict[str, Any]:
     }
 
 
-DISTRIBUTIONS = ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms", "queue_ms")
+DISTRIBUTIONS = ("ttft_ms", "ttfot_ms", "itl_ms", "tpot_ms", "e2e_ms", "queue_ms")
 STATS = ("n", "mean", "p50", "p90", "p95", "p99", "p999", "max")
 
 

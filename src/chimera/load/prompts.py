@@ -18,7 +18,7 @@ import orjson
 
 from chimera.backends.base import Backend, ChatMessage, GenerationRequest, generate
 from chimera.bench.measure import nonce_line
-from chimera.errors import ConfigError
+from chimera.errors import ConfigError, EmptyResponseError
 from chimera.options import InferenceOptions
 
 INSTRUCTION = "Continue the following list of words with a long, detailed story that uses them:"
@@ -68,6 +68,14 @@ ESTIMATE = Calibration(
     False,
     f"estimated: the server reported no prompt token count ({ESTIMATED_TOKENS_PER_WORD} "
     "tokens a word assumed)",
+)
+
+NO_ANSWER_ESTIMATE = Calibration(
+    ESTIMATED_TOKENS_PER_WORD,
+    0.0,
+    False,
+    "estimated: the one-token calibration probes came back with no answer text (a reasoning "
+    f"model spends its token on reasoning); {ESTIMATED_TOKENS_PER_WORD} tokens a word assumed",
 )
 
 
@@ -175,7 +183,10 @@ async def calibrate(backend: Backend, prompts: Prompts) -> Calibration:
             messages=(ChatMessage(role="user", content=text),),
             options=prompts.options.model_copy(update={"num_predict": 1}),
         )
-        result = await generate(backend, request)
+        try:
+            result = await generate(backend, request)
+        except EmptyResponseError:
+            return NO_ANSWER_ESTIMATE  # a reasoning model spends one token on its reasoning
         if result.metrics.prompt_tokens is None:
             return ESTIMATE
         counts.append(result.metrics.prompt_tokens)

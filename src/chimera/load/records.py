@@ -30,6 +30,7 @@ class RequestRecord:
     done_s: float = 0.0
     queue_ms: float | None = None
     ttft_ms: float | None = None
+    ttfot_ms: float | None = None  # the answer's first token, after any reasoning
     e2e_ms: float | None = None
     itl_ms: list[float] = field(default_factory=list)  # every gap between chunks
     tpot_ms: float | None = None  # (e2e - ttft) / (output tokens - 1)

@@ -87,7 +87,7 @@ def level_table(s: LevelSummary) -> Group:
     lat = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("ms", "n", "mean", "p50", "p90", "p95", "p99", "p99.9"):
         lat.add_column(col, justify="left" if col == "ms" else "right")
-    for name in ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms", "queue_ms"):
+    for name in ("ttft_ms", "ttfot_ms", "itl_ms", "tpot_ms", "e2e_ms", "queue_ms"):
         lat.add_row(*_dist_row(name.removesuffix("_ms"), getattr(s, name)))
     parts: list[Any] = [Text(f"{s.label}", style="bold underline"), head, lat]
     for r in s.slo:

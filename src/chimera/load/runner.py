@@ -248,7 +248,7 @@ def _fill(
         rec.estimated.append("e2e_ms")
         return
     m = result.metrics
-    rec.ttft_ms, rec.e2e_ms = m.ttft_ms, m.e2e_ms
+    rec.ttft_ms, rec.ttfot_ms, rec.e2e_ms = m.ttft_ms, m.ttfot_ms, m.e2e_ms
     rec.output_tokens, rec.prompt_tokens = m.output_tokens, m.prompt_tokens
     rec.load_ms, rec.prompt_eval_ms = m.load_ms, m.prompt_eval_ms
     rec.eval_ms, rec.server_total_ms = m.eval_ms, m.server_total_ms

@@ -12,7 +12,7 @@ from chimera.errors import ConfigError
 
 Arrival = Literal["constant", "poisson", "gamma"]
 Strategy = Literal["fixed", "sweep", "find_max"]
-SLO_METRICS = ("ttft", "itl", "tpot", "e2e")
+SLO_METRICS = ("ttft", "ttfot", "itl", "tpot", "e2e")
 SLO_STATS = ("mean", "p50", "p90", "p95", "p99", "p999")
 
 _SLO_RE = re.compile(
@@ -26,7 +26,7 @@ class SloTarget(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    metric: Literal["ttft", "itl", "tpot", "e2e"]
+    metric: Literal["ttft", "ttfot", "itl", "tpot", "e2e"]
     stat: Literal["mean", "p50", "p90", "p95", "p99", "p999"]
     op: Literal["<=", "<"]
     limit_ms: float = Field(gt=0)
@@ -56,7 +56,7 @@ def parse_slo(text: str) -> tuple[SloTarget, ...]:
         if m is None:
             raise ConfigError(
                 f"--slo: cannot read {part!r}; write METRIC_STAT<=VALUE[ms|s], e.g. "
-                "ttft_p99<=500ms (metrics: ttft, itl, tpot, e2e; stats: "
+                "ttft_p99<=500ms (metrics: ttft, ttfot, itl, tpot, e2e; stats: "
                 + ", ".join(SLO_STATS)
                 + ")"
             )

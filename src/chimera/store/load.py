@@ -24,6 +24,7 @@ REQUEST_COLUMNS = (
     "done_s",
     "queue_ms",
     "ttft_ms",
+    "ttfot_ms",
     "e2e_ms",
     "itl_ms_mean",
     "itl_ms_p50",

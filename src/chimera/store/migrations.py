@@ -206,4 +206,11 @@ ALTER TABLE agents ADD COLUMN factsheet TEXT;       -- the numbered facts the an
 ALTER TABLE agents ADD COLUMN analysis_json TEXT;   -- shapes, findings with fact ids, rejections
 """,
     ),
+    (
+        "008_load_ttfot",
+        """
+ALTER TABLE requests ADD COLUMN ttfot_ms REAL;  -- first token of the answer, after reasoning
+ALTER TABLE calls ADD COLUMN ttfot_ms REAL;     -- the same for every call of the other commands
+""",
+    ),
 )

@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a canned answer; repeat for several (served in order, cycling)",
     )
     p.add_argument("--tokens", type=int, default=32, help="tokens per answer without --response")
+    p.add_argument(
+        "--reasoning-apart",
+        action="store_true",
+        help="send a --response's leading <think>...</think> as reasoning apart from the "
+        "answer (Ollama message.thinking, OpenAI delta.reasoning_content)",
+    )
     p.add_argument("--load-ms", type=float, default=0.0)
     p.add_argument("--prefill-ms", type=float, default=0.0)
     p.add_argument("--token-interval-ms", type=float, default=0.0)
@@ -114,6 +120,7 @@ def config_from_args(args: argparse.Namespace) -> TestServerConfig:
             version=args.server_version,
             responses=args.response,
             default_tokens=args.tokens,
+            reasoning_apart=args.reasoning_apart,
             load_ms=args.load_ms,
             prefill_ms=args.prefill_ms,
             token_interval_ms=args.token_interval_ms,

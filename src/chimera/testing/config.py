@@ -49,6 +49,12 @@ class TestServerConfig(BaseModel):
         description="canned answers served in order, cycling; empty = 'tok1 tok2 ...'",
     )
     default_tokens: int = Field(32, ge=0, description="tokens generated when responses is empty")
+    reasoning_apart: bool = Field(
+        False,
+        description="a canned answer's leading <think>...</think> goes apart from the answer, "
+        "as reasoning models' servers send it: Ollama message.thinking (generate: thinking), "
+        "OpenAI delta.reasoning_content; otherwise it is sent as text",
+    )
     load_ms: float = Field(0.0, ge=0, description="first use of a model since start or unload")
     prefill_ms: float = Field(0.0, ge=0, description="delay before the first token")
     token_interval_ms: float = Field(0.0, ge=0, description="gap between consecutive tokens")

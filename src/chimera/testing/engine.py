@@ -90,12 +90,24 @@ class ModelledEngine:
             pieces = self._pieces[text] = m.split_tokens(text)
         return pieces
 
+    def thought(self, pieces: list[str]) -> tuple[list[str], int]:
+        """With ``reasoning_apart``: the answer's leading ``<think>...</think>`` as pieces of
+        reasoning (tags dropped) before the answer's, and how many lead; else as given, 0."""
+        text = "".join(pieces)
+        head = text.lstrip()
+        if not self.state.config.reasoning_apart or not head.startswith(m.THINK_OPEN):
+            return pieces, 0
+        thought, _, answer = head[len(m.THINK_OPEN) :].partition(m.THINK_CLOSE)
+        lead = m.split_tokens(thought.strip())
+        return lead + m.split_tokens(answer.lstrip()), len(lead)
+
     # --- generation -------------------------------------------------------------------------
 
     async def generate(self, conn: Connection, gen: Generation, enc: Encoder) -> None:
         """Serve one generation over ``conn`` following the configured timeline and fault."""
         cfg, state = self.state.config, self.state
-        pieces, done_reason = m.truncate(self.next_answer(gen.schema), gen.limit)
+        pieces, thinking = self.thought(self.next_answer(gen.schema))
+        pieces, done_reason = m.truncate(pieces, gen.limit)
         head = conn.head(200, enc.stream_content_type) if gen.stream else b""
         if head and enc.headers_first:
             conn.write(head)
@@ -125,9 +137,12 @@ class ModelledEngine:
                 origin = time.monotonic() if claim.queue_ns or load_ns else conn.request_received
                 first = origin + prefill_ms / 1000
                 if gen.stream:
-                    await self._stream(conn, gen, enc, pieces, done_reason, head, timings, first)
+                    await self._stream(
+                        conn, gen, enc, (pieces, thinking), done_reason, head, timings, first
+                    )
                 else:
-                    await self._whole(conn, gen, enc, pieces, done_reason, timings, first)
+                    answer = pieces[thinking:]  # a whole body: the answer alone
+                    await self._whole(conn, gen, enc, answer, done_reason, timings, first)
             finally:
                 self.models.release(gen.model, gen.keep_alive_s)
         finally:
@@ -139,13 +154,15 @@ class ModelledEngine:
         conn: Connection,
         gen: Generation,
         enc: Encoder,
-        pieces: list[str],
+        answer: tuple[list[str], int],
         done_reason: str,
         head: bytes,
         timings: m.Timings,
         first: float,
     ) -> None:
         cfg = self.state.config
+        pieces, thinking = answer  # the first ``thinking`` pieces are reasoning sent apart
+        events = [enc.reasoning if i < thinking else enc.token for i in range(len(pieces))]
         after = fault_point(gen.fault)
         stop_at = None if after is None else min(after, len(pieces))
         count = len(pieces) if stop_at is None else stop_at
@@ -153,7 +170,7 @@ class ModelledEngine:
         # The head (unless already sent) and the opening events go out with the first event.
         lead = head + (chunk(opening) if opening else b"")
         if cfg.fast:
-            conn.write(b"".join([lead, *[chunk(enc.token(p)) for p in pieces[:count]]]))
+            conn.write(b"".join([lead, *[chunk(events[i](pieces[i])) for i in range(count)]]))
             lead = b""
         else:
             interval = cfg.token_interval_ms / 1000
@@ -162,7 +179,7 @@ class ModelledEngine:
                     await self.pacer.sleep_until(first + i * interval)
                 elif i % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)
-                conn.write(lead + chunk(enc.token(pieces[i])))
+                conn.write(lead + chunk(events[i](pieces[i])))
                 lead = b""
                 await conn.drain()
             if count == 0 or stop_at is not None:

@@ -37,6 +37,10 @@ class Encoder(Protocol):
         """One token event: an NDJSON line or an SSE event."""
         ...
 
+    def reasoning(self, piece: str) -> bytes:
+        """One token of reasoning sent apart from the answer."""
+        ...
+
     def final(self, timings: Timings, done_reason: str) -> list[bytes]:
         """The closing events (final chunk, usage, [DONE]), each its own HTTP chunk."""
         ...

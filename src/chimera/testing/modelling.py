@@ -19,6 +19,9 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+
+
 def split_tokens(text: str) -> list[str]:
     """Split text into token pieces that keep their leading whitespace; they join back exactly."""
     pieces = _PIECE.findall(text)

@@ -75,6 +75,15 @@ class _Encoder:
             )
         return head + b',"response":' + orjson.dumps(piece) + b',"done":false}\n'
 
+    def reasoning(self, piece: str) -> bytes:
+        """Ollama with ``think``: the reasoning in ``message.thinking`` (generate:
+        ``thinking``) beside an empty content."""
+        head = b'{"model":' + self._model + b',"created_at":' + self._stamp()
+        if self._chat:
+            message = b'{"role":"assistant","content":"","thinking":' + orjson.dumps(piece)
+            return head + b',"message":' + message + b'},"done":false}\n'
+        return head + b',"response":"","thinking":' + orjson.dumps(piece) + b',"done":false}\n'
+
     def _head(self, text: str, done_reason: str) -> dict[str, Any]:
         obj: dict[str, Any] = {"model": self._model_name, "created_at": m.rfc3339(time.time())}
         if self._chat:

@@ -116,6 +116,14 @@ class _Encoder:
     def token(self, piece: str) -> bytes:
         return b"data: " + self._pre + orjson.dumps(piece) + self._post
 
+    def reasoning(self, piece: str) -> bytes:
+        """vLLM's and llama.cpp's server's way: ``delta.reasoning_content`` (chat only; a
+        completion has no place for it and sends it as text)."""
+        if not self._chat:
+            return self.token(piece)
+        delta = {"reasoning_content": piece}
+        return self._event(self._chunk({"delta": delta, "logprobs": None, "finish_reason": None}))
+
     def final(self, timings: m.Timings, done_reason: str) -> list[bytes]:
         content: dict[str, Any] = {"delta": {}} if self._chat else {"text": ""}
         last = self._chunk({**content, "logprobs": None, "finish_reason": done_reason})
