@@ -132,6 +132,7 @@ class ModelInfo(BaseModel):
     quantization: str | None = None
     family: str | None = None
     expires_at: str | None = None
+    digest: str | None = Field(None, description="what identifies the weights (Ollama's digest)")
 
 
 class ServerInfo(BaseModel):

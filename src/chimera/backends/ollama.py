@@ -93,6 +93,7 @@ def _model_info(entry: dict[str, Any]) -> ModelInfo:
         quantization=text_or_none(details.get("quantization_level")),
         family=text_or_none(details.get("family")),
         expires_at=text_or_none(entry.get("expires_at")),
+        digest=text_or_none(entry.get("digest")),
     )
 
 

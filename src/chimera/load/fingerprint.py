@@ -6,6 +6,8 @@ reason, never as a made-up zero.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import platform
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 from chimera import __version__
 from chimera.backends.base import Backend, ModelInfo
 from chimera.errors import ChimeraError
+from chimera.models.gguf import file_digest, human_number, quantization, read_header
 
 
 def _first_line_with(path: str, key: str) -> str | None:
@@ -76,19 +79,53 @@ def _model(entries: list[ModelInfo] | None, name: str) -> dict[str, Any] | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _gguf(path: Path, size: int, mtime_ns: int) -> dict[str, Any]:
+    """A GGUF file's identity from its header, and its sha256 (read once per file state)."""
+    kv = (header := read_header(path)).kv
+    return {
+        "name": str(path),
+        "size_bytes": size,
+        "parameter_size": human_number(header.parameter_count),
+        "quantization": quantization(kv.get("general.file_type")),
+        "family": kv.get("general.architecture"),
+        "digest": f"sha256:{file_digest(path)}",
+    }
+
+
+async def gguf_model(backend: Backend, model: str) -> dict[str, Any]:
+    """The in-process engine's model: its GGUF file's header and digest."""
+    resolve = getattr(backend, "resolve", None)
+    try:
+        path = Path(resolve(model)) if resolve else Path(model)
+        stat = path.stat()
+        return await asyncio.to_thread(_gguf, path, stat.st_size, stat.st_mtime_ns)
+    except (ChimeraError, OSError, ValueError) as exc:
+        return {"error": str(exc) or type(exc).__name__}
+
+
 async def server_snapshot(backend: Backend, model: str) -> dict[str, Any]:
     """The server's version, the model as it lists it, and (Ollama) the model as loaded:
-    ``size_vram_bytes`` below ``size_bytes`` means part of it runs on the CPU."""
+    ``size_vram_bytes`` below ``size_bytes`` means part of it runs on the CPU.
+
+    ``model_digest`` and ``quantization`` say what weights served the run: Ollama's digest
+    and quantization level, the GGUF file's sha256 and file type in-process; None (unknown)
+    where the server does not say (an OpenAI-compatible server's model list)."""
     try:
         info = await backend.server_info()
     except ChimeraError as exc:
         return {"error": str(exc)}
     loaded = _model(info.loaded, model)
+    listed = _model(info.models, model)
+    if backend.kind == "llamacpp":
+        listed = await gguf_model(backend, model)
     snap: dict[str, Any] = {
         "kind": info.kind,
         "version": info.version,
-        "model": _model(info.models, model),
+        "model": listed,
         "loaded": loaded,
+        "model_digest": (listed or {}).get("digest"),
+        "quantization": (listed or {}).get("quantization"),
     }
     if loaded and loaded.get("size_bytes") and loaded.get("size_vram_bytes") is not None:
         snap["on_cpu_bytes"] = loaded["size_bytes"] - loaded["size_vram_bytes"]
