@@ -150,3 +150,12 @@ def test_the_rules_catch_a_wrong_import(module: str, target: str, expected: bool
     mine, theirs = layer_of(module), layer_of(target)
     assert mine is not None and theirs is not None
     assert (theirs[1] > mine[1] or _forbidden(module, target)) is expected
+
+
+def test_modules_stay_under_600_lines() -> None:
+    long = {
+        module_name(path): n
+        for path in sorted((SRC / "chimera").rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) >= 600
+    }
+    assert long == {}, "split these by job (docs/architecture.md)"
