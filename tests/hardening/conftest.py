@@ -1,14 +1,23 @@
-"""Shared hypothesis settings for the hardening tests: modest by default, no example database
-(its directory would be state outside tmp_path)."""
+"""Shared hypothesis settings for the hardening tests: modest by default, no example database,
+and hypothesis's own files (its constants and Unicode caches) in a temporary folder, never in
+the checkout."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from chimera.cli.app import main
+
+# Set when the tests are collected, before hypothesis first writes (a session fixture is too
+# late); the folder goes when the process exits.
+_HYPOTHESIS_HOME = tempfile.TemporaryDirectory(prefix="chimera-hypothesis-")
+set_hypothesis_home_dir(Path(_HYPOTHESIS_HOME.name))
 
 FAST = settings(
     max_examples=100,
