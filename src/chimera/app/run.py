@@ -4,6 +4,7 @@ record everything in the run store."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -94,7 +95,8 @@ async def run_session(
     persona = get_persona(settings.persona, personas)
     say("ingest")
     t = time.perf_counter()
-    facts = ingest_paths(settings.paths, settings.ingest)
+    # off the event loop: ingestion is CPU work of a tenth of a second to seconds
+    facts = await asyncio.to_thread(ingest_paths, settings.paths, settings.ingest)
     ingest_s = time.perf_counter() - t
     endpoint, note = await resolve_endpoint(settings)
     if note:

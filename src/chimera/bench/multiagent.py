@@ -302,7 +302,7 @@ async def run_multiagent(
     """Run the scenario ``settings.runs`` times (after ``settings.warmup`` warm-ups)."""
     obs: MultiAgentObserver = observer or NullObserver()
     t = time.perf_counter()
-    facts = ingest_paths(settings.paths, settings.ingest)
+    facts = await asyncio.to_thread(ingest_paths, settings.paths, settings.ingest)
     ingest_s = time.perf_counter() - t
     specs, notes = await resolve_agents(settings.scenario)
     outcome = MultiAgentOutcome(

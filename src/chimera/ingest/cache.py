@@ -11,7 +11,6 @@ and a cache that cannot be written is reported once and ingestion goes on.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import io
 import logging
@@ -183,15 +182,8 @@ class ParseCache:
 
 
 def _load_quietly(data: bytes) -> Any:
-    """Unpickle with the cyclic collector paused: the thousands of acyclic records a load makes
-    would otherwise trigger collections that free nothing (a third of the load time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _Unpickler(io.BytesIO(data)).load()
-    finally:
-        if was_enabled:
-            gc.enable()
+    """Unpickle with the restricted unpickler (only the cache's own record types)."""
+    return _Unpickler(io.BytesIO(data)).load()
 
 
 def _freeze(out: ReadOut) -> _Frozen | None:

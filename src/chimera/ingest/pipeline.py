@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -74,16 +73,7 @@ def ingest_paths(
     ``on_file`` (optional) is called with each file's display path before it is read.
     Raises InputFileError only when a given path does not exist; a bad file is a skip.
     """
-    settings = settings or IngestSettings()
-    # Ingestion allocates many small acyclic objects; the cyclic collector's passes over them
-    # cost a third of the run and free nothing, so it is paused meanwhile.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _ingest(paths, settings, on_file, cwd)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    return _ingest(paths, settings or IngestSettings(), on_file, cwd)
 
 
 def _ingest(

@@ -7,10 +7,10 @@ dataclasses). Deduplication needs the files in order, so it happens after, in th
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import posixpath
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -131,7 +131,6 @@ class Reader:
 
 def _read_chunk(args: tuple[IngestSettings, list[Candidate]]) -> tuple[list[object], set[str]]:
     """Worker: read a chunk; facts travel as tuples."""
-    gc.disable()  # short-lived process making many small objects
     settings, chunk = args
     reader = Reader(settings)
     out: list[object] = []
@@ -206,5 +205,9 @@ def _workers(settings: IngestSettings, n_files: int) -> int:
         return 1
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1  # fork shares the loaded code and settings for free; spawn would cost more
+    if threading.active_count() > 1:
+        # A process with other threads (an event loop's executor, llama.cpp, a test server)
+        # cannot be forked safely: a lock another thread holds stays locked in the child.
+        return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(settings.workers or (cpus or 1), cpus or 1))
