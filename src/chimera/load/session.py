@@ -21,6 +21,7 @@ from chimera.bench.measure import session_tag
 from chimera.errors import ConfigError, ServerUnreachableError
 from chimera.load.agent_workload import agent_entries
 from chimera.load.fingerprint import client_machine, server_snapshot
+from chimera.load.gpu import GpuProbe
 from chimera.load.metrics import LevelSummary
 from chimera.load.output import (
     level_csv_row,
@@ -90,15 +91,16 @@ async def resolve_endpoint(target: str, kind: str | None, **fields: object) -> E
 
 
 @asynccontextmanager
-async def _telemetry(settings: LoadSettings, url: str) -> AsyncIterator[list[Probe]]:
-    """The probes sampled through each level: Ollama's /api/ps for an Ollama server, and the
-    Prometheus /metrics page when asked, its engine checked first (unknown: ConfigError)."""
+async def _telemetry(settings: LoadSettings, url: str, gpu: GpuProbe) -> AsyncIterator[list[Probe]]:
+    """The probes sampled through each level: this machine's GPUs (NVML, else unknown),
+    Ollama's /api/ps for an Ollama server, and the Prometheus /metrics page when asked, its
+    engine checked first (unknown: ConfigError)."""
     if not url.startswith("http"):  # the in-process engine
-        yield []
+        yield [gpu.probe()]
         return
     origin = httpx.URL(url).copy_with(path="/", query=None)
     async with httpx.AsyncClient(base_url=str(origin), timeout=5.0, trust_env=False) as client:
-        probes: list[Probe] = []
+        probes: list[Probe] = [gpu.probe()]
         if settings.endpoint.kind == "ollama":
             probes.append(ollama_ps_probe(client, settings.model))
         if settings.metrics:
@@ -110,6 +112,14 @@ async def _telemetry(settings: LoadSettings, url: str) -> AsyncIterator[list[Pro
                 raise ConfigError(f"--metrics: {origin}metrics cannot be read ({reason})") from None
             probes.append(probe)
         yield probes
+
+
+@asynccontextmanager
+async def _closing(gpu: GpuProbe) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        gpu.close()
 
 
 def _status(runs: list[LevelRun], summaries: list[LevelSummary]) -> str:
@@ -145,13 +155,15 @@ async def run_load(
         seed=spec.seed,
         entries=entries,
     )
-    async with create_backend(settings.endpoint) as backend:
+    gpu = GpuProbe()
+    async with create_backend(settings.endpoint) as backend, _closing(gpu):
         environment = {
             "client": client_machine(),
             "server": await server_snapshot(backend, settings.model),
+            "gpu_telemetry": gpu.source,
         }
         plan = make_plan(spec)
-        async with _telemetry(settings, backend.url) as probes:
+        async with _telemetry(settings, backend.url, gpu) as probes:
             if prompts.needs_calibration:
                 prompts.calibration = await calibrate(backend, prompts)
             runs, summaries = await execute_plan(

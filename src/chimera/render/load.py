@@ -125,6 +125,8 @@ SERVER_FIGURES = (
     ("requests_waiting", "waiting"),
     ("kv_cache_usage", "KV cache use"),
     ("on_cpu_bytes", "model bytes on the CPU"),
+    ("gpu_memory_used_bytes", "GPU memory used"),
+    ("gpu_utilization_percent", "GPU use %"),
 )
 
 
