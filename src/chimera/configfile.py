@@ -46,7 +46,7 @@ def problems(exc: ValidationError) -> str:
     line (a key from the file may hold any character)."""
     parts = []
     for err in exc.errors():
-        loc = ".".join(_shown(p) for p in err["loc"]) or "?"
+        loc = ".".join(shown_key(p) for p in err["loc"]) or "?"
         parts.append(f"{loc}: {one_line(err['msg'])}")
     return "; ".join(parts)
 
@@ -56,6 +56,8 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _shown(part: object) -> str:
+def shown_key(part: object) -> str:
+    """A key from a file as a message shows it: as written, or quoted when it holds a newline,
+    other unprintable characters or edge spaces."""
     text = str(part)
     return text if text.isprintable() and text.strip() == text and text else repr(text)

@@ -150,6 +150,7 @@ def test_scenario_files(tmp_path: Path, content: str) -> None:
     '[personas."a b"]\nprompt = "x"\nlabel = "y"\n'
 )  # found: ValidationError printed on 4 lines
 @example('[personas.p]\nname = "q"\nprompt = "x"\nlabel = "y"\n')
+@example('"personas" = {"\\n" = []}\n')  # found: a persona named "\n" broke the line
 def test_persona_files(tmp_path: Path, content: str) -> None:
     _check(tmp_path, "personas", content)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chimera.configfile import one_line, problems, read_toml
+from chimera.configfile import one_line, problems, read_toml, shown_key
 from chimera.errors import ConfigError
 
 
@@ -83,9 +83,10 @@ def load_personas(path: Path | None) -> dict[str, Persona]:
         try:
             personas[name] = Persona(name=name, **fields)
         except ValidationError as exc:
-            raise ConfigError(f"{path}: personas.{name}: {problems(exc)}") from None
+            raise ConfigError(f"{path}: personas.{shown_key(name)}: {problems(exc)}") from None
         except TypeError as exc:  # not a table, or a 'name' key beside the table's own name
-            raise ConfigError(f"{path}: personas.{name}: {one_line(str(exc))}") from None
+            where = f"personas.{shown_key(name)}"
+            raise ConfigError(f"{path}: {where}: {one_line(str(exc))}") from None
     return personas
 
 
