@@ -14,7 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chimera.bench.measure import LOWER_IS_BETTER, METRICS, UNITS
+from chimera.bench.measure import METRICS, UNITS
+from chimera.metrics_table import LOWER_IS_BETTER
 from chimera.stats import CONFIDENCE, Difference, compare_samples, effect_label
 
 TestName = Literal["welch", "mannwhitney"]

@@ -18,32 +18,13 @@ from chimera.backends.base import Backend, generate
 from chimera.calls import CallMetrics, CallResult, CallTotals, GenerationRequest, call_totals
 from chimera.errors import ChimeraError
 from chimera.ingest.pipeline import IngestResult
+from chimera.metrics_table import CALL_METRIC_UNITS
 from chimera.options import InferenceOptions
 
 # Per-run metric columns. Each name is in chimera.ingest's alias table (ttft_ms -> ttft_s in
 # ms, decode_tokens_per_s -> tokens_per_s, ...), so a sweep's CSV reads back as measurements.
-METRICS: tuple[str, ...] = (
-    "decode_tokens_per_s",
-    "ttft_ms",
-    "load_ms",
-    "prompt_eval_ms",
-    "eval_ms",
-    "e2e_ms",
-    "prompt_tokens",
-    "output_tokens",
-)
-UNITS: dict[str, str] = {
-    "decode_tokens_per_s": "tok/s",
-    "ttft_ms": "ms",
-    "load_ms": "ms",
-    "prompt_eval_ms": "ms",
-    "eval_ms": "ms",
-    "e2e_ms": "ms",
-    "prompt_tokens": "tokens",
-    "output_tokens": "tokens",
-}
-# Metrics where a smaller value is the better one (for verdicts and objectives).
-LOWER_IS_BETTER = frozenset({"ttft_ms", "load_ms", "prompt_eval_ms", "eval_ms", "e2e_ms"})
+METRICS: tuple[str, ...] = tuple(CALL_METRIC_UNITS)
+UNITS = CALL_METRIC_UNITS  # the one table: chimera.metrics_table
 
 DEFAULT_PROMPT = (
     "Explain in a few short paragraphs how the size of the context window and the number of "

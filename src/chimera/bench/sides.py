@@ -22,23 +22,11 @@ from chimera.calls import CallMetrics, call_totals
 from chimera.errors import ConfigError, InputFileError
 from chimera.ingest.fields import Classifier
 from chimera.ingest.values import convert, parse_number
+from chimera.metrics_table import INGEST_DEFAULT_UNIT, INGEST_TO_CALL
 from chimera.store import Store
 from chimera.store.load import load_rows
 from chimera.store.queries import call_metrics, measured_calls, resolve_run, run_row, table_rows
 
-# canonical metric of chimera ingest -> (our metric name, its unit)
-_CANONICAL: dict[str, tuple[str, str]] = {
-    "tokens_per_s": ("decode_tokens_per_s", ""),
-    "ttft_s": ("ttft_ms", "ms"),
-    "load_s": ("load_ms", "ms"),
-    "prompt_eval_s": ("prompt_eval_ms", "ms"),
-    "eval_s": ("eval_ms", "ms"),
-    "latency_ms": ("e2e_ms", "ms"),
-    "prompt_eval_count": ("prompt_tokens", ""),
-    "eval_count": ("output_tokens", ""),
-}
-# the unit a header without one is read in: the canonical metric's own
-_DEFAULT_UNIT = {"ttft_s": "s", "load_s": "s", "prompt_eval_s": "s", "eval_s": "s"}
 _OK_STATUS = frozenset({"", "ok", "success", "succeeded", "passed", "completed", "done"})
 _NO_ERROR = frozenset({"", "none", "null", "nan", "0", "false", "no error"})
 
@@ -104,10 +92,10 @@ def _column_map(header: list[str]) -> dict[str, tuple[str, str, str]]:
             target: tuple[str, str, str] | None = (h, "", "")
         else:
             info = cls.classify(h)
-            canonical = _CANONICAL.get(info.name)
+            canonical = INGEST_TO_CALL.get(info.name)
             target = None
             if info.role == "metric" and info.recognized and info.aggregate is None and canonical:
-                unit = info.unit or _DEFAULT_UNIT.get(info.name, canonical[1])
+                unit = info.unit or INGEST_DEFAULT_UNIT.get(info.name, canonical[1])
                 target = (canonical[0], unit, canonical[1])
         if target is not None and target[0] not in taken:
             taken.add(target[0])
