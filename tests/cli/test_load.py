@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import signal
@@ -377,6 +378,12 @@ def test_against_a_real_llamacpp_engine(
     records = [json.loads(x) for x in (tmp_path / "requests.jsonl").read_text().splitlines()]
     measured = [r for r in records if not r["warmup"]]
     assert all(r["prompt_eval_ms"] is not None and r["output_tokens"] for r in measured)
+    # SmolLM2 does not reason: the answer's first token is the first token
+    assert all(r["ttfot_ms"] == r["ttft_ms"] for r in measured)
+    # the weights that served the run: the GGUF file's digest and quantization, as listed
+    server = doc["environment"]["server"]
+    digest = hashlib.sha256(BUNDLED["smollm2"].path().read_bytes()).hexdigest()
+    assert server["model_digest"] == digest and server["quantization"] == "Q4_1"
 
 
 @pytest.mark.parametrize("protocol", ["ollama", "openai"])
