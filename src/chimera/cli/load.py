@@ -5,93 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from chimera.cli import options as opt
 from chimera.cli.app import app
 from chimera.cli.common import run_async
+from chimera.cli.load_flags import Status, check_sources, plan_levels, validated
 from chimera.errors import ConfigError
-from chimera.load.records import RequestRecord
 from chimera.load.report import render
 from chimera.load.session import LoadSettings, resolve_endpoint, run_load
-from chimera.load.spec import LoadLevel, LoadSpec, Warmup, parse_slo
+from chimera.load.spec import LoadSpec, Warmup, parse_slo
 from chimera.models.bundled import default_model
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _validated(cls: type[M], **fields: Any) -> M:
-    """``cls(**fields)``; a validation error becomes one ConfigError naming the field."""
-    try:
-        return cls(**fields)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "options"
-        raise ConfigError(f"{where}: {first['msg']}") from None
-
-
-class _Status:
-    """Live counts on stderr while a level runs."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.ok = self.failed = 0
-        self.status = console.status("calibrating prompts", spinner="dots")
-
-    def __call__(self, rec: RequestRecord) -> None:
-        if rec.status == "ok":
-            self.ok += 1
-        else:
-            self.failed += 1
-        self.status.update(f"level {rec.level + 1}: {self.ok} ok, {self.failed} failed")
-
-
-def _plan(
-    concurrency: int | None,
-    rate: float | None,
-    sweep: int | None,
-    find_max: bool,
-    trace: Path | None,
-    arrival: str,
-    burstiness: float,
-) -> tuple[str, tuple[LoadLevel, ...]]:
-    """The strategy and the fixed levels from the load flags: exactly one load mode."""
-    given = [
-        flag
-        for flag, value in (
-            ("--concurrency", concurrency),
-            ("--rate", rate),
-            ("--sweep", sweep),
-            ("--find-max", find_max or None),
-            ("--trace", trace),
-        )
-        if value is not None
-    ]
-    if len(given) != 1:
-        raise ConfigError(
-            "give one load: --concurrency C (closed loop), --rate R (open loop), --sweep N, "
-            "--find-max or --trace FILE" + (f" (got {' and '.join(given)})" if given else "")
-        )
-    if sweep is not None:
-        return "sweep", ()
-    if find_max:
-        return "find_max", ()
-    if rate is not None and rate <= 0:
-        raise ConfigError("--rate must be above 0 requests per second")
-    level = _validated(
-        LoadLevel,
-        concurrency=concurrency,
-        rate_rps=rate,
-        arrival=arrival,
-        burstiness=burstiness,
-        trace=trace is not None,
-    )
-    return "fixed", (level,)
 
 
 @app.command()
@@ -241,7 +169,7 @@ def load(
     """
     if arrival not in ("constant", "poisson", "gamma"):
         raise ConfigError(f"--arrival: {arrival!r}; choose constant, poisson or gamma")
-    strategy, levels = _plan(concurrency, rate, sweep, find_max, trace, arrival, burstiness)
+    strategy, levels = plan_levels(concurrency, rate, sweep, find_max, trace, arrival, burstiness)
     if ramp:
         if strategy != "fixed" or trace is not None:
             raise ConfigError("--ramp rises to a --concurrency or a --rate; it has no other use")
@@ -250,17 +178,8 @@ def load(
         levels = tuple(lv.model_copy(update={"ramp": True}) for lv in levels)
     if find_max and slo is None:
         raise ConfigError("--find-max needs --slo, e.g. --slo 'ttft_p99<=500ms'")
-    sources = [f for f, v in (("--prompts", prompts), ("--trace", trace)) if v is not None]
-    if len(sources) + bool(agent_workload) > 1:
-        raise ConfigError(
-            "give one source of requests: --prompts, --trace or --agent-workload (got "
-            + " and ".join(sources + ["--agent-workload"] * bool(agent_workload))
-            + ")"
-        )
-    for path in agent_workload or ():
-        if not path.exists():  # before the server is asked anything
-            raise ConfigError(f"--agent-workload: {path} does not exist")
-    spec = _validated(
+    check_sources(prompts, trace, agent_workload)
+    spec = validated(
         LoadSpec,
         strategy=strategy,
         levels=levels,
@@ -313,7 +232,7 @@ def load(
         metrics=metrics,
         label=label,
     )
-    status = _Status(err)
+    status = Status(err)
     with status.status:
         outcome = run_async(run_load(settings, observer=status, command=sys.argv))
     report = outcome.report
