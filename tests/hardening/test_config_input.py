@@ -17,7 +17,7 @@ from chimera.bench.scenarios import load_scenario_file
 from chimera.errors import ConfigError
 from chimera.ingest.settings import load_settings
 
-from .conftest import FAST
+from .conftest import FAST, SLOW
 
 
 def toml_value(v: Any) -> str:
@@ -103,6 +103,9 @@ broken_text = st.text(
 ) | st.text(max_size=60)
 
 
+LOADERS = ["scenario", "personas", "settings"]
+
+
 def _write(tmp_path: Path, content: str | bytes) -> Path:
     path = tmp_path / "config.toml"
     if isinstance(content, str):
@@ -162,7 +165,7 @@ def test_settings_files(tmp_path: Path, content: str) -> None:
     _check(tmp_path, "settings", content)
 
 
-@pytest.mark.parametrize("loader", ["scenario", "personas", "settings"])
+@pytest.mark.parametrize("loader", LOADERS)
 @FAST
 @given(content=st.binary(max_size=80))
 @example(content=b'name = "caf\xe9"\n')  # found: latin-1 bytes raised UnicodeDecodeError
@@ -170,7 +173,7 @@ def test_any_bytes(tmp_path: Path, loader: str, content: bytes) -> None:
     _check(tmp_path, loader, content)
 
 
-@pytest.mark.parametrize("loader", ["scenario", "personas", "settings"])
+@pytest.mark.parametrize("loader", LOADERS)
 def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path, loader: str) -> None:
     path = _write(tmp_path, b'# ok\nname = "caf\xe9"\n')
     with pytest.raises(ConfigError, match=r"line 2: byte 0xE9 is not UTF-8") as info:
@@ -178,9 +181,16 @@ def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path, loader: str) -> 
     _one_line_error(path, info.value)
 
 
-@pytest.mark.parametrize("loader", ["scenario", "personas", "settings"])
+@pytest.mark.parametrize("loader", LOADERS)
 def test_bad_toml_names_file_and_line(tmp_path: Path, loader: str) -> None:
     path = _write(tmp_path, "# one\n# two\n[[agents]\n")
     with pytest.raises(ConfigError, match=r"line 3") as info:
         _load(loader, path)
     _one_line_error(path, info.value)
+
+
+@pytest.mark.slow
+@SLOW
+@given(scenario_docs | persona_docs | settings_docs | broken_text, st.sampled_from(LOADERS))
+def test_many_more_config_files(tmp_path: Path, content: str, loader: str) -> None:
+    _check(tmp_path, loader, content)

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -17,7 +18,7 @@ from chimera.backends.ollama import OllamaBackend
 from chimera.backends.openai import OpenAIBackend, server_timings
 from chimera.errors import BackendError
 
-from .conftest import FAST
+from .conftest import FAST, SLOW
 
 URL = "http://127.0.0.1:9"  # never dialled: the mock transport answers
 json_values = st.recursive(
@@ -259,3 +260,12 @@ def test_any_bytes_over_a_real_socket(
             await server.wait_closed()
 
     _check(asyncio.run(call()))
+
+
+@pytest.mark.slow
+@SLOW
+@given(
+    ndjson_bodies() | sse_bodies(), st.booleans(), st.sampled_from([OllamaBackend, OpenAIBackend])
+)
+def test_many_more_streams(body: bytes, chat: bool, backend_type: type[HttpBackend]) -> None:
+    _check(_outcome(backend_type, body, chat))
