@@ -162,6 +162,7 @@ def test_the_corpus_changes_nothing_but_text(
     assert code == 0, said
     # no command ran, no file was written outside the output folder and Chimera's own home
     assert not marker.exists()
+    assert not (tmp_path / "../../outside.txt").resolve().exists()  # the ../.. the corpus names
     new = _snapshot(tmp_path) - before
     outside = [p for p in new if not (p.is_relative_to(out) or p.is_relative_to(home))]
     assert outside == []
