@@ -70,6 +70,20 @@ def test_the_servers_own_figures_get_a_plot() -> None:
     assert "server.png" in plots and png_size(plots["server.png"])[1] > 0
 
 
+def test_reasoning_gets_its_own_distribution_and_gpus_a_panel() -> None:
+    report, records = _report()
+    assert "ttfot_ms.png" not in load_plots(report, records)  # no reasoning: it is TTFT
+    for r in records:
+        r.ttfot_ms = None if r.ttft_ms is None else r.ttft_ms + 40.0
+    report.levels[0].telemetry = [
+        {"t_s": 0.0, "gpu_memory_used_bytes": 1 << 30, "gpu_utilization_percent": 35.0},
+        {"t_s": 1.0, "gpu": "unknown", "gpu_error": "GPU is lost"},  # not plotted as 0
+    ]
+    plots = load_plots(report, records)
+    assert list(plots)[2:5] == ["server.png", "ttft_ms.png", "ttfot_ms.png"]
+    assert png_size(plots["ttfot_ms.png"])[0] > 0
+
+
 def test_one_level_has_no_curve() -> None:
     report, _ = _report()
     with pytest.raises(ValueError, match="two levels"):

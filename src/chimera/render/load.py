@@ -167,7 +167,10 @@ def load_plots(report: LoadReport, records: Sequence[RequestRecord]) -> dict[str
         if figures & {key for key, _ in SERVER_FIGURES}:
             plots["server.png"] = plot_server(report.levels, level_starts(records))
     labels = {s.level: s.label for s in report.levels}
-    for field, name in (("ttft_ms", "TTFT"), ("e2e_ms", "End to end")):
+    shown = [("ttft_ms", "TTFT"), ("e2e_ms", "End to end")]
+    if any(r.ttfot_ms not in (None, r.ttft_ms) for r in records if r.status == "ok"):
+        shown.insert(1, ("ttfot_ms", "Time to the answer's first token"))  # after reasoning
+    for field, name in shown:
         groups: dict[str, list[float | None]] = {}
         for r in records:
             if r.counted and r.status == "ok":
