@@ -19,6 +19,7 @@ from chimera.backends.ollama import OllamaBackend
 from chimera.backends.ollama import request_body as ollama_body
 from chimera.backends.openai import OpenAIBackend
 from chimera.backends.openai import request_body as openai_body
+from chimera.errors import ServerHTTPError
 from chimera.models import write_tiny_gguf
 from chimera.options import InferenceOptions
 from chimera.testing import TestServer, TestServerConfig
@@ -85,3 +86,28 @@ async def test_llamacpp_holds_even_a_random_model_to_the_schema(tmp_path: Path) 
         ["F1", "F1"],
         ["F2", "F2"],
     )
+
+
+async def test_openai_falls_back_to_json_object_where_json_schema_is_refused() -> None:
+    # llama-cpp-python's server answers response_format json_schema with a 500 and takes
+    # {"type": "json_object", "schema": ...}: the backend retries once in that form and keeps it
+    cfg = TestServerConfig(
+        protocol="openai", models=["tiny"], responses=[ANSWER], json_schema_format=False
+    )
+    async with TestServer(cfg) as srv:
+        async with OpenAIBackend(EndpointSettings(kind="openai", url=srv.url)) as b:
+            first = await generate(b, request("tiny"))
+            second = await generate(b, request("tiny"))
+        formats = [r.body["response_format"] for r in srv.requests if r.body]
+    assert json.loads(first.text) == json.loads(second.text) == {"facts": ["F2"]}
+    assert [f["type"] for f in formats] == ["json_schema", "json_object", "json_object"]
+    assert formats[1]["schema"] == SCHEMA
+
+
+async def test_openai_does_not_retry_a_request_without_a_schema() -> None:
+    cfg = TestServerConfig(protocol="openai", models=["tiny"], fault="http_500")
+    async with TestServer(cfg) as srv:
+        async with OpenAIBackend(EndpointSettings(kind="openai", url=srv.url)) as b:
+            with pytest.raises(ServerHTTPError):
+                await generate(b, request("tiny", None))
+        assert len([r for r in srv.requests if r.path == "/v1/chat/completions"]) == 1

@@ -48,6 +48,8 @@ def test_format_fields_as_the_servers_take_them() -> None:
     assert ollama_schema(SCHEMA) is SCHEMA
     assert openai_schema(None) is None and openai_schema({"type": "text"}) is None
     assert openai_schema({"type": "json_object"}) == {"type": "object"}
+    # llama-cpp-python's server's form: json_object with a schema
+    assert openai_schema({"type": "json_object", "schema": SCHEMA}) is SCHEMA
     wrapped = {"type": "json_schema", "json_schema": {"name": "a", "schema": SCHEMA}}
     assert openai_schema(wrapped) is SCHEMA
     with pytest.raises(FormatError, match="format must be"):

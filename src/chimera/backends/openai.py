@@ -6,7 +6,7 @@ import math
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
 
@@ -79,8 +79,16 @@ def default_url() -> str:
     return normalize_url(os.environ.get("OPENAI_BASE_URL") or DEFAULT_URL, 8000)
 
 
-def request_body(request: GenerationRequest) -> dict[str, Any]:
-    """The JSON body for /v1/chat/completions or /v1/completions."""
+SchemaStyle = Literal["json_schema", "json_object"]
+
+
+def request_body(
+    request: GenerationRequest, schema_style: SchemaStyle = "json_schema"
+) -> dict[str, Any]:
+    """The JSON body for /v1/chat/completions or /v1/completions. A JSON schema goes as
+    OpenAI's ``json_schema`` response format (vLLM, llama-server, Ollama), or, in the
+    ``json_object`` style, as ``{"type": "json_object", "schema": ...}``, the only form
+    llama-cpp-python's server takes."""
     options = request.options.set_options()
     fixed = [name for name in LOAD_TIME_OPTIONS if name in options]
     if fixed:
@@ -103,7 +111,9 @@ def request_body(request: GenerationRequest) -> dict[str, Any]:
         body[FIELD_NAMES[name]] = value
     if body.get("max_tokens", 0) < 0:  # Ollama's -1/-2 mean unbounded: leave it to the server
         del body["max_tokens"]
-    if request.json_schema is not None:
+    if request.json_schema is not None and schema_style == "json_object":
+        body["response_format"] = {"type": "json_object", "schema": request.json_schema}
+    elif request.json_schema is not None:
         body["response_format"] = {
             "type": "json_schema",
             "json_schema": {"name": "answer", "strict": True, "schema": request.json_schema},
@@ -167,14 +177,35 @@ class OpenAIBackend(HttpBackend):
         # The key lives only in this header; it is never logged, stored or written.
         headers = {"Authorization": f"Bearer {key}"} if key else None
         super().__init__(settings, base, headers=headers, transport=transport, secret=key)
+        self._schema_style: SchemaStyle = "json_schema"
 
     async def installed_models(self) -> list[str]:
         data = await self._http.request_json("GET", "/v1/models", timeout_s=10)
         return [str(m.get("id")) for m in entries(data, "data")]
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+        """The generation's events. A request with a JSON schema that the server refuses
+        before any output (HTTP 400, 422 or 500) is sent once more in the ``json_object``
+        style, and this backend keeps to the style that worked."""
+        style = self._schema_style
+        started = False
+        try:
+            async for event in self._stream(request, style):
+                started = True
+                yield event
+        except ServerHTTPError as exc:
+            retry = request.json_schema is not None and style == "json_schema"
+            if not retry or started or exc.status not in (400, 422, 500):
+                raise
+            self._schema_style = "json_object"
+            async for event in self._stream(request, "json_object"):
+                yield event
+
+    async def _stream(
+        self, request: GenerationRequest, schema_style: SchemaStyle
+    ) -> AsyncIterator[StreamEvent]:
         path = "/v1/chat/completions" if request.is_chat else "/v1/completions"
-        body = request_body(request)
+        body = request_body(request, schema_style)
         started_at = datetime.now(UTC)
         status = 0
 

@@ -76,6 +76,11 @@ class TestServerConfig(BaseModel):
     )
     usage_in_stream: bool = Field(True, description="openai: honour stream_options.include_usage")
     llamacpp_timings: bool = Field(False, description="openai: add llama-server's timings block")
+    json_schema_format: bool = Field(
+        True,
+        description="openai: take response_format json_schema; False answers it with a 500, "
+        "as llama-cpp-python's server does (it takes json_object with a schema only)",
+    )
     record_requests: bool = Field(True, description="keep every request in TestServer.requests")
     engine: EngineKind = Field("modelled", description="modelled timeline, or real llama.cpp")
     model: str | None = Field(

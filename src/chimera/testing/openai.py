@@ -295,8 +295,18 @@ class OpenAIApp:
         stop = body.get("stop")
         if stop is not None:
             options["stop"] = [stop] if isinstance(stop, str) else stop
+        fmt = body.get("response_format")
+        if (
+            not cfg.json_schema_format
+            and isinstance(fmt, dict)
+            and fmt.get("type") == "json_schema"
+        ):
+            # llama-cpp-python's server: its request model has no json_schema type
+            content_type, payload = _error(500, "Internal Server Error")
+            conn.respond(500, content_type, payload)
+            return
         try:
-            schema = openai_schema(body.get("response_format"))
+            schema = openai_schema(fmt)
         except FormatError as exc:
             self._bad(conn, str(exc), "response_format")
             return

@@ -39,8 +39,9 @@ def openai_schema(value: Any) -> dict[str, Any] | None:
     kind = value.get("type") if isinstance(value, dict) else None
     if kind == "text":
         return None
-    if kind == "json_object":
-        return ANY_OBJECT
+    if kind == "json_object":  # llama-cpp-python's server also takes a schema here
+        schema = value.get("schema")
+        return schema if isinstance(schema, dict) else ANY_OBJECT
     if kind == "json_schema":
         spec = value.get("json_schema")
         schema = spec.get("schema") if isinstance(spec, dict) else None
