@@ -315,6 +315,22 @@ async def test_json_shape_sends_the_schema_and_keeps_findings_citing_the_sheet(
     assert run.report_body == FULL_REPORT  # full mode on a server: the model writes the report
 
 
+async def test_json_cut_by_the_token_cap_is_not_asked_again(tmp_path: Path) -> None:
+    from chimera.agent.spec import AgentRun
+    from chimera.options import InferenceOptions
+
+    long_json = '{"findings": [{"facts": ["F1"], "statement": "' + "word " * 40 + '"}]}'
+    cfg = TestServerConfig(models=["m"], responses=[long_json, FULL_REPORT])
+    opts = InferenceOptions(num_predict=6)  # the server stops after 6 tokens: "length"
+    run, _ = await _run(tmp_path, cfg, analysis_shape="json", options=opts)
+    assert isinstance(run, AgentRun) and run.status == "ok", run.error
+    assert run.calls[0].result is not None and run.calls[0].result.done_reason == "length"
+    assert [c.stage for c in run.calls] == ["analysis", "report"]  # no second analysis
+    s = run.structured
+    assert s is not None and s.fallback  # the narrator wrote the findings, and says why
+    assert "the JSON answer was cut by the token cap (num_predict); not asked again" in s.rejected
+
+
 async def test_invalid_json_twice_falls_back_to_the_narrator_with_the_reason(
     tmp_path: Path,
 ) -> None:

@@ -75,7 +75,17 @@ async def analyse(
         return answer
     instructions = instruction_texts([spec.persona])
     structured, well_formed = interpret(answer.text, shape, sheet, instructions)
-    if shape == "json" and not well_formed and not structured.findings:
+    if (
+        shape == "json"
+        and not well_formed
+        and not structured.findings
+        and answer.done_reason == "length"
+    ):
+        # the same cap would cut the same document again: no second call
+        structured.rejected.append(
+            "the JSON answer was cut by the token cap (num_predict); not asked again"
+        )
+    elif shape == "json" and not well_formed and not structured.findings:
         structured.rejected.append("the answer was not JSON of the schema; asked once more")
         repair = await call(run, backend, "analysis", messages, json_schema=schema)
         if repair is None:
