@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from chimera.cli.app import main
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 CORPUS = SHARED / "corpus" / "banterhearts"
@@ -40,3 +42,22 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus/banterhearts is not beside this checkout")
     return CORPUS
+
+
+Cli = Callable[..., int]
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """``cli("probe", "--json")`` runs ``chimera probe --json`` in-process and returns its exit
+    code."""
+
+    def run(*args: str) -> int:
+        monkeypatch.setattr("sys.argv", ["chimera", *args])
+        try:
+            main()
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        return 0
+
+    return run

@@ -3,30 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from chimera.cli.app import main
 from chimera.models import BUNDLED, write_tiny_gguf
-
-Cli = Callable[..., int]
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """``cli("probe", "--json")`` runs ``chimera probe --json`` and returns its exit code."""
-
-    def run(*args: str) -> int:
-        monkeypatch.setattr("sys.argv", ["chimera", *args])
-        try:
-            main()
-        except SystemExit as exc:
-            return int(exc.code or 0)
-        return 0
-
-    return run
 
 
 class BundledPackage:

@@ -8,11 +8,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.configuration import set_hypothesis_home_dir
-
-from chimera.cli.app import main
 
 # Set when the tests are collected, before hypothesis first writes (a session fixture is too
 # late); the folder goes when the process exits.
@@ -30,18 +27,3 @@ SLOW = settings(FAST, max_examples=2000)
 
 
 Cli = Callable[..., int]
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """``cli("run", ...)`` runs ``chimera run ...`` in-process and returns its exit code."""
-
-    def run(*args: str) -> int:
-        monkeypatch.setattr("sys.argv", ["chimera", *args])
-        try:
-            main()
-        except SystemExit as exc:
-            return int(exc.code or 0)
-        return 0
-
-    return run
