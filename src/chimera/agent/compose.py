@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from chimera.agent.echo import strip_echoes
 from chimera.agent.factsheet import FactSheet
 from chimera.agent.junk import CONTROL_TOKEN
-from chimera.agent.mentions import find_mentions
+from chimera.agent.mentions import names_data
 from chimera.agent.narrate import performance_table
 from chimera.agent.prompts import FACTS_CLOSE, FACTS_OPEN, REPORT_SECTIONS
 from chimera.agent.structured import (
@@ -37,9 +37,8 @@ _HEADING = re.compile(r"^\s*(?:#{1,6}\s.*|\*\*[^*]+\*\*:?|[A-Z][\w ]{0,40}:)\s*$
 def names_data_in(facts: IngestResult) -> Callable[[str], bool]:
     """Whether a sentence names something of ``facts``: a model, metric, configuration or
     file, or the inventory by its count ("104 files")."""
-    return lambda sentence: bool(
-        _FILE_COUNT.search(sentence) or find_mentions(sentence, facts).entities
-    )
+    names = names_data(facts)
+    return lambda sentence: bool(_FILE_COUNT.search(sentence)) or names(sentence)
 
 
 def findings_text(analysis: StructuredAnalysis, sheet: FactSheet) -> str:

@@ -4,7 +4,7 @@ the important facts it covers (the top models, the error-level findings) (pure).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -82,6 +82,15 @@ def find_mentions(text: str, facts: IngestResult) -> Mentions:
     named += [f"file {path}" for path in sorted(files)]
     important, covered = _important(lowered, facts, files, set(named))
     return Mentions(entities=named, important=important, covered=covered)
+
+
+def names_data(facts: IngestResult) -> Callable[[str], bool]:
+    """Whether a text names any entity of ``facts`` (a model, metric, configuration or file),
+    as ``find_mentions(text, facts).entities`` says, with the patterns built once."""
+    entities = _entities(facts)
+    return lambda text: (
+        any(e.pattern.search(text.lower()) for e in entities) or bool(_files_named(text, facts))
+    )
 
 
 def model_pattern(model: str) -> re.Pattern[str]:
