@@ -3,7 +3,7 @@
 # suite: fast tests, slow tests and the real-server tests. Tests needing a live Ollama are skipped.
 set -euo pipefail
 source "$(dirname "$0")/_venv.sh"
-install_project "llamacpp,test"
+install_project "llamacpp,test,ray"
 # CI also installs Chromium (Debian's package) so that the HTML report's browser test runs
 # there; elsewhere that test skips when no Chromium is installed.
 if [[ "${CI:-}" == "true" ]] && ! command -v chromium >/dev/null && command -v apt-get >/dev/null \

@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "chimera.bench": 3,
     "chimera.legacy": 3,
     "chimera.load": 3,
+    "chimera.executor": 3,  # where sweeps, searches and load levels run: local or Ray
     # 4. rendering of the values the layers below return
     "chimera.render": 4,
     # 5. application: each command's lifecycle (store run, files, HTML)

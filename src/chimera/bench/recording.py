@@ -31,6 +31,7 @@ def record_warmup(
     model: str,
     options: InferenceOptions,
     trial: int | None = None,
+    url: str | None = None,
 ) -> None:
     """A warm-up call: kept, but flagged so no figure ever counts it."""
     if store is None or run_id is None:
@@ -49,6 +50,7 @@ def record_warmup(
         backend=backend,
         model=model,
         options=options.set_options(),
+        url=url,
     )
 
 
@@ -62,8 +64,10 @@ def record_outcome(
     options: InferenceOptions,
     model: str,
     trial: int | None = None,
+    url: str | None = None,
 ) -> None:
-    """One measured run: its agent (agent mode) and every call it made."""
+    """One measured run: its agent (agent mode) and every call it made; ``url`` names the
+    server of a call that failed before any result."""
     if store is None or run_id is None:
         return
     row = None
@@ -92,6 +96,7 @@ def record_outcome(
             backend=backend,
             model=model,
             options=options.set_options(),
+            url=url,
         )
 
 

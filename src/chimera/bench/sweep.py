@@ -9,36 +9,45 @@ pairs already in ``sweep.csv`` and keeps recording into the same store run.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from collections import deque
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chimera.agent.endpoint import open_backend
 from chimera.agent.personas import get_persona, load_personas
 from chimera.agent.spec import AgentSpec
 from chimera.atomic import write_json
-from chimera.backends.base import Backend, EndpointSettings, create_backend
+from chimera.backends.base import Backend, EndpointSettings
 from chimera.bench import sweeplog
 from chimera.bench.grid import Grid, Point
 from chimera.bench.measure import (
     DEFAULT_PROMPT,
     AgentWorkload,
+    CallOutcome,
     GenerateWorkload,
     Mode,
     RunOutcome,
     Workload,
-    nonce_line,
     session_tag,
 )
 from chimera.bench.recording import open_store, record_outcome, record_warmup
 from chimera.errors import ConfigError
+from chimera.executor.points import (
+    PointExecutor,
+    PointJob,
+    RunDone,
+    Where,
+    on_each,
+    point_executor,
+    workload_on,
+)
+from chimera.executor.pool import Endpoint, ExecutorSettings
 from chimera.ingest.pipeline import ingest_paths
 from chimera.ingest.settings import IngestSettings
 from chimera.options import InferenceOptions
+from chimera.store import Store
 from chimera.store.bench import reopen_run
 from chimera.system import system_info
 
@@ -57,6 +66,11 @@ class SweepSettings(BaseModel):
     mode: Mode = "generate"
     model: str = Field(min_length=1, description="model name (llamacpp: a GGUF path)")
     endpoint: EndpointSettings = EndpointSettings()
+    endpoints: list[Endpoint] = Field(
+        default_factory=list,
+        description="the pool of servers, each point on one of them; empty = endpoint alone",
+    )
+    executor: ExecutorSettings = ExecutorSettings()
     prompt: str = Field(DEFAULT_PROMPT, min_length=1, description="generate mode's prompt")
     prompt_nonce: bool = Field(
         True, description="start each measured run's prompt with a unique line (prompt caches)"
@@ -73,13 +87,20 @@ class SweepSettings(BaseModel):
     db: Path | None = Field(None, description="run store; None = the default path")
     store: bool = True
 
+    def pool(self) -> list[tuple[EndpointSettings, str | None]]:
+        """Each server points go to, with its own model name (None = ``model``)."""
+        if not self.endpoints:
+            return [(self.endpoint, None)]
+        return [(ep.settings(self.endpoint), ep.model) for ep in self.endpoints]
+
     def identity(self) -> dict[str, Any]:
-        """What must match for a re-run to resume (runs, warm-up and grid values may change)."""
+        """What must match for a re-run to resume (runs, warm-up and grid values may change;
+        so may the executor: a sweep begun on one resumes on the other)."""
         return {
             "mode": self.mode,
             "model": self.model,
             "backend": self.endpoint.kind,
-            "url": self.endpoint.url,
+            "url": [e.url for e in self.endpoints] if self.endpoints else self.endpoint.url,
             "options": self.options.set_options(),
             "swept": list(self.grid.names),
             "prompt": self.prompt if self.mode == "generate" else None,
@@ -134,7 +155,8 @@ def _row(
     point: Point,
     run_index: int,
     options: InferenceOptions,
-    backend: str,
+    where: Where,
+    model: str,
     started: datetime,
     outcome: RunOutcome,
 ) -> dict[str, object]:
@@ -142,8 +164,9 @@ def _row(
     row: dict[str, object] = {"point": point.key, "run_index": run_index}
     row.update({name: values.get(name) for name in option_columns(settings)})
     row.update(
-        model=settings.model,
-        backend=backend,
+        model=model,
+        backend=where.kind,
+        endpoint=where.url,
         status=outcome.status,
         error=outcome.error,
         started_at=started.isoformat(timespec="milliseconds"),
@@ -196,19 +219,48 @@ def build_workload(settings: SweepSettings) -> Workload:
     return AgentWorkload(spec, ingest_paths(settings.paths, settings.ingest), settings.prompt)
 
 
-@asynccontextmanager
-async def _backend(
-    settings: SweepSettings, workload: Workload, given: Backend | None
-) -> AsyncIterator[Backend]:
-    if given is not None:  # the caller's: it opens and closes it
-        yield given
-        return
-    if isinstance(workload, AgentWorkload):
-        backend = open_backend(workload.spec, workload.facts)
-    else:
-        backend = create_backend(settings.endpoint)
-    async with backend:
-        yield backend
+class _Recorder:
+    """The driver's side of a sweep: each result to sweep.csv, the store and the observer
+    as it comes back, whichever executor measured it."""
+
+    def __init__(
+        self,
+        settings: SweepSettings,
+        log: sweeplog.SweepLog,
+        store: Store | None,
+        run_id: str | None,
+        observer: SweepObserver | None,
+    ) -> None:
+        self.settings = settings
+        self.log = log
+        self.store = store
+        self.run_id = run_id
+        self.observer = observer
+        self.measured = 0
+
+    def stage(self, text: str) -> None:
+        if self.observer is not None:
+            self.observer.stage(text)
+
+    def warmup(self, job: PointJob, where: Where, call: CallOutcome) -> None:
+        model = job.workload.model
+        record_warmup(
+            self.store, self.run_id, job.point, call, where.kind, model, job.options,
+            url=where.url,
+        )  # fmt: skip
+
+    def run(self, job: PointJob, where: Where, done: RunDone) -> None:
+        point, r, outcome, model = job.point, done.run_index, done.outcome, job.workload.model
+        self.log.append(
+            _row(self.settings, point, r, job.options, where, model, done.started, outcome)
+        )
+        record_outcome(
+            self.store, self.run_id, point, r, outcome, where.kind, job.options, model,
+            url=where.url,
+        )  # fmt: skip
+        self.measured += 1
+        if self.observer is not None:
+            self.observer.advance(point, r, outcome)
 
 
 async def run_sweep(
@@ -247,34 +299,29 @@ async def run_sweep(
     write_json(out / sweeplog.MANIFEST_NAME, manifest)
     if observer is not None:
         observer.start(total, total - sum(len(v) for v in todo.values()))
-    measured = 0
+    recorder = _Recorder(settings, log, store, run_id, observer)
     tag = session_tag()
+    queue = deque(p for p in points if todo[p.key])
     status = "interrupted"
     try:
-        async with _backend(settings, workload, backend) as live:
-            for point in points:
-                if not todo[point.key]:
-                    continue
-                options = point.options(settings.options)
-                for w in range(1, settings.warmup + 1):
-                    if observer is not None:
-                        observer.stage(f"warm-up {w}/{settings.warmup} at {point.key}")
-                    call = await workload.warmup(live, options)
-                    record_warmup(store, run_id, point, call, live.kind, workload.model, options)
-                for r in todo[point.key]:
-                    if observer is not None:
-                        observer.stage(f"run {r}/{settings.runs} at {point.key}")
-                    started = datetime.now(UTC)
-                    nonce = nonce_line(tag, point.key, f"r{r}") if settings.prompt_nonce else None
-                    outcome = await workload.run(live, options, nonce)
-                    log.append(_row(settings, point, r, options, live.kind, started, outcome))
-                    record_outcome(
-                        store, run_id, point, r, outcome, live.kind, options, workload.model
-                    )
-                    measured += 1
-                    if observer is not None:
-                        observer.advance(point, r, outcome)
+
+        async def serve(
+            endpoint: EndpointSettings, model: str | None, points_of: PointExecutor
+        ) -> None:
+            # one point at a time on each server: its points never overlap there
+            on_endpoint = workload_on(workload, endpoint, model)
+            while queue:
+                point = queue.popleft()
+                job = PointJob(
+                    on_endpoint, endpoint, point, point.options(settings.options),
+                    tuple(todo[point.key]), settings.runs, settings.warmup,
+                    (tag, point.key) if settings.prompt_nonce else None,
+                )  # fmt: skip
+                await points_of.run(job, recorder)
                 sweeplog.write_summary(out / sweeplog.SUMMARY_NAME, log.read(), names)
+
+        async with point_executor(settings.executor, backend) as points_of:
+            await on_each(serve(ep, model, points_of) for ep, model in settings.pool())
         status = "done"
     finally:
         rows = log.read()
@@ -294,7 +341,7 @@ async def run_sweep(
         rows=rows,
         summary=summary,
         run_id=run_id,
-        measured=measured,
+        measured=recorder.measured,
         skipped=total - sum(len(v) for v in todo.values()),
         failed=failed,
         status=status,

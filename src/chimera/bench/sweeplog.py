@@ -1,10 +1,11 @@
 """A sweep's files: the tidy CSV appended row by row (the resume log) and the summary CSV.
 
 ``sweep.csv`` has one row per (point, run): the point's option values as columns, the model,
-backend and status, then the metric columns under names ``chimera ingest`` recognizes. Rows
-are appended, flushed and synced as runs finish, so an interrupted sweep keeps every finished
-run and a re-run skips them. ``sweep_summary.csv`` has one row per point (n, mean, std,
-median, min and max of each metric) and is rewritten atomically.
+backend, endpoint (the server's URL) and status, then the metric columns under names
+``chimera ingest`` recognizes. Rows are appended, flushed and synced as runs finish, so an
+interrupted sweep keeps every finished run and a re-run skips them. ``sweep_summary.csv`` has
+one row per point (n, mean, std, median, min and max of each metric) and is rewritten
+atomically.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ SUMMARY_NAME = "sweep_summary.csv"
 # Hidden, so that `chimera ingest` of the folder reads the results, not the bookkeeping.
 MANIFEST_NAME = ".chimera-sweep.json"
 LEAD_COLUMNS = ("point", "run_index")
-TAIL_COLUMNS = ("model", "backend", "status", "error", "started_at")
+TAIL_COLUMNS = ("model", "backend", "endpoint", "status", "error", "started_at")
+UPGRADED = "endpoint"  # added with endpoint pools: an older log gains it, empty, on resume
 SUMMARY_STATS = ("mean", "std", "median", "min", "max")
 
 
@@ -56,10 +58,21 @@ class SweepLog:
             raise InputFileError(str(self.path), f"cannot read the sweep log: {exc}") from None
 
     def repair(self) -> None:
-        """Drop a partial last line (the process was killed mid-write) before appending."""
+        """Drop a partial last line (the process was killed mid-write) before appending; a
+        log written before the endpoint column gets it (empty: the server is not known)."""
         text = self._text()
         if text and not text.endswith("\n"):
-            write_text(self.path, text[: text.rfind("\n") + 1])
+            text = text[: text.rfind("\n") + 1]
+            write_text(self.path, text)
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        older = [c for c in self.columns if c != UPGRADED]
+        if rows and rows[0] == older and older != self.columns:
+            at = self.columns.index(UPGRADED)
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            writer.writerow(self.columns)
+            writer.writerows([*r[:at], "", *r[at:]] for r in rows[1:] if len(r) == len(older))
+            write_text(self.path, buf.getvalue())
 
     def read(self) -> list[dict[str, str]]:
         """The rows written so far; a partial last line is not a row."""
@@ -126,6 +139,8 @@ def summary_rows(
         summary.update(
             model=first.get("model", ""),
             backend=first.get("backend", ""),
+            # a resumed point may have finished on another server: each one named
+            endpoint=", ".join(dict.fromkeys(e for r in group if (e := r.get("endpoint")))),
             completed_runs=len(ok),
             total_runs=len(group),
         )
@@ -144,6 +159,7 @@ def summary_columns(option_names: Sequence[str]) -> list[str]:
         *option_names,
         "model",
         "backend",
+        "endpoint",
         "completed_runs",
         "total_runs",
         *(f"{m}_{s}" for m in METRICS for s in SUMMARY_STATS),

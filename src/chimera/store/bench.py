@@ -30,8 +30,10 @@ def add_bench_call(
     backend: str | None = None,
     model: str | None = None,
     options: Mapping[str, Any] | None = None,
+    url: str | None = None,
 ) -> int:
-    """Record one call of a sweep or a trial, with where in the grid it was made."""
+    """Record one call of a sweep or a trial, with where in the grid it was made (and on
+    which server: ``url`` names it for a failed call, which has no result)."""
     call_id = store.add_call(
         run_id,
         stage=stage,
@@ -40,6 +42,7 @@ def add_bench_call(
         prompt=prompt,
         error=error,
         backend=backend,
+        url=url,
         model=model,
         options=options,
     )
