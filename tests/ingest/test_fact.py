@@ -1,9 +1,12 @@
-"""The compact Fact record behaves like the plain record it replaces."""
+"""The Fact record: a plain frozen value."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pickle
+
+import pytest
 
 from chimera.ingest.fact import FACT_FIELDS, Fact
 
@@ -40,48 +43,23 @@ def test_every_field_reads_back_in_constructor_order() -> None:
     assert Fact(*f.astuple()) == f
 
 
-def test_facts_of_one_column_share_their_traits() -> None:
-    a, b = _fact(1.0), _fact(2.0)
-    assert a.traits is b.traits  # one tuple for all the fields but the value
-    assert _fact(key="tps").traits is not a.traits
-    assert a.traits.original_key == "tokens_s" and a.traits.decimals == 2
-    assert a != b and _fact(1.0) == a
+def test_a_fact_is_a_frozen_value() -> None:
+    a = _fact(1.0)
+    assert a == _fact(1.0) and a != _fact(2.0) and hash(a) == hash(_fact(1.0))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.metric = "ttft_s"  # type: ignore[misc]
+    assert not hasattr(a, "__dict__")  # slotted
 
 
-def test_facts_of_one_model_and_configuration_share_their_setup() -> None:
-    a, b = _fact(1.0), _fact(2.0, key="other")
-    assert a.setup is b.setup and a.setup.config == (("num_ctx", "2048"),)
-    b.model = "n"
-    assert b.setup is not a.setup and (b.model, b.model_from, a.model) == ("n", "field", "m")
-    b.model = "m"
-    assert b.setup is a.setup
-
-
-def test_assigning_a_shared_field_reinterns() -> None:
-    a, b = _fact(), _fact(key="other")
-    a.original_key = "other"
-    assert a.traits is b.traits
-    a.fail("error: y", "error")
-    assert (a.failed, a.failure, a.failure_kind) == (True, "error: y", "error")
-    c = _fact(key="other")
-    c.fail("error: y", "error")
-    assert a.traits is c.traits
-    assert not b.failed and b.failure is None
-
-
-def test_assignment_changes_one_fact_only() -> None:
-    a, b = _fact(), _fact()
-    a.failed, a.failure, a.failure_kind = True, "value is NaN/inf", "nan"
-    a.metric = "ttft_s"
-    a.model, a.model_from = "x", "path"
-    assert (a.failed, a.failure, a.failure_kind, a.metric) == (
-        True,
-        "value is NaN/inf",
-        "nan",
-        "ttft_s",
-    )
-    assert (b.failed, b.failure, b.metric, b.model) == (False, None, "tokens_per_s", "m")
-    assert a.row()["failure"] == "value is NaN/inf" and a.row()["model"] == "x"
+def test_with_failure_and_with_model_make_new_facts() -> None:
+    a = _fact()
+    b = a.with_failure("value is NaN/inf", "nan")
+    assert (b.failed, b.failure, b.failure_kind) == (True, "value is NaN/inf", "nan")
+    assert (a.failed, a.failure) == (False, None)  # the original is unchanged
+    c = a.with_model("x", "path")
+    assert (c.model, c.model_from, a.model) == ("x", "path", "m")
+    assert a.with_model("m", "field") is a  # nothing to change: the same fact
+    assert b.row()["failure"] == "value is NaN/inf" and c.row()["model"] == "x"
 
 
 def test_row_and_pickle() -> None:

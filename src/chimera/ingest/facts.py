@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chimera.ingest.fact import Config, Fact, config_label, intern_setup, intern_traits, new_fact
+from chimera.ingest.fact import Config, Fact, config_label
 from chimera.ingest.fields import (
     CONFIG_KEYS,
     Classifier,
@@ -139,7 +139,6 @@ class FactBuilder:
                 self.models.add(model)
         elif row.tag or "quantization" in config:
             hints = (("tag", row.tag or config["quantization"]), *hints)
-        setup = intern_setup(model, model_from, cfg)
         facts: list[Fact] = []
         # _failures has work only for a failed row, a zero measurement or a NaN/inf value
         suspect = row.failure is not None
@@ -161,42 +160,56 @@ class FactBuilder:
                 num, decimals, cell_unit = cell
                 if not math.isfinite(num) or _epochish(info.name, num):
                     continue
-                traits = intern_traits(
-                    (
+                facts.append(
+                    Fact(
+                        source,
+                        locator,
+                        origin,
+                        family,
+                        model,
+                        model_from,
+                        cfg,
                         info.name,
                         None,
+                        num,
                         cell_unit or info.unit or "",
                         key,
                         False,
-                        origin,
-                        family,
-                        decimals,
                         False,
                         None,
                         None,
+                        decimals,
+                        idx,
+                        hints,
                     )
                 )
-                facts.append(new_fact(source, locator, num, idx, hints, traits, setup))
                 continue
             if isinstance(cell, Missing):
                 if row.failure is None:
                     continue
-                traits = intern_traits(
-                    (
+                facts.append(
+                    Fact(
+                        source,
+                        locator,
+                        origin,
+                        family,
+                        model,
+                        model_from,
+                        cfg,
                         info.name,
                         info.aggregate,
+                        math.nan,
                         target,
                         key,
                         True,
-                        origin,
-                        family,
-                        0,
                         True,
                         row.failure,
                         row.failure_kind,
+                        0,
+                        idx,
+                        hints,
                     )
                 )
-                facts.append(new_fact(source, locator, math.nan, idx, hints, traits, setup))
                 continue
             num, decimals, cell_unit = cell
             unit = cell_unit or info.unit
@@ -214,22 +227,29 @@ class FactBuilder:
                 continue
             if value == 0 or not math.isfinite(value):
                 suspect = True
-            traits = intern_traits(
-                (
+            facts.append(
+                Fact(
+                    source,
+                    locator,
+                    origin,
+                    family,
+                    model,
+                    model_from,
+                    cfg,
                     info.name,
                     info.aggregate,
+                    value,
                     target,
                     key,
                     True,
-                    origin,
-                    family,
-                    decimals,
                     False,
                     None,
                     None,
+                    decimals,
+                    idx,
+                    hints,
                 )
             )
-            facts.append(new_fact(source, locator, value, idx, hints, traits, setup))
         if plan.may_derive:
             _derive_rate(facts)
             suspect = True  # the derived rate may be 0
@@ -311,23 +331,19 @@ class FactBuilder:
             measured = [
                 f
                 for f in facts
-                if f.traits.recognized
-                and f.traits.metric not in _COUNTS
-                and not math.isnan(f.value)
+                if f.recognized and f.metric not in _COUNTS and not math.isnan(f.value)
             ]
             if len(measured) >= 2 and all(f.value == 0 for f in measured):
                 row.failure, row.failure_kind = "all measurements are 0", "zeros"
             else:
-                zero = next(
-                    (f for f in measured if f.value == 0 and f.traits.metric in _NEVER_ZERO), None
-                )
+                zero = next((f for f in measured if f.value == 0 and f.metric in _NEVER_ZERO), None)
                 if zero is not None:
                     row.failure, row.failure_kind = f"{zero.original_key} is 0", "zero_rate"
-        for f in facts:
+        for i, f in enumerate(facts):
             if row.failure is not None:
-                f.fail(row.failure, row.failure_kind)
+                facts[i] = f.with_failure(row.failure, row.failure_kind)
             elif not math.isfinite(f.value):
-                f.fail("value is NaN/inf", "nan")
+                facts[i] = f.with_failure("value is NaN/inf", "nan")
 
 
 def _derive_rate(facts: list[Fact]) -> None:

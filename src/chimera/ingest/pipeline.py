@@ -11,7 +11,6 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from chimera.ingest.cache import ParseCache
-from chimera.ingest.fact import Setup, intern_setup
 from chimera.ingest.facts import Fact
 from chimera.ingest.findings import FileView, Finding, sort_findings
 from chimera.ingest.findings.claims import claims
@@ -149,9 +148,8 @@ def _ingest(
     )
     unrecognized: Counter[str] = Counter()
     for f in facts:
-        t = f.traits
-        if not t.recognized and t.metric != "failed_run":
-            unrecognized[t.original_key] += 1
+        if not f.recognized and f.metric != "failed_run":
+            unrecognized[f.original_key] += 1
     return IngestResult(
         inventory=inventory,
         artifacts=artifacts,
@@ -185,25 +183,20 @@ def _resolve_models(views: list[FileView], index: ModelIndex) -> None:
     """Every fact's model named canonically or resolved from its hints; facts for a Markdown
     column that names no model dropped."""
     for view in views:
-        dropped = False
-        # facts of one row share their setup and hints: each row is resolved once
-        seen: tuple[Setup, tuple[Hint, ...]] | None = None
-        setup: Setup | None = None
+        # facts of one row share their model and hints: each row is resolved once
+        seen: tuple[str | None, str, tuple[Hint, ...]] | None = None
+        resolved: tuple[str | None, str] = (None, "none")
+        facts: list[Fact] = []
         for f in view.facts:
-            if seen is None or f.setup is not seen[0] or f.hints is not seen[1]:
-                seen = (f.setup, f.hints)
-                model, model_from, config = f.setup
-                if model_from == "field" and model is not None:
-                    setup = intern_setup(index.canonical(model), "field", config)
+            if seen is None or seen != (f.model, f.model_from, f.hints):
+                seen = (f.model, f.model_from, f.hints)
+                if f.model_from == "field" and f.model is not None:
+                    resolved = (index.canonical(f.model), "field")
                 else:
-                    model, model_from = index.resolve(f.hints)
-                    setup = intern_setup(model, model_from, config)
-                    # a Markdown column for something that is not a model
-                    dropped = dropped or model_from == "unresolved-column"
-            assert setup is not None
-            f.setup = setup
-        if dropped:  # a new list only then: 100,000 copied lists cost 8 MB of the peak
-            view.facts = [f for f in view.facts if f.model_from != "unresolved-column"]
+                    resolved = index.resolve(f.hints)
+            if resolved[1] != "unresolved-column":  # a Markdown column for no model
+                facts.append(f.with_model(*resolved))
+        view.facts = facts
 
 
 def _view(r: FileResult, duplicate_of: str | None) -> FileView:

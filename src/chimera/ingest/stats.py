@@ -95,11 +95,9 @@ def group_observations(facts: Iterable[Fact]) -> dict[GroupKey, list[Fact]]:
     """Observations (not summary figures, not prose) of recognized metrics, grouped."""
     groups: dict[GroupKey, list[Fact]] = {}
     for f in facts:
-        t = f.traits
-        if t.aggregate is not None or not t.recognized or t.origin == "prose":
+        if f.aggregate is not None or not f.recognized or f.origin == "prose":
             continue
-        s = f.setup
-        key = (s.model, s.config, t.metric, t.family, t.origin)
+        key = (f.model, f.config, f.metric, f.family, f.origin)
         bucket = groups.get(key)
         if bucket is None:
             groups[key] = [f]
@@ -115,11 +113,11 @@ def compute_stats(facts: Iterable[Fact]) -> list[Stat]:
     configs: dict[Config, tuple[dict[str, str], str]] = {}
     for (model, config, metric, family, origin), group in group_observations(facts).items():
         if len(group) == 1:  # most groups of a small tree
-            ok = [] if group[0].traits.failed else [group[0].value]
+            ok = [] if group[0].failed else [group[0].value]
             files = [group[0].source]
             summary = _summary_of_one(ok[0]) if ok and math.isfinite(ok[0]) else summarize(ok)
         else:
-            ok = [f.value for f in group if not f.traits.failed]
+            ok = [f.value for f in group if not f.failed]
             files = sorted({f.source for f in group})
             summary = summarize(ok)
         shared = configs.get(config)
@@ -131,7 +129,7 @@ def compute_stats(facts: Iterable[Fact]) -> list[Stat]:
             "model": model,
             "config": shared[0],
             "metric": metric,
-            "unit": group[0].traits.unit,
+            "unit": group[0].unit,
             "source": family,
             "origin": origin,
             "n": len(ok),

@@ -38,8 +38,7 @@ class ClaimCheck:
 
 
 def _usable(f: Fact) -> bool:
-    t = f.traits
-    return t.recognized and not t.failed and math.isfinite(f.value)
+    return f.recognized and not f.failed and math.isfinite(f.value)
 
 
 @dataclass(slots=True)
@@ -103,17 +102,16 @@ class DataIndex:
             )
         settings: dict[Config, dict[str, str]] = {}
         for f in facts:
-            t = f.traits
             if (
-                t.aggregate is None
-                or t.origin != "data"
-                or not t.recognized
-                or t.failed
+                f.aggregate is None
+                or f.origin != "data"
+                or not f.recognized
+                or f.failed
                 or not math.isfinite(f.value)
             ):
                 continue
-            model, _, config = f.setup
-            key = (model, t.metric, f.source, config)
+            model, config = f.model, f.config
+            key = (model, f.metric, f.source, config)
             g = groups.get(key)
             if g is None:
                 d = settings.get(config)
@@ -123,7 +121,7 @@ class DataIndex:
                 if pairs is None:
                     pairs = pair_sets[config] = frozenset(d.items())
                 g = groups[key] = _Group(model, (f.source,), config, d, pairs)
-            g.reported.setdefault(t.aggregate, []).append(f.value)
+            g.reported.setdefault(f.aggregate, []).append(f.value)
         self.by_key: dict[tuple[str | None, str], list[_Group]] = defaultdict(list)
         self._means: dict[str | None, list[tuple[float, str, str]]] = defaultdict(list)
         for (model, metric, _, _), g in groups.items():
@@ -291,14 +289,13 @@ def _checks_by_file(
         checks = []
         n = 0
         for f in view.facts:
-            t = f.traits
             if (
-                f.setup.model is None
-                or t.aggregate not in _CHECKED
-                or not t.recognized
-                or t.failed
+                f.model is None
+                or f.aggregate not in _CHECKED
+                or not f.recognized
+                or f.failed
                 or not math.isfinite(f.value)
-                or t.metric in ("runs_ok", "runs_total")
+                or f.metric in ("runs_ok", "runs_total")
             ):
                 continue
             pool = index.pool(f, view.mentions)

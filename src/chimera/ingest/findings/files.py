@@ -20,8 +20,7 @@ _MAX_FILES_PER_KEY = 12
 
 
 def _usable(f: Fact) -> bool:
-    t = f.traits
-    return t.recognized and not t.failed and t.origin != "prose" and math.isfinite(f.value)
+    return f.recognized and not f.failed and f.origin != "prose" and math.isfinite(f.value)
 
 
 def same_data(files: Sequence[FileView]) -> list[Finding]:
@@ -108,17 +107,16 @@ def _keys(facts: Sequence[Fact], hash_mask: int) -> set[int]:
     keys = set()
     for f in facts:
         value = f.value
-        t = f.traits
         if (
             value != 0
-            and t.recognized
-            and not t.failed
-            and t.origin != "prose"
+            and f.recognized
+            and not f.failed
+            and f.origin != "prose"
             and math.isfinite(value)
         ):
             sig = f"{value:.3g}"
             if len(sig.strip("-0.")) >= 2:
-                keys.add(hash((t.metric, t.aggregate, sig)) & hash_mask)
+                keys.add(hash((f.metric, f.aggregate, sig)) & hash_mask)
     return keys
 
 
@@ -146,13 +144,12 @@ def _numbers(facts: Sequence[Fact]) -> tuple[_Numbers, int]:
     n = 0
     for f in facts:
         if _usable(f):
-            t = f.traits
-            key = (t.metric, t.aggregate)
+            key = (f.metric, f.aggregate)
             got = out.get(key)
             if got is None:
-                out[key] = [(f.value, t.decimals)]
+                out[key] = [(f.value, f.decimals)]
             else:
-                got.append((f.value, t.decimals))
+                got.append((f.value, f.decimals))
             n += 1
     return out, n
 

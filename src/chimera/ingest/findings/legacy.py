@@ -5,8 +5,8 @@ the old field names for measured figures, read under Chimera's meaning."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from chimera.ingest.fact import intern_traits
 from chimera.ingest.findings import FileView, Finding
 
 LEGACY_METRICS = frozenset({"legacy_concurrency_speedup", "legacy_efficiency_percent"})
@@ -27,10 +27,13 @@ def relabel_chimera(views: Sequence[FileView]) -> None:
     for view in views:
         if not _chimera_file(view):
             continue
-        for f in view.facts:
-            name = _CHIMERA_NAMES.get(f.metric)
-            if name is not None and not f.original_key.startswith("legacy"):
-                f.traits = intern_traits((name, *f.traits[1:]))  # metric is the first trait
+        view.facts = [
+            replace(f, metric=name)
+            if (name := _CHIMERA_NAMES.get(f.metric)) is not None
+            and not f.original_key.startswith("legacy")
+            else f
+            for f in view.facts
+        ]
 
 
 def legacy_results(views: Sequence[FileView]) -> list[Finding]:

@@ -35,14 +35,12 @@ def failures(files: Sequence[FileView]) -> list[Finding]:
     empty: list[str] = []
     empty_files: list[str] = []
     for view in files:
-        if view.artifact.duplicate_of is not None or not any(f.traits.failed for f in view.facts):
+        if view.artifact.duplicate_of is not None or not any(f.failed for f in view.facts):
             continue  # only rows with a failed fact are reported
-        rows = _records(
-            [f for f in view.facts if f.traits.recognized or f.traits.metric == "failed_run"]
-        )
+        rows = _records([f for f in view.facts if f.recognized or f.metric == "failed_run"])
         by_kind: dict[str, list[list[Fact]]] = defaultdict(list)
         for row in rows.values():
-            failed = [f for f in row if f.traits.failed]
+            failed = [f for f in row if f.failed]
             if not failed:
                 continue
             kind = failed[0].failure_kind or "error"
@@ -166,9 +164,8 @@ def spread(stats: Sequence[Stat], files: Sequence[FileView]) -> list[Finding]:
             continue
         per: dict[tuple[object, ...], list[float]] = defaultdict(list)
         for f in view.facts:
-            t = f.traits
-            if t.aggregate is None and t.recognized and not t.failed and t.origin == "data":
-                key = (f.setup.model, f.config_label, t.metric, t.family)
+            if f.aggregate is None and f.recognized and not f.failed and f.origin == "data":
+                key = (f.model, f.config_label, f.metric, f.family)
                 if key in wanted:
                     per[key].append(f.value)
         for group, xs in per.items():
@@ -192,15 +189,11 @@ def spread(stats: Sequence[Stat], files: Sequence[FileView]) -> list[Finding]:
         if (
             view.artifact.duplicate_of is not None
             or view.artifact.format in ("markdown", "text")
-            or not any(f.traits.aggregate == "std" for f in view.facts)
+            or not any(f.aggregate == "std" for f in view.facts)
         ):
             continue  # only rows that report a standard deviation can say more
         for row in _records(view.facts).values():
-            by_agg = {
-                (f.traits.metric, f.traits.aggregate): f
-                for f in row
-                if f.traits.recognized and not f.traits.failed
-            }
+            by_agg = {(f.metric, f.aggregate): f for f in row if f.recognized and not f.failed}
             for (metric, agg), sd in by_agg.items():
                 mean = by_agg.get((metric, "mean"))
                 if agg != "std" or mean is None or mean.value <= 0 or sd.value <= mean.value:
@@ -239,7 +232,7 @@ def warmup(files: Sequence[FileView]) -> list[Finding]:
         if (
             view.artifact.duplicate_of is not None
             or view.artifact.format in ("markdown", "text")
-            or not any(f.traits.metric == "ttft_s" for f in view.facts)
+            or not any(f.metric == "ttft_s" for f in view.facts)
         ):
             continue  # both checks read TTFT
         found = _cold_first(view) or _reloads(view)
@@ -263,9 +256,8 @@ def warmup(files: Sequence[FileView]) -> list[Finding]:
 def _cold_first(view: FileView) -> list[str]:
     series: dict[tuple[str | None, tuple[tuple[str, str], ...]], list[float]] = defaultdict(list)
     for f in view.facts:
-        t = f.traits
-        if t.metric == "ttft_s" and t.aggregate is None and not t.failed and t.origin == "data":
-            series[(f.setup.model, f.setup.config)].append(f.value)
+        if f.metric == "ttft_s" and f.aggregate is None and not f.failed and f.origin == "data":
+            series[(f.model, f.config)].append(f.value)
     out = []
     for (model, config), xs in series.items():
         if len(xs) < 3:
@@ -288,9 +280,7 @@ def _reloads(view: FileView) -> list[str]:
     rows: list[tuple[float, float, tuple[tuple[str, str], ...]]] = []
     for row in _records(view.facts).values():
         vals = {
-            f.traits.metric: f
-            for f in row
-            if f.traits.aggregate is None and not f.traits.failed and f.traits.origin == "data"
+            f.metric: f for f in row if f.aggregate is None and not f.failed and f.origin == "data"
         }
         if "ttft_s" in vals and "load_s" in vals:
             rows.append((vals["ttft_s"].value, vals["load_s"].value, vals["ttft_s"].config))

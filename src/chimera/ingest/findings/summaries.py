@@ -85,7 +85,7 @@ def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
             and f.origin == "data"
             and (f.recognized or f.metric == "failed_run")
         ):
-            groups[(f.setup.model, f.setup.config)].append(f)
+            groups[(f.model, f.config)].append(f)
     config_sets = {key: frozenset(key[1]) for key in groups}
     # a summary row's figures share a model and configuration: their rows are found once
     matches: dict[tuple[str | None, Config], tuple[list[Fact], dict[str, list[Fact]]]] = {}
@@ -110,7 +110,7 @@ def compare(reported: Sequence[Fact], raw: Sequence[Fact]) -> list[Comparison]:
             ]
             by_metric: dict[str, list[Fact]] = defaultdict(list)
             for f in match:
-                by_metric[f.traits.metric].append(f)
+                by_metric[f.metric].append(f)
             hit = matches[mkey] = match, by_metric
         match, by_metric = hit
         if counting:
@@ -201,7 +201,7 @@ def _close(a: float, b: float, dec_raw: int, dec_rep: int) -> bool:
 def _cmp(
     r: Fact, value: float, n: int, dec_raw: int, dec_rep: int, labels: dict[Config, str]
 ) -> Comparison:
-    config = r.setup.config
+    config = r.config
     label = labels.get(config)
     if label is None:  # the figures of a summary row share their configuration
         label = labels[config] = config_label(config)
