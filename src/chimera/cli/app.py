@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
+from types import FrameType
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -59,23 +63,66 @@ def _register() -> None:
         importlib.import_module(f"chimera.cli.{name}")
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class _Termination:
+    """SIGTERM taken down the Ctrl-C path: the handler calls whatever handles SIGINT now
+    (Python's, which raises KeyboardInterrupt, or asyncio's, which cancels the main task), so
+    a stopped command keeps what finished exactly as on Ctrl-C; only the exit code differs."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _Termination:
+        # signal handlers belong to the main thread; a caller in another thread keeps its own
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:  # main() called in-process (tests) leaves no trace
+            signal.signal(signal.SIGTERM, self._previous)
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        self.received = True
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:  # SIGINT ignored or left to the OS: still stop the way Ctrl-C does
+            raise KeyboardInterrupt
+
+    def exit_code(self) -> int:
+        return EXIT_TERMINATED if self.received else EXIT_INTERRUPTED
+
+
 def main() -> None:
     """Console entry point: run the app; any ChimeraError becomes one line on stderr."""
     _register()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    with _Termination() as term:
+        _run(err, term)
+
+
+def _run(err: Console, term: _Termination) -> None:
     try:
         app()  # standalone: usage errors, --help and exit codes are handled by Typer
     except ChimeraError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+        err.print("terminated" if term.received else "interrupted")
+        sys.exit(term.exit_code())
     except SystemExit as exc:
         # Typer turns Ctrl-C into a silent exit 130; a command that reported its own
         # interruption raised that exit itself, with the KeyboardInterrupt suppressed.
-        if exc.code == 130 and _from_ctrl_c(exc):
-            err.print("interrupted")
+        if exc.code == EXIT_INTERRUPTED:
+            if _from_ctrl_c(exc):
+                err.print("terminated" if term.received else "interrupted")
+            if term.received:
+                sys.exit(EXIT_TERMINATED)
         raise
 
 
