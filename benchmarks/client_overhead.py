@@ -25,11 +25,16 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
+import orjson
 
-from chimera.backends.base import EndpointSettings, GenerationRequest, TextChunk, generate
-from chimera.backends.ollama import OllamaBackend
-from chimera.errors import ChimeraError
+from chimera.backends.base import EndpointSettings, GenerationRequest, TextChunk
+from chimera.backends.ollama import OllamaBackend, request_body
+from chimera.load.metrics import summarize
+from chimera.load.prompts import Prompts
+from chimera.load.runner import LevelRunner
+from chimera.load.spec import LoadLevel, LoadSpec
 from chimera.options import InferenceOptions
 
 
@@ -65,69 +70,123 @@ def start_server(args: list[str], core: int | None) -> tuple[subprocess.Popen[st
 
 @dataclass
 class Capacity:
+    client: str  # "plain" (httpx + orjson, nothing recorded) or "chimera" (chimera load's path)
     concurrency: int
     seconds: float
     requests: int
     lost: int
     tokens: int
     tokens_per_s: float
-    requests_per_s: float
+    tokens_per_cpu_s: float  # tokens per second of the client's own CPU time
+    cpu_percent: float
     sustained_concurrency: float
 
 
-async def capacity(url: str, concurrency: int, seconds: float, tokens: int) -> Capacity:
-    settings = EndpointSettings(kind="ollama", url=url, max_connections=max(concurrency, 1))
-    request = GenerationRequest(
-        model="tiny:latest", prompt="x", options=InferenceOptions(num_predict=tokens)
-    )
+class Window:
+    """A capacity window: requests started until ``seconds`` have passed, then drained; the
+    in-flight count is integrated over the window only (not the drain tail)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.start = self.last = time.perf_counter()
+        self.stop_at = self.start + seconds
+        self.cpu0 = time.thread_time()
+        self.in_flight = 0
+        self.area = 0.0
+
+    def open(self) -> bool:
+        return time.perf_counter() < self.stop_at
+
+    def tick(self, delta: int) -> None:
+        now = min(time.perf_counter(), self.stop_at)
+        self.area += self.in_flight * max(0.0, now - self.last)
+        self.last = now
+        self.in_flight += delta
+
+    def result(self, client: str, c: int, done: int, lost: int, tokens: int) -> Capacity:
+        self.tick(0)
+        wall = time.perf_counter() - self.start
+        cpu = time.thread_time() - self.cpu0
+        return Capacity(
+            client, c, round(wall, 3), done, lost, tokens, round(tokens / wall),
+            round(tokens / cpu) if cpu else 0, round(100 * cpu / wall),
+            round(self.area / self.seconds, 2),
+        )  # fmt: skip
+
+
+def load_prompts(tokens: int) -> Prompts:
+    return Prompts("tiny:latest", InferenceOptions(num_predict=tokens), input_tokens=16, nonce="c")
+
+
+async def plain_capacity(url: str, concurrency: int, seconds: float, tokens: int) -> Capacity:
+    """The reference: the loop anyone would write with httpx, uvloop and orjson. The same
+    requests as chimera's; per stream it reads raw bytes, splits lines, parses each and stamps
+    the first token's read; it keeps no other record."""
+    prompts = load_prompts(tokens)
+    bodies = [orjson.dumps(request_body(prompts.request(i))) for i in range(4096)]
+    headers = {"Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     done = lost = n_tokens = 0
-    in_flight = 0
-    area = 0.0  # integral of in-flight requests over time
-    last = time.perf_counter()
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60.0) as client:
 
-    stop_at = float("inf")
-
-    def tick(delta: int) -> None:
-        # in-flight requests integrated over the measurement window only (not the drain tail)
-        nonlocal in_flight, area, last
-        now = min(time.perf_counter(), stop_at)
-        area += in_flight * max(0.0, now - last)
-        last = now
-        in_flight += delta
-
-    async with OllamaBackend(settings) as backend:
-        # one overlapping round of streams opens the pool's connections before the clock runs
-        await asyncio.gather(*(generate(backend, request) for _ in range(concurrency)))
-        start = time.perf_counter()
-        last = start
-        stop_at = start + seconds
-
-        async def worker() -> None:
+        async def one(k: int) -> None:
             nonlocal done, lost, n_tokens
-            while time.perf_counter() < stop_at:
-                tick(+1)
-                try:
-                    async for event in backend.stream(request):
-                        if not isinstance(event, TextChunk):
-                            n_tokens += event.metrics.output_tokens or 0
-                    done += 1
-                except ChimeraError:
-                    lost += 1
-                tick(-1)
+            try:
+                async with client.stream(
+                    "POST", "/api/chat", content=bodies[k % 4096], headers=headers
+                ) as r:
+                    sent = time.perf_counter_ns()
+                    first = 0
+                    buf = b""
+                    async for data in r.aiter_raw():
+                        if not first:
+                            first = time.perf_counter_ns() - sent
+                        buf += data
+                        *lines, buf = buf.split(b"\n")
+                        for line in lines:
+                            if line:
+                                obj = orjson.loads(line)
+                                if obj["done"]:
+                                    n_tokens += obj["eval_count"]
+                done += 1
+            except httpx.HTTPError:
+                lost += 1
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        tick(0)
-        wall = time.perf_counter() - start
-    return Capacity(
-        concurrency,
-        round(wall, 3),
-        done,
-        lost,
-        n_tokens,
-        round(n_tokens / wall),
-        round(done / wall, 1),
-        round(area / seconds, 2),
-    )
+        await asyncio.gather(*(one(k) for k in range(concurrency)))  # open the connections
+        w = Window(seconds)
+
+        async def worker(k: int) -> None:
+            n = 0
+            while w.open():
+                w.tick(+1)
+                await one(k + n * concurrency)
+                w.tick(-1)
+                n += 1
+
+        done = lost = n_tokens = 0
+        await asyncio.gather(*(worker(k) for k in range(concurrency)))
+        return w.result("plain", concurrency, done, lost, n_tokens)
+
+
+async def chimera_capacity(url: str, concurrency: int, seconds: float, tokens: int) -> Capacity:
+    """chimera load's own path: a closed-loop LevelRunner, every request recorded with its
+    socket timestamps (TTFT, every ITL, TPOT, e2e)."""
+    prompts = load_prompts(tokens)
+    settings = EndpointSettings(kind="ollama", url=url, max_connections=concurrency)
+    async with OllamaBackend(settings) as backend:
+        warm = LoadSpec(levels=(LoadLevel(concurrency=concurrency),), requests=concurrency,
+                        output_tokens=tokens)  # fmt: skip
+        await LevelRunner(backend, prompts, warm, warm.levels[0]).execute()
+        spec = LoadSpec(levels=(LoadLevel(concurrency=concurrency),), duration_s=seconds,
+                        output_tokens=tokens)  # fmt: skip
+        w = Window(seconds)
+        run = await LevelRunner(backend, prompts, spec, spec.levels[0]).execute()
+    ok = [r for r in run.records if r.status == "ok"]
+    mean_conc = summarize(run).mean_concurrency or 0.0
+    cap = w.result("chimera", concurrency, len(ok), len(run.records) - len(ok),
+                   sum(r.output_tokens or 0 for r in ok))  # fmt: skip
+    cap.sustained_concurrency = round(mean_conc, 2)
+    return cap
 
 
 async def accuracy(url: str, streams: int, tokens: int, rounds: int = 3) -> dict[str, float]:
@@ -174,9 +233,10 @@ def run(coro):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--concurrency", default="1,16,64,256")
-    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--concurrency", default="16,64,256")
+    ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--tokens", type=int, default=256, help="tokens per request (capacity)")
+    ap.add_argument("--rounds", type=int, default=2, help="capacity rounds per client")
     ap.add_argument("--skip-accuracy", action="store_true")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
@@ -188,25 +248,41 @@ def main() -> None:
     figures: dict[str, object] = {"pinned": pin}
 
     proc, url = start_server(["--fast", "--tokens", str(args.tokens)], 1 if pin else None)
+    rows: list[Capacity] = []
     try:
-        rows = [
-            run(capacity(url, int(c), args.seconds, args.tokens))
-            for c in args.concurrency.split(",")
-        ]
+        for c in (int(x) for x in args.concurrency.split(",")):
+            for _ in range(args.rounds):  # alternated, so both see the same machine
+                rows.append(run(plain_capacity(url, c, args.seconds, args.tokens)))
+                rows.append(run(chimera_capacity(url, c, args.seconds, args.tokens)))
     finally:
         proc.terminate()
         proc.wait()
     figures["capacity"] = [asdict(r) for r in rows]
     print(
-        f"Capacity (client on 1 core{', server on the other' if pin else ''}, "
-        f"{args.tokens} tokens/request, {args.seconds:g} s each)"
+        f"Capacity (client on 1 core{', server on the other' if pin else ''}, one token per "
+        f"write, {args.tokens} tokens/request, {args.seconds:g} s x {args.rounds} rounds each)"
     )
-    print(f"{'conc':>5} {'tokens/s':>10} {'req/s':>8} {'sustained':>9} {'requests':>8} {'lost':>5}")
-    for r in rows:
-        print(
-            f"{r.concurrency:>5} {r.tokens_per_s:>10,} {r.requests_per_s:>8} "
-            f"{r.sustained_concurrency:>9} {r.requests:>8} {r.lost:>5}"
-        )
+    print(f"{'conc':>5} {'client':>8} {'tokens/s':>9} {'tok/cpu-s':>9} {'cpu':>5} "
+          f"{'sustained':>9} {'requests':>8} {'lost':>4}")  # fmt: skip
+    ratios = {}
+    for c in dict.fromkeys(r.concurrency for r in rows):
+        for name in ("plain", "chimera"):
+            for r in (r for r in rows if r.concurrency == c and r.client == name):
+                print(
+                    f"{c:>5} {name:>8} {r.tokens_per_s:>9,} {r.tokens_per_cpu_s:>9,} "
+                    f"{r.cpu_percent:>4}% {r.sustained_concurrency:>9} {r.requests:>8} {r.lost:>4}"
+                )
+
+        def med(name: str, field: str, c: int = c) -> float:
+            vals = [getattr(r, field) for r in rows if r.concurrency == c and r.client == name]
+            return float(np.median(vals))
+
+        ratio = med("chimera", "tokens_per_s") / med("plain", "tokens_per_s")
+        cpu_ratio = med("chimera", "tokens_per_cpu_s") / med("plain", "tokens_per_cpu_s")
+        ratios[c] = {"tokens_per_s": round(ratio, 3), "tokens_per_cpu_s": round(cpu_ratio, 3)}
+        print(f"{c:>5}  chimera/plain (medians): tokens/s {ratio:.2f}x, "
+              f"tokens per client CPU second {cpu_ratio:.2f}x")  # fmt: skip
+    figures["capacity_ratio"] = ratios
 
     if not args.skip_accuracy:
         proc, url = start_server(

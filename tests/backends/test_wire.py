@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 import pytest
 
-from chimera.backends.base import EndpointSettings, GenerationRequest, generate
+from chimera.backends.base import EndpointSettings, GenerationRequest, create_backend, generate
 from chimera.backends.ollama import OllamaBackend
-from chimera.backends.wire import StampedStream, stamping_transport
+from chimera.backends.wire import StampedStream, StampingBackend, stamping_transport
+from chimera.calls import ChatMessage
 from chimera.testing import TestServer, TestServerConfig
 
 
@@ -54,3 +56,33 @@ async def test_large_fast_stream_is_read_whole() -> None:
         result = await generate(b, GenerationRequest(model="tiny:latest", prompt="x"))
     assert result.metrics.output_tokens == 50_000 == result.metrics.chunks
     assert result.metrics.itl_ms_p50 == pytest.approx(0, abs=1)
+
+
+@pytest.mark.parametrize("protocol", ["ollama", "openai"])
+@pytest.mark.parametrize("chat", [False, True])
+async def test_a_stream_read_to_its_end_gives_its_connection_back(
+    protocol: str, chat: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the backends stop at the protocol's last event (done, [DONE]); the body's terminating
+    # chunk must still be read, or every request pays for a new TCP connection
+    opened: list[tuple[str, int]] = []
+    connect = StampingBackend.connect_tcp
+
+    async def counting(self: StampingBackend, host: str, port: int, **kw: Any) -> StampedStream:
+        opened.append((host, port))
+        return await connect(self, host, port, **kw)
+
+    monkeypatch.setattr(StampingBackend, "connect_tcp", counting)
+    if chat:
+        req = GenerationRequest(
+            model="tiny:latest", messages=[ChatMessage(role="user", content="x")]
+        )
+    else:
+        req = GenerationRequest(model="tiny:latest", prompt="x")
+    async with (
+        TestServer(TestServerConfig(protocol=protocol, fast=True)) as srv,
+        create_backend(EndpointSettings(kind=protocol, url=srv.url, max_connections=1)) as b,
+    ):
+        for _ in range(5):
+            assert (await generate(b, req)).metrics.output_tokens == 32
+    assert len(opened) == 1

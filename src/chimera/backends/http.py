@@ -7,6 +7,7 @@ first-token and idle timeouts are enforced with one rescheduled ``asyncio.timeou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -31,6 +32,8 @@ from chimera.errors import (
     StreamCutError,
     StreamError,
 )
+
+DRAIN_S = 0.5  # how long the rest of a body is waited for once its last event is in
 
 
 def normalize_url(raw: str, default_port: int) -> str:
@@ -205,9 +208,11 @@ class HttpClient:
                 )
             lines.response = response
             yield lines
+            await lines.drain()
         except httpx.HTTPError as exc:
             self.fail(exc)
         finally:
+            lines.release()
             await response.aclose()
 
 
@@ -227,6 +232,9 @@ class LineStream:
         self.clock = clock  # starts when the request goes out (see trace)
         self.parts: list[str] = []
         self.read_ns = 0
+        self._loop = loop
+        self._raw: AsyncIterator[bytes] | None = None
+        self._wire: StampedStream | None = None
 
     async def trace(self, event: str, info: dict[str, Any]) -> None:
         """httpcore's trace hook: stamp the moment the request starts going out on the wire,
@@ -266,37 +274,67 @@ class LineStream:
             "the first-token timeout (--first-token-timeout, first_token_timeout_s)",
         ) from None
 
+    async def _read(self, when: float) -> bytes | None:
+        """The body's next bytes (None at its end) if they come by ``when`` (loop time): the
+        stamping connection enforces it only when it has to wait; other transports pay for
+        one ``asyncio.timeout`` a read."""
+        assert self._raw is not None
+        try:
+            if self._wire is not None:
+                self._wire.deadline = when
+                data = await anext(self._raw)
+                # A token arrived when its bytes came off the socket, not when this client
+                # got round to parsing them.
+                self.read_ns = self._wire.last_arrival_ns
+            else:
+                async with asyncio.timeout_at(when):
+                    data = await anext(self._raw)
+                self.read_ns = perf_counter_ns()
+        except StopAsyncIteration:
+            return None
+        except (TimeoutError, httpx.TimeoutException):
+            self.raise_timeout()
+        except httpx.HTTPError as exc:
+            self.client.fail(exc)
+        return data
+
     async def __aiter__(self) -> AsyncIterator[bytes]:
         assert self.response is not None
-        raw = self.response.aiter_raw().__aiter__()
+        self._raw = self.response.aiter_raw().__aiter__()
         ext = self.response.extensions.get("network_stream")
-        wire = ext if isinstance(ext, StampedStream) else None
-        loop = asyncio.get_running_loop()
+        self._wire = ext if isinstance(ext, StampedStream) else None
         idle = self.client.settings.idle_timeout_s
         buf = b""
         while True:
-            when = loop.time() + idle if self.got_token else self.first_token_deadline
-            try:
-                async with asyncio.timeout_at(when):
-                    data = await anext(raw)
-                # A token arrived when its bytes came off the socket (or, failing that, when
-                # they were read), not when this client got round to parsing them.
-                self.read_ns = wire.last_arrival_ns if wire else perf_counter_ns()
-            except StopAsyncIteration:
+            when = self._loop.time() + idle if self.got_token else self.first_token_deadline
+            data = await self._read(when)
+            if data is None:
                 break
-            except TimeoutError:
-                self.raise_timeout()
-            except httpx.HTTPError as exc:
-                self.client.fail(exc)
             buf += data
             if b"\n" not in buf:
                 continue
             *lines, buf = buf.split(b"\n")
             for line in lines:
-                if line.strip():
+                if line and not line.isspace():
                     yield line
         if buf.strip():
             yield buf
+
+    async def drain(self) -> None:
+        """Read what is left of the body once the protocol's last event is in (the
+        terminating chunk, as a rule in the same packet): a response read to its end gives
+        its connection back to the pool, one closed early costs a new TCP connection on the
+        next request. A body that does not end within ``DRAIN_S`` is left (and closed)."""
+        if self._raw is None:
+            return
+        with contextlib.suppress(BackendError):
+            while await self._read(self._loop.time() + DRAIN_S) is not None:
+                pass
+
+    def release(self) -> None:
+        """The connection's deadline ends with this response (the next may reuse it)."""
+        if self._wire is not None:
+            self._wire.deadline = None
 
     def decode(self, line: bytes) -> dict[str, Any]:
         """A stream line as a JSON object; anything else is a MalformedResponseError."""

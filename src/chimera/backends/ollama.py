@@ -122,14 +122,15 @@ class OllamaBackend(HttpBackend):
             nonlocal missing
             missing = response.status_code == 404 and "not found" in server_message(response)
 
+        chat = request.is_chat
+        final: dict[str, Any] | None = None
         try:
             async with self._http.stream(path, body, on_status) as lines:
-                url = lines.url
                 async for line in lines:
                     obj = lines.decode(line)
                     if "error" in obj:
                         raise lines.server_error(obj["error"])
-                    if request.is_chat:
+                    if chat:
                         message = obj.get("message") or {}
                         text = message.get("content") if isinstance(message, dict) else message
                         thought = message.get("thinking") if isinstance(message, dict) else None
@@ -142,21 +143,23 @@ class OllamaBackend(HttpBackend):
                     if text:
                         yield lines.chunk(text)
                     if obj.get("done"):
-                        require_output(
-                            "".join(lines.parts),
-                            request,
-                            url,
-                            f"done_reason {obj.get('done_reason')!r} with no content",
-                        )
-                        yield self._result(
-                            request, path, obj, lines.finish(), lines.parts, started_at
-                        )
-                        return
+                        # the result goes out once the body is read to its end (the
+                        # connection is then reused), the clock stopped at the final chunk
+                        final, clock = obj, lines.finish()
+                        break
         except BackendError as exc:
             if missing:
                 raise await self.missing_model(request.model) from None
             raise exc from None
-        raise StreamCutError(self.url + path, "no final chunk with done=true")
+        if final is None:
+            raise StreamCutError(self.url + path, "no final chunk with done=true")
+        require_output(
+            "".join(lines.parts),
+            request,
+            lines.url,
+            f"done_reason {final.get('done_reason')!r} with no content",
+        )
+        yield self._result(request, path, final, clock, lines.parts, started_at)
 
     def _result(
         self,

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", choices=["ollama", "openai"], default="ollama")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 = any free port (printed)")
-    p.add_argument("--fast", action="store_true", help="no delays; whole responses at once")
+    p.add_argument("--fast", action="store_true", help="no delays; one token a write")
     p.add_argument(
         "--models",
         help="comma-separated model names (default tiny:latest; with --engine llamacpp the "

@@ -64,7 +64,7 @@ class TestServerConfig(BaseModel):
         description="each slot remembers its last prompt; prefill is charged for the uncached "
         "suffix only (the llamacpp engine always has one)",
     )
-    fast: bool = Field(False, description="no sleeps; each response body is built and sent at once")
+    fast: bool = Field(False, description="no sleeps; streams send one token a write")
     fault: FaultKind = "none"
     fault_after_tokens: int = Field(3, ge=0, description="tokens sent before a mid-stream fault")
     fault_from_request: int = Field(
