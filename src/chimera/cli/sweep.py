@@ -15,11 +15,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from chimera.backends.base import EndpointSettings, check_options
+from chimera.backends.base import EndpointSettings
 from chimera.bench.grid import Grid, Point, option_specs
 from chimera.bench.measure import DEFAULT_PROMPT, RunOutcome
 from chimera.bench.sweep import SweepResult, SweepSettings, run_sweep
 from chimera.bench.sweeplog import CSV_NAME
+from chimera.cli import executor_flags as ex
 from chimera.cli import options as opt
 from chimera.cli.app import app
 from chimera.cli.common import progress_bar, run_async
@@ -69,11 +70,17 @@ def _spread(mean: object, sd: object, digits: int) -> str:
 def print_result(result: SweepResult, console: Console) -> None:
     table = Table(title=f"sweep: {len(result.summary)} points", title_justify="left")
     table.add_column("point", no_wrap=True)
+    servers = len({str(row.get("endpoint") or "") for row in result.summary}) > 1
+    if servers:
+        table.add_column("endpoint", no_wrap=True)
     for col in ("ok/runs", "decode tok/s ± sd", "TTFT ms ± sd"):
         table.add_column(col, justify="right")
     for row in result.summary:
+        cells = [escape(str(row["point"]))]
+        if servers:
+            cells.append(escape(str(row.get("endpoint") or "")))
         table.add_row(
-            escape(str(row["point"])),
+            *cells,
             f"{row['completed_runs']}/{row['total_runs']}",
             _spread(row["decode_tokens_per_s_mean"], row["decode_tokens_per_s_std"], 1),
             _spread(row["ttft_ms_mean"], row["ttft_ms_std"], 2),
@@ -139,7 +146,11 @@ def sweep(
         ),
     ] = None,
     backend: Annotated[str, typer.Option(help=f"A backend kind: {opt.KINDS}.")] = "ollama",
-    url: Annotated[str | None, typer.Option(help="Server URL (default: the kind's).")] = None,
+    url: ex.Urls = None,
+    endpoints: ex.EndpointsFile = None,
+    same_endpoint: ex.SameEndpoint = False,
+    executor: ex.Executor = "local",
+    ray_address: ex.RayAddress = None,
     api_key_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the API key (openai).")
     ] = None,
@@ -170,11 +181,14 @@ def sweep(
 
     Each option takes a list: --num-ctx 256,512,1024 --num-gpu 60,80 (any option with
     -o NAME=V1,V2). Re-running with the same --output-dir skips the runs already done.
+    Several --url (or --endpoints FILE) spread the points over servers; --executor ray runs
+    them as Ray tasks (docs/scale.md).
     """
     if mode not in ("generate", "agent"):
         raise typer.BadParameter("choose generate or agent", param_hint="--mode")
     if paths and mode != "agent":
         raise typer.BadParameter("files are only read in --mode agent", param_hint="PATHS")
+    runs_on, one_url, pool = ex.where(executor, ray_address, url, endpoints, same_endpoint)
     named = {
         "num_gpu": num_gpu,
         "num_ctx": num_ctx,
@@ -193,8 +207,10 @@ def sweep(
         mode=mode,
         model=model or default_model(backend),
         endpoint=opt.timeouts(connect_timeout, first_token_timeout, idle_timeout).applied(
-            EndpointSettings(kind=backend, url=url, api_key_env=api_key_env)
+            EndpointSettings(kind=backend, url=one_url, api_key_env=api_key_env)
         ),
+        endpoints=pool,
+        executor=runs_on,
         prompt=prompt,
         prompt_nonce=not keep_prompt_cache,
         output_dir=output_dir,
@@ -208,7 +224,7 @@ def sweep(
         store=not no_store,
     )
     # options the backend cannot set are a usage error now, not failed runs later
-    check_options(backend, [*settings.grid.names, *settings.options.set_options()])
+    ex.check_pool_options(backend, pool, [*settings.grid.names, *settings.options.set_options()])
     err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet)
     console = Console(highlight=False, soft_wrap=True)
     progress = progress_bar(err, quiet)

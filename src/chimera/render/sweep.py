@@ -90,6 +90,7 @@ def render_sweep_html(result: SweepResult, plots: Mapping[str, bytes], title: st
     rows = [
         [
             str(r["point"]),
+            str(r.get("endpoint") or ""),
             f"{r.get('completed_runs', '')}/{r.get('total_runs', '')}",
             _fmt(r.get("decode_tokens_per_s_mean")),
             _fmt(r.get("decode_tokens_per_s_std")),
@@ -100,13 +101,17 @@ def render_sweep_html(result: SweepResult, plots: Mapping[str, bytes], title: st
         for r in result.summary
     ]
     table = Table(
-        ["point", "runs", "decode tok/s mean", "± std", "TTFT ms mean", "± std", "e2e ms mean"],
+        [
+            *("point", "endpoint", "runs", "decode tok/s mean", "± std"),
+            *("TTFT ms mean", "± std", "e2e ms mean"),
+        ],
         rows,
-        caption="Per point (failed runs excluded)",
-        numeric=frozenset({2, 3, 4, 5, 6}),
+        caption="Per point, with the server it ran on (failed runs excluded)",
+        numeric=frozenset({3, 4, 5, 6, 7}),
     )
     failures = [
-        f"{r['point']} run {r['run_index']}: {r.get('error') or 'failed'}"
+        f"{r['point']} run {r['run_index']} on {r.get('endpoint') or '?'}: "
+        f"{r.get('error') or 'failed'}"
         for r in result.rows
         if r.get("status") != "ok"
     ]
