@@ -33,6 +33,8 @@ from chimera.errors import (
     StreamError,
 )
 
+MAX_LINE_BYTES = 8 * 2**20  # a stream line past this is no event (Ollama's largest, a
+# final chunk with a long context's token ids, is under 1 MB)
 DRAIN_S = 0.5  # how long the rest of a body is waited for once its last event is in
 
 
@@ -305,18 +307,24 @@ class LineStream:
         self._wire = ext if isinstance(ext, StampedStream) else None
         idle = self.client.settings.idle_timeout_s
         buf = b""
+        when = self.first_token_deadline
         while True:
-            when = self._loop.time() + idle if self.got_token else self.first_token_deadline
             data = await self._read(when)
             if data is None:
                 break
             buf += data
-            if b"\n" not in buf:
-                continue
+            # buf held no line break before data came: look in data alone (a long line read in
+            # many pieces is then not searched again and again)
+            if b"\n" not in data:
+                if len(buf) > MAX_LINE_BYTES:
+                    raise self.malformed(f"a stream line longer than {MAX_LINE_BYTES} bytes", buf)
+                continue  # part of a line: the deadline stays (a byte drip is still a stall)
             *lines, buf = buf.split(b"\n")
             for line in lines:
                 if line and not line.isspace():
                     yield line
+            # the idle timeout counts from the last whole line, not the last bytes
+            when = self._loop.time() + idle if self.got_token else self.first_token_deadline
         if buf.strip():
             yield buf
 

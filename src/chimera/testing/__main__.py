@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", choices=FAULT_KINDS, default="none")
     p.add_argument("--fault-after-tokens", type=int, default=3)
     p.add_argument("--fault-from-request", type=int, default=1)
+    p.add_argument(
+        "--fault-every", type=int, default=1, help="every Nth request from --fault-from-request"
+    )
     p.add_argument("--stall-s", type=float, default=3600.0)
     p.add_argument(
         "--api-key-env",
@@ -130,6 +133,7 @@ def config_from_args(args: argparse.Namespace) -> TestServerConfig:
             fault=args.fault,
             fault_after_tokens=args.fault_after_tokens,
             fault_from_request=args.fault_from_request,
+            fault_every=args.fault_every,
             stall_s=args.stall_s,
             api_key=api_key,
             usage_in_stream=not args.no_usage,

@@ -18,6 +18,11 @@ FaultKind = Literal[
     "stall",
     "malformed",
     "empty_concurrent",
+    "garbage",
+    "huge_line",
+    "drip",
+    "empty",
+    "restart",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
@@ -70,7 +75,12 @@ class TestServerConfig(BaseModel):
     fault_from_request: int = Field(
         1, ge=1, description="the fault hits the Nth generation request and every later one"
     )
-    stall_s: float = Field(3600.0, ge=0, description="how long the 'stall' fault stays silent")
+    fault_every: int = Field(
+        1, ge=1, description="from fault_from_request on, every Nth generation request is hit"
+    )
+    stall_s: float = Field(
+        3600.0, ge=0, description="how long the 'stall' fault stays silent ('drip': trickles)"
+    )
     api_key: str | None = Field(
         None, repr=False, description="openai: require 'Authorization: Bearer <key>'"
     )

@@ -17,9 +17,16 @@ from chimera.testing.http import LAST_CHUNK, Connection, chunk
 from chimera.testing.modelling import ModelCard, Running, Timings, words
 from chimera.testing.state import NO_FAULT, Fault, ServerState
 
-STREAM_FAULTS = frozenset({"error_line", "cut", "stall", "malformed"})
+STREAM_FAULTS = frozenset(
+    {"error_line", "cut", "stall", "malformed", "garbage", "huge_line", "drip"}
+)
 ERROR_LINE_MESSAGE = "test server: injected fault (error_line) after {n} tokens"
 HTTP_500_MESSAGE = "test server: injected fault (http_500)"
+# the 'garbage' fault: bytes no protocol allows (NUL, invalid UTF-8, a lone surrogate's
+# encoding, control characters), ending in a line break so a line reader gets them as a line
+GARBAGE = b"\x00\xff\xfe\x80\xc3(\xed\xa0\x80\x1b[2J\x07\r\x00garbage\xf8\x88\x80\x80\x80\n"
+HUGE_LINE_BYTES = 10 * 2**20  # the 'huge_line' fault: one 10 MB line that is not an event
+DRIP_INTERVAL_S = 0.05  # the 'drip' fault: one byte this often
 JSON_CONTENT = "application/json; charset=utf-8"
 
 
@@ -150,15 +157,19 @@ def refuse_or_fail(conn: Connection, fault: Fault, enc: Encoder, model: str) -> 
 async def serve_generation(
     conn: Connection, state: ServerState, engine: Engine, gen: Generation, enc: Encoder
 ) -> None:
-    """Hand ``gen`` to the engine, unless it arrived while another generates and the
-    ``empty_concurrent`` fault answers it with an empty completion at once."""
-    if gen.fault.kind == "empty_concurrent":
-        if state.in_flight > 0:
-            write_empty(conn, gen, enc)
-            await conn.drain()
-            return
+    """Hand ``gen`` to the engine, unless the ``empty`` fault (or ``empty_concurrent``, when
+    it arrived while another generates) answers it with an empty completion at once; after
+    it, the ``restart`` fault closes every connection."""
+    kind = gen.fault.kind
+    if kind == "empty" or (kind == "empty_concurrent" and state.in_flight > 0):
+        write_empty(conn, gen, enc)
+        await conn.drain()
+        return
+    if kind == "empty_concurrent":
         gen = replace(gen, fault=NO_FAULT)
     await engine.generate(conn, gen, enc)
+    if kind == "restart":  # the answer went out whole; then every connection is closed
+        state.drop_connections()
 
 
 def write_empty(conn: Connection, gen: Generation, enc: Encoder) -> None:
@@ -176,7 +187,12 @@ def fault_point(fault: Fault) -> int | None:
 
 
 async def stream_fault(
-    conn: Connection, enc: Encoder, kind: str, lead: bytes, sent: int, stall_s: float
+    conn: Connection,
+    enc: Encoder,
+    kind: str,
+    lead: bytes,
+    sent: int,
+    stall_s: float,
 ) -> None:
     """End a stream with a mid-stream fault after ``sent`` tokens; ``lead`` is still unsent."""
     if kind == "error_line":
@@ -184,6 +200,13 @@ async def stream_fault(
         conn.write(lead + chunk(event) + LAST_CHUNK)
     elif kind == "malformed":
         conn.write(lead + chunk(enc.malformed_event()) + LAST_CHUNK)
+    elif kind == "garbage":
+        conn.write(lead + chunk(GARBAGE) + LAST_CHUNK)
+    elif kind == "huge_line":
+        conn.write(lead + chunk(b"x" * HUGE_LINE_BYTES + b"\n") + LAST_CHUNK)
+    elif kind == "drip":
+        await _drip(conn, lead, stall_s)
+        return
     else:  # cut or stall: what was sent must arrive, then nothing more
         conn.write(lead)
         await conn.drain()
@@ -194,13 +217,37 @@ async def stream_fault(
     await conn.drain()
 
 
+async def _drip(conn: Connection, lead: bytes, stall_s: float) -> None:
+    """The 'drip' fault: after what was sent, one byte of a line that never ends every
+    ``DRIP_INTERVAL_S`` for ``stall_s``, then the connection closes: a stall that a reader
+    timing each read, not each event, never sees."""
+    conn.write(lead + b"%x\r\n" % 1_000_000)  # a chunk's size said, its bytes dripped
+    loop = asyncio.get_running_loop()
+    end = loop.time() + stall_s
+    try:
+        await conn.drain()
+        while loop.time() < end:
+            await asyncio.sleep(DRIP_INTERVAL_S)
+            conn.write(b"x")
+            await conn.drain()
+    except ConnectionResetError:
+        return  # the client gave up
+    conn.abort_quietly()
+
+
 async def whole_fault(conn: Connection, enc: Encoder, kind: str, sent: int, stall_s: float) -> None:
     """Answer a non-streaming request hit by a mid-stream fault after ``sent`` tokens."""
     if kind == "error_line":
         content_type, body = enc.error(500, ERROR_LINE_MESSAGE.format(n=sent))
         conn.respond(500, content_type, body)
-    elif kind == "malformed":
-        conn.respond(200, JSON_CONTENT, b'{"model": "truncated')
+    elif kind in ("malformed", "garbage"):
+        conn.respond(200, JSON_CONTENT, b'{"model": "truncated' if kind == "malformed" else GARBAGE)
+    elif kind == "huge_line":
+        conn.respond(200, JSON_CONTENT, b"x" * HUGE_LINE_BYTES)
+    elif kind == "drip":
+        head = conn.head(200, JSON_CONTENT)  # chunked: the body is dripped and never ends
+        await _drip(conn, head, stall_s)
+        return
     else:
         if kind == "stall":
             await asyncio.sleep(stall_s)

@@ -56,7 +56,14 @@ class TestServer:
         )
         self._server: asyncio.Server | None = None
         self._connections: set[Connection] = set()
+        self._state.drop_connections = self._drop_connections
         self._port = 0
+
+    def _drop_connections(self) -> None:
+        """Close every connection once what it was sending is out, as a server restart does
+        to the connections a client keeps for its next request."""
+        for conn in list(self._connections):
+            conn.abort_quietly()
 
     async def start(self) -> Self:
         if self._server is not None:
@@ -144,12 +151,18 @@ class TestServer:
         return [model.name for model in self._engine.running()]
 
     def set_fault(
-        self, kind: FaultKind, *, after_tokens: int | None = None, from_request: int = 1
+        self,
+        kind: FaultKind,
+        *,
+        after_tokens: int | None = None,
+        from_request: int = 1,
+        every: int = 1,
     ) -> None:
         """Inject a fault from now on: ``from_request=1`` hits the next generation request,
-        2 lets one more through first. ``set_fault("none")`` heals the server."""
+        2 lets one more through first; ``every=N`` then hits one request in N.
+        ``set_fault("none")`` heals the server."""
         after = self.config.fault_after_tokens if after_tokens is None else after_tokens
-        self._state.set_fault(kind, after, from_request)
+        self._state.set_fault(kind, after, from_request, every)
 
 
 class ServerThread:
@@ -281,8 +294,15 @@ class ServerThread:
         return list(self._call(lambda s: s.loaded_models))
 
     def set_fault(
-        self, kind: FaultKind, *, after_tokens: int | None = None, from_request: int = 1
+        self,
+        kind: FaultKind,
+        *,
+        after_tokens: int | None = None,
+        from_request: int = 1,
+        every: int = 1,
     ) -> None:
         self._call(
-            lambda s: s.set_fault(kind, after_tokens=after_tokens, from_request=from_request)
+            lambda s: s.set_fault(
+                kind, after_tokens=after_tokens, from_request=from_request, every=every
+            )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chimera.testing.config import FaultKind, TestServerConfig
@@ -149,7 +150,10 @@ class ServerState:
         self.generation_requests = 0
         self._fault = Fault(config.fault, config.fault_after_tokens)
         self._fault_from = config.fault_from_request
+        self._fault_every = config.fault_every
         self._fault_base = 0
+        # set by the server: close every connection, as a restart does (the 'restart' fault)
+        self.drop_connections: Callable[[], None] = lambda: None
 
     def record(
         self, method: str, path: str, body: dict[str, object] | None, headers: dict[str, str]
@@ -159,18 +163,22 @@ class ServerState:
         shown = {k: (REDACTED if k in REDACTED_HEADERS else v) for k, v in headers.items()}
         self.requests.append(RecordedRequest(path, body, shown, method))
 
-    def set_fault(self, kind: FaultKind, after_tokens: int, from_request: int) -> None:
+    def set_fault(
+        self, kind: FaultKind, after_tokens: int, from_request: int, every: int = 1
+    ) -> None:
         """Change the fault; ``from_request`` counts generation requests from this call on."""
-        if from_request < 1 or after_tokens < 0:
-            raise ValueError("from_request must be >= 1 and after_tokens >= 0")
+        if from_request < 1 or after_tokens < 0 or every < 1:
+            raise ValueError("from_request and every must be >= 1, after_tokens >= 0")
         self._fault = Fault(kind, after_tokens)
         self._fault_from = from_request
+        self._fault_every = every
         self._fault_base = self.generation_requests
 
     def next_generation(self) -> Fault:
         """Count one generation request and return the fault it gets ('none' if not its turn)."""
         self.generation_requests += 1
-        if self.generation_requests - self._fault_base >= self._fault_from:
+        past = self.generation_requests - self._fault_base - self._fault_from
+        if past >= 0 and past % self._fault_every == 0:
             return self._fault
         return NO_FAULT
 
