@@ -5,12 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import pytest
-
 from chimera.ingest import IngestResult, ingest_paths
 from chimera.ingest.findings import Finding
-from chimera.ingest.findings import files as file_findings
 from chimera.ingest.findings.copies import Repeats
 
 Write = Callable[[str, str | bytes], Path]
@@ -203,16 +199,3 @@ def test_repeats_groups_copies_and_near_copies_and_names_the_first() -> None:
     )
     assert dup.evidence == ["a.csv = b.csv = c.bin", "r1.md = r3.md"]
     assert (near.kind, near.files) == ("duplicate_content", ["r1.md", "r2.md"])
-
-
-def test_run_starts_match_a_whole_array_computation_across_slices(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    rng = np.random.default_rng(5)
-    for n in (1, 2, 7, 64, 65, 200):
-        p = np.sort(rng.integers(0, 40, n).astype(np.int64) << 3 | rng.integers(0, 8, n))
-        k = p >> 3
-        want = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-        for size in (1, 2, 3, 64, 1 << 16):
-            monkeypatch.setattr(file_findings, "_SLICE", size)
-            assert file_findings._run_starts(p, 3).tolist() == want.tolist()

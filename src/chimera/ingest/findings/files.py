@@ -4,13 +4,11 @@ messages saved as data, and schema drift within a family of files (copies: copie
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
-from array import array
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
-
-import numpy as np
 
 from chimera.ingest.facts import ERROR_TEXT, Fact
 from chimera.ingest.findings import FileView, Finding, shown
@@ -27,43 +25,22 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
     """Pairs of files whose numbers (same metric, equal to the shown precision) mostly match.
 
     Candidates come from values shared by 2-12 files: each distinct (metric, aggregate, value to
-    3 significant digits) of each file becomes one hashed int, sorted with numpy (a dict of
-    600,000 tuple keys would cost more memory than the facts); pairs sharing 4 or more are
-    then compared value by value.
+    3 significant digits) of each file is a key, and the files holding a key are listed under
+    it; pairs sharing 4 or more keys are then compared value by value.
     """
-    # One int64 per (key, file): the key's hash in the high bits, the file's index (among the
-    # files that are not copies) in the low ones, in a machine-int array sorted in place. Python
-    # ints in lists, or separate hash and owner arrays with an argsort, cost 20-40 MB at the
-    # peak on a tree of 100,000 files. The hash loses a few bits; a rare collision only adds a
-    # candidate that the value-by-value comparison below rejects.
-    owner_bits = max(1, sum(1 for f in files if f.artifact.duplicate_of is None).bit_length())
-    hash_mask = (1 << (63 - owner_bits)) - 1
-    packed = array("q")
-    sizes = array("I")  # distinct keys per file (4 bytes each, not a list of ints)
-    for v in files:
-        if v.artifact.duplicate_of is None:
-            keys = _keys(v.facts, hash_mask)
-            i = len(sizes)
-            packed.extend([(key << owner_bits) | i for key in keys])
-            sizes.append(len(keys))
-    pairs: Counter[tuple[int, int]] = Counter()
-    if packed:
-        p = np.frombuffer(packed, dtype=np.int64)
-        p.sort()  # in place; within a key, files in index order
-        starts = _run_starts(p, owner_bits)
-        counts = np.diff(np.r_[starts, len(p)])
-        shared = (counts > 1) & (counts <= _MAX_FILES_PER_KEY)  # as Python ints only these
-        starts, counts = starts[shared], counts[shared]
-        owner_mask = (1 << owner_bits) - 1
-        for start, count in zip(starts.tolist(), counts.tolist(), strict=True):
-            bucket = (p[start : start + count] & owner_mask).tolist()
-            for a in range(count):
-                for b in range(a + 1, count):
-                    if bucket[a] != bucket[b]:  # a collision within one file
-                        pairs[(bucket[a], bucket[b])] += 1
-        del p
-    del packed
     views = [f for f in files if f.artifact.duplicate_of is None]
+    holders: defaultdict[int, list[int]] = defaultdict(list)
+    sizes: list[int] = []  # distinct keys per file
+    for i, v in enumerate(views):
+        keys = _keys(v.facts)
+        for key in keys:
+            holders[key].append(i)
+        sizes.append(len(keys))
+    pairs: Counter[tuple[int, int]] = Counter()
+    for owners in holders.values():
+        if 1 < len(owners) <= _MAX_FILES_PER_KEY:
+            pairs.update(itertools.combinations(owners, 2))
+    del holders
     lines: list[str] = []
     involved: set[str] = set()
     # a file is in many pairs: its usable numbers and lookup table are made once
@@ -102,8 +79,10 @@ def same_data(files: Sequence[FileView]) -> list[Finding]:
     ]
 
 
-def _keys(facts: Sequence[Fact], hash_mask: int) -> set[int]:
-    """A file's distinct (metric, aggregate, value to 3 significant digits), hashed."""
+def _keys(facts: Sequence[Fact]) -> set[int]:
+    """A file's distinct (metric, aggregate, value to 3 significant digits), hashed (a rare
+    collision only adds a candidate pair that the value-by-value comparison rejects; ints
+    cost a third of the memory of the tuples on a tree of 100,000 files)."""
     keys = set()
     for f in facts:
         value = f.value
@@ -116,21 +95,10 @@ def _keys(facts: Sequence[Fact], hash_mask: int) -> set[int]:
         ):
             sig = f"{value:.3g}"
             if len(sig.strip("-0.")) >= 2:
-                keys.add(hash((f.metric, f.aggregate, sig)) & hash_mask)
+                keys.add(hash((f.metric, f.aggregate, sig)))
     return keys
 
 
-def _run_starts(p: np.ndarray, owner_bits: int) -> np.ndarray:
-    """Where each run of one key starts in the sorted packed (key, file) ints; the keys are
-    shifted out a slice at a time (a shifted copy of the whole array cost 5 MB at the peak)."""
-    parts = [np.zeros(1, dtype=np.intp)]  # the first int starts a run
-    for lo in range(0, len(p) - 1, _SLICE):
-        k = p[lo : lo + _SLICE + 1] >> owner_bits
-        parts.append(np.flatnonzero(k[1:] != k[:-1]) + (lo + 1))
-    return np.concatenate(parts)
-
-
-_SLICE = 1 << 16
 _Key = tuple[str, str | None]  # (metric, aggregate)
 # a file's usable numbers by (metric, aggregate): (value, decimals) in file order
 _Numbers = dict[_Key, list[tuple[float, int]]]
