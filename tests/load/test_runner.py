@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -137,3 +138,19 @@ async def test_a_closed_ramp_adds_its_streams_over_the_span() -> None:
     assert len(run.records) == 4
     assert all(r.sent_s >= k * 0.1 for k, r in enumerate(run.records))
     assert run.level.label == "ramp to concurrency 4"
+
+
+async def test_a_level_runs_with_the_earlier_objects_frozen_out_of_collections() -> None:
+    seen: list[tuple[int, int]] = []
+    before = gc.get_threshold()
+    async with TestServer(fast=True) as srv:
+        load = spec(LoadLevel(concurrency=2), requests=4)
+        async with create_backend(EndpointSettings(url=srv.url)) as backend:
+            runner = LevelRunner(
+                backend, prompts(load), load, load.levels[0],
+                observer=lambda rec: seen.append((gc.get_freeze_count(), gc.get_threshold()[0])),
+            )  # fmt: skip
+            await runner.execute()
+    assert len(seen) == 4
+    assert all(frozen > 1000 and gen0 == 5 * before[0] for frozen, gen0 in seen)
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before

@@ -21,7 +21,10 @@ from typing import Any
 import httpcore
 import httpx
 
+from chimera.backends.pool import StreamPool
+
 _HIGH_WATER = 4 * 2**20  # pause reading when this much is buffered and unread
+DEFAULT_MAX_CONNECTIONS = 100  # httpx's default, for limits that set none
 
 
 class _StampingProtocol(asyncio.Protocol):
@@ -199,10 +202,11 @@ def stamping_transport(base_url: str, limits: httpx.Limits) -> httpx.AsyncBaseTr
     transport = httpx.AsyncHTTPTransport(limits=limits)
     if not hasattr(transport, "_pool"):
         return None
-    # httpx exposes no network_backend argument; its pool is rebuilt with the same limits.
-    transport._pool = httpcore.AsyncConnectionPool(
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
+    # httpx exposes no network_backend argument; its pool is replaced, with the same limits.
+    n = limits.max_connections or DEFAULT_MAX_CONNECTIONS
+    transport._pool = StreamPool(
+        max_connections=n,
+        max_keepalive_connections=min(n, limits.max_keepalive_connections or n),
         keepalive_expiry=limits.keepalive_expiry,
         network_backend=StampingBackend(),
     )
