@@ -413,3 +413,21 @@ def test_ttfot_after_the_reasoning(
     with Store(tmp_path / "c.db") as store:
         rows = load_rows(store, "requests", doc["run_id"])
     assert [r["ttfot_ms"] for r in rows] == [r["ttfot_ms"] for r in records]
+
+
+def test_a_stalled_stream_is_a_failure_named_by_its_timeout(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the calibration's four probes come first: generation requests 10 and 12 are the run's
+    # 6th and 8th; each sends two tokens, then nothing
+    with ServerThread(
+        token_interval_ms=1, fault="stall", fault_after_tokens=2, fault_from_request=10,
+        fault_every=2, stall_s=60,
+    ) as srv:  # fmt: skip
+        code = cli(
+            "load", srv.url, "--model", "tiny:latest", "-c", "2", "-n", "8", "--json",
+            "--idle-timeout", "0.3", "--output-dir", str(tmp_path), "--no-store",
+        )  # fmt: skip
+    assert code == 0
+    (level,) = _json(capsys)["levels"]
+    assert level["requests_ok"] == 6 and level["failures_by_type"] == {"idle_timeout": 2}

@@ -154,3 +154,25 @@ async def test_a_level_runs_with_the_earlier_objects_frozen_out_of_collections()
     assert len(seen) == 4
     assert all(frozen > 1000 and gen0 == 5 * before[0] for frozen, gen0 in seen)
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+
+
+@pytest.mark.parametrize(
+    ("tokens_before", "phase", "flag"),
+    [(0, "first_token_timeout", "--first-token-timeout"), (3, "idle_timeout", "--idle-timeout")],
+)
+async def test_a_stalled_stream_fails_by_the_timeout_of_its_phase_and_the_level_goes_on(
+    tokens_before: int, phase: str, flag: str
+) -> None:
+    async with TestServer(
+        token_interval_ms=1, fault="stall", fault_after_tokens=tokens_before,
+        fault_from_request=3, fault_every=3, stall_s=60,
+    ) as srv:  # fmt: skip
+        run = await run_level(
+            srv.url, spec(LoadLevel(concurrency=2), requests=9),
+            first_token_timeout_s=0.4, idle_timeout_s=0.4,
+        )  # fmt: skip
+    s = summarize(run)
+    assert s.requests_ok == 6 and s.failures_by_type == {phase: 3}
+    failed = [r for r in run.records if r.status == "failed"]
+    assert all(flag in (r.error or "") and r.e2e_ms is not None for r in failed)
+    assert all(r.chunks == tokens_before for r in failed)
