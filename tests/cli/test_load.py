@@ -154,6 +154,13 @@ def test_chimera_compare_reads_load_runs(
     assert "one sample per request" in doc["a"]["notes"][0]
     ttft = next(m for m in doc["metrics"] if m["metric"] == "ttft_ms")
     assert ttft["difference"]["diff"] > 40 and ttft["significant"] is True
+    # no reasoning: the answer's first token is the first token
+    ttfot = next(m for m in doc["metrics"] if m["metric"] == "ttfot_ms")
+    assert doc["a"]["values"]["ttfot_ms"] == doc["a"]["values"]["ttft_ms"]
+    assert ttfot["unit"] == "ms" and ttfot["better"] == "lower"
+    assert ttfot["verdict"].startswith("B is worse")
+    tpot = next(m for m in doc["metrics"] if m["metric"] == "tpot_ms")
+    assert tpot["unit"] == "ms" and len(doc["b"]["values"]["tpot_ms"]) == 12
     assert cli("compare", f"{ids[0]}@level=0", f"{ids[1]}@level=0", "--db", str(db)) == 0
     capsys.readouterr()
     assert cli("compare", f"{ids[0]}@num_ctx=2", ids[1], "--db", str(db)) == 2

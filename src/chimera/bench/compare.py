@@ -22,6 +22,11 @@ TestName = Literal["welch", "mannwhitney"]
 TEST_TEXT = {"welch": "Welch's t-test", "mannwhitney": "Mann-Whitney U"}
 # Metrics with a better direction; token counts only differ.
 HIGHER_IS_BETTER = frozenset({"decode_tokens_per_s"})
+# Figures a load run's requests have beyond a call's: the answer's first token (after any
+# reasoning) and the time per output token. Units; lower is better for both.
+REQUEST_METRIC_UNITS = {"ttfot_ms": "ms", "tpot_ms": "ms"}
+_UNITS = {**UNITS, **REQUEST_METRIC_UNITS}
+_ORDER = (*METRICS, *REQUEST_METRIC_UNITS)
 
 
 class Side(BaseModel):
@@ -69,7 +74,8 @@ class Comparison(BaseModel):
 def direction(metric: str) -> Literal["higher", "lower", "none"]:
     if metric in HIGHER_IS_BETTER:
         return "higher"
-    return "lower" if metric in LOWER_IS_BETTER else "none"
+    lower = metric in LOWER_IS_BETTER or metric in REQUEST_METRIC_UNITS
+    return "lower" if lower else "none"
 
 
 def _p(value: float) -> str:
@@ -134,7 +140,7 @@ def compare_sides(
     metrics: Sequence[str] | None = None,
 ) -> Comparison:
     """Every metric both sides have (``metrics`` to choose), in METRICS order first."""
-    names = list(metrics) if metrics else [m for m in METRICS if m in a.values or m in b.values]
+    names = list(metrics) if metrics else [m for m in _ORDER if m in a.values or m in b.values]
     if not metrics:
         names += sorted((set(a.values) | set(b.values)) - set(names))
     out: list[MetricComparison] = []
@@ -146,7 +152,7 @@ def compare_sides(
             out.append(
                 MetricComparison(
                     metric=name,
-                    unit=UNITS.get(name, ""),
+                    unit=_UNITS.get(name, ""),
                     better=direction(name),
                     difference=None,
                     significant=None,
@@ -160,7 +166,7 @@ def compare_sides(
         out.append(
             MetricComparison(
                 metric=name,
-                unit=UNITS.get(name, ""),
+                unit=_UNITS.get(name, ""),
                 better=direction(name),
                 difference=diff,
                 significant=significant,

@@ -15,14 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chimera.bench.compare import Side
+from chimera.bench.compare import REQUEST_METRIC_UNITS, Side
 from chimera.bench.measure import METRICS
 from chimera.bench.sweeplog import CSV_NAME
 from chimera.calls import CallMetrics, call_totals
 from chimera.errors import ConfigError, InputFileError
 from chimera.ingest.fields import Classifier
-from chimera.ingest.values import convert, parse_number
+from chimera.ingest.values import parse_number
 from chimera.metrics_table import INGEST_DEFAULT_UNIT, INGEST_TO_CALL
+from chimera.quantities import convert
 from chimera.store import Store
 from chimera.store.load import load_rows
 from chimera.store.queries import call_metrics, measured_calls, resolve_run, run_row, table_rows
@@ -227,7 +228,7 @@ def requests_side(store: Store, run_id: str, selector: Selector, label: str) -> 
     values: dict[str, list[float]] = {}
     for r in rows:
         r["decode_tokens_per_s"] = _request_decode_rate(r)
-        for name in METRICS:
+        for name in (*METRICS, *REQUEST_METRIC_UNITS):
             v = r.get(name)
             if isinstance(v, int | float):
                 values.setdefault(name, []).append(float(v))
