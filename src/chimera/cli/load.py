@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from chimera.cli import executor_flags as ex
 from chimera.cli import options as opt
 from chimera.cli.app import app
 from chimera.cli.common import run_async
@@ -123,9 +124,13 @@ def load(
     workers: Annotated[
         int,
         typer.Option(
-            min=1, help="Generator processes a level is spread over (records merged exactly)."
+            min=1,
+            help="Generator processes a level is spread over (Ray actors with --executor ray); "
+            "records merged exactly.",
         ),
     ] = 1,
+    executor: ex.Executor = "local",
+    ray_address: ex.RayAddress = None,
     seed: Annotated[int, typer.Option(help="Seed of the arrivals and the prompts' words.")] = 0,
     connect_timeout: opt.ConnectTimeout = None,
     first_token_timeout: opt.FirstTokenTimeout = None,
@@ -190,6 +195,7 @@ def load(
         bisect_steps=bisect_steps,
         repeats=repeats,
         workers=workers,
+        executor=ex.where(executor, ray_address, None, None, False)[0],
         duration_s=duration,
         requests=requests
         if requests is not None or duration is not None or trace is not None
@@ -204,7 +210,7 @@ def load(
         seed=seed,
         slo=parse_slo(slo) if slo is not None else (),
     )
-    if workers > 1 and target == "llamacpp":
+    if (workers > 1 or executor == "ray") and target == "llamacpp":
         raise ConfigError("--workers: the in-process engine runs in this process only")
     options = opt.build_options("inference options", option, temperature=temperature)
     err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet or as_json)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +19,9 @@ from chimera.load.prompts import Prompts
 from chimera.load.records import LevelRun
 from chimera.load.runner import LevelRunner, Observer
 from chimera.load.spec import LoadLevel, LoadSpec
+
+if TYPE_CHECKING:
+    from chimera.executor.load import RayGenerators
 
 
 class Plan(Protocol):
@@ -218,35 +222,62 @@ async def execute_plan(
     runs: list[LevelRun] = []
     summaries: list[LevelSummary] = []
     first = 0
-    while (level := plan.next_level(summaries)) is not None:
-        samples: list[dict[str, Any]] = []
-        sampler = asyncio.create_task(telemetry.sample(list(probes), samples)) if probes else None
-        if spec.workers > 1:
-            from chimera.load.workers import run_in_workers
-
-            run, used = await run_in_workers(
-                backend.settings, prompts, spec, level, len(runs), first, spec.workers, trace
+    with contextlib.ExitStack() as stack:
+        ray_workers = _ray_workers(spec, stack)
+        while (level := plan.next_level(summaries)) is not None:
+            samples: list[dict[str, Any]] = []
+            sampler = (
+                asyncio.create_task(telemetry.sample(list(probes), samples)) if probes else None
             )
-            first += used
-            if observer is not None:  # the live counts, once the processes are done
-                for rec in run.records:
-                    observer(rec)
-        else:
-            runner = LevelRunner(
-                backend, prompts, spec, level, len(runs), first_index=first, observer=observer,
-                trace=trace,
-            )  # fmt: skip
-            run = await runner.execute()
-            first += runner.dispatched
-        if sampler is not None:
-            sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sampler
-            run.telemetry = telemetry.on_level_clock(samples, run.t0_ns)
-        runs.append(run)
-        summaries.append(summarize(run, spec.slo))
-        if on_level is not None:
-            on_level(run, summaries[-1])
-        if run.interrupted or run.stopped:
-            break
+            if ray_workers is not None:
+                run, used = await ray_workers.run_level(
+                    backend.settings, prompts, spec, level, len(runs), first, trace, observer
+                )
+                first += used
+            elif spec.workers > 1:
+                from chimera.load.workers import run_in_workers
+
+                run, used = await run_in_workers(
+                    backend.settings, prompts, spec, level, len(runs), first, spec.workers, trace
+                )
+                first += used
+                if observer is not None:  # the live counts, once the processes are done
+                    for rec in run.records:
+                        observer(rec)
+            else:
+                runner = LevelRunner(
+                    backend, prompts, spec, level, len(runs), first_index=first,
+                    observer=observer, trace=trace,
+                )  # fmt: skip
+                run = await runner.execute()
+                first += runner.dispatched
+            if sampler is not None:
+                sampler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sampler
+                run.telemetry = telemetry.on_level_clock(samples, run.t0_ns)
+            runs.append(run)
+            summaries.append(summarize(run, spec.slo))
+            if on_level is not None:
+                on_level(run, summaries[-1])
+            if run.interrupted or run.stopped:
+                break
     return runs, summaries
+
+
+def _ray_workers(spec: LoadSpec, stack: contextlib.ExitStack) -> RayGenerators | None:
+    """``--executor ray``: the cluster joined (or Ray started here, with a CPU per worker
+    even past this machine's cores) and one actor per worker, for every level of the run."""
+    if spec.executor.kind != "ray":
+        return None
+    from chimera.executor.cluster import ray_cluster
+    from chimera.executor.load import RayGenerators
+
+    settings = spec.executor
+    if settings.address is None:
+        cpus = max(os.cpu_count() or 1, spec.workers)
+        settings = settings.model_copy(update={"num_cpus": cpus})
+    ray = stack.enter_context(ray_cluster(settings))
+    workers = RayGenerators(ray, spec.workers)
+    stack.callback(workers.close)
+    return workers

@@ -9,6 +9,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chimera.errors import ConfigError
+from chimera.executor.pool import ExecutorSettings
 
 Arrival = Literal["constant", "poisson", "gamma"]
 Strategy = Literal["fixed", "sweep", "find_max"]
@@ -186,6 +187,9 @@ class LoadSpec(BaseModel):
     bisect_steps: int = Field(5, ge=1, description="find_max: bisection steps")
     repeats: int = Field(1, ge=1, description="find_max: runs per rate probed, all must pass")
     workers: int = Field(1, ge=1, description="generator processes each level is spread over")
+    executor: ExecutorSettings = Field(
+        ExecutorSettings(), description="local: processes here; ray: one Ray actor per worker"
+    )
 
     @model_validator(mode="after")
     def _bounded(self) -> Self:
