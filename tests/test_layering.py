@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "chimera.system": 0,
     "chimera.stats": 0,
     "chimera.metrics_table": 0,
+    "chimera.quantities": 0,
     # 1. infrastructure: each talks to one outside thing (a server, files, the database)
     "chimera.models": 1,
     "chimera.backends": 1,

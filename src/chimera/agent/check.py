@@ -26,6 +26,7 @@ from chimera.errors import ConfigError
 from chimera.ingest.digest import DEFAULT_BUDGET_TOKENS, render_digest
 from chimera.ingest.pipeline import IngestResult, ingest_paths
 from chimera.ingest.settings import IngestSettings
+from chimera.quantities import in_base
 
 NEAREST = 3  # facts shown beside each unsupported number
 _CHIMERA_REPORT = re.compile(r"\A# [^\n]+\n\n# Technical Report: ")
@@ -178,27 +179,12 @@ def check_report(
 
 # --- nearest facts -----------------------------------------------------------------------------
 
-_TIME = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
-_BYTES = {"B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
-_BYTES |= {"KiB": 2.0**10, "MiB": 2.0**20, "GiB": 2.0**30, "TiB": 2.0**40}
-
-
-def _in_base(value: float, unit: str | None) -> tuple[str | None, float]:
-    """(unit class, value in the class's base unit); class None for no unit."""
-    if unit is None:
-        return None, value
-    if unit in _TIME:
-        return "time", value * _TIME[unit]
-    if unit in _BYTES:
-        return "bytes", value * _BYTES[unit]
-    return unit, value
-
 
 def nearest_facts(checked: CheckedClaim, known: Sequence[KnownNumber]) -> list[str]:
     """The ``NEAREST`` known numbers closest to a claim's value (relative difference), in the
     claim's unit class when both have one: what the text may have meant to cite."""
     claim = checked.claim
-    unit_class, base = _in_base(claim.value, "%" if claim.is_percent else claim.unit)
+    unit_class, base = in_base(claim.value, "%" if claim.is_percent else claim.unit)
     candidates = [*known, *_shares(known)] if claim.is_percent else known
     if claim.subject and any(k.subject == claim.subject for k in known):
         # "Markdown: 13": the Markdown facts are what it should have cited.
@@ -243,7 +229,7 @@ def _comparable(
     unit_class: str | None, base: float, raw: float, fact: KnownNumber
 ) -> tuple[float, float] | None:
     """The claim's and the fact's values to compare, or None when their units cannot be."""
-    fact_class, fact_base = _in_base(fact.value, fact.unit)
+    fact_class, fact_base = in_base(fact.value, fact.unit)
     if unit_class == "%":
         if fact.unit in ("ratio", "fraction") or (fact.unit is None and 0 < fact.value < 1):
             return base, fact.value * 100

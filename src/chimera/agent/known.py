@@ -11,12 +11,13 @@ from chimera.agent.factcheck import KnownNumber
 from chimera.ingest.inventory import TYPE_LABELS
 from chimera.ingest.pipeline import IngestResult
 from chimera.ingest.stats import Stat
+from chimera.quantities import NUMERAL, UNIT_AFTER, canonical_unit
 
 THROUGHPUT, TTFT = "tokens_per_s", "ttft_s"
 
 STAT_FIELDS = ("mean", "median", "std", "min", "max", "p05", "p95")
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
-_UNIT_AFTER = re.compile(r"\s*(ms|s|tok/s|tokens/s|%|GiB|GB|MiB|MB|KB|B)(?![\w/])")
+_NUMBER = re.compile(rf"(?<![\w.])-?(?:{NUMERAL})")
+_CONVERTED = frozenset({"s", "ms", "tok/s", "%", "B", "ratio", "GiB", "GB", "MiB", "MB"})
 _UNIT_BEFORE = re.compile(r"(tok/s|TTFT \(s\)|ms)\s+(?:best|worst|mean|median)?\s*$")
 
 
@@ -127,10 +128,10 @@ def text_numbers(text: str, label: str) -> list[KnownNumber]:
     out = []
     for m in _NUMBER.finditer(text):
         raw = m.group(0).replace(",", "")
-        unit_match = _UNIT_AFTER.match(text, m.end()) or _UNIT_BEFORE.search(
+        unit_match = UNIT_AFTER.match(text, m.end()) or _UNIT_BEFORE.search(
             text, max(0, m.start() - 14), m.start()
         )
-        unit = _unit(unit_match.group(1)) if unit_match else "count"
+        unit = (_unit(unit_match.group(1)) if unit_match else None) or "count"
         context = text[max(0, m.start() - 30) : m.end()]
         out.append(KnownNumber(float(raw), f"{label}: {context}", unit, derivable=False))
     return out
@@ -152,7 +153,7 @@ def known_numbers(result: IngestResult, shown: Iterable[tuple[str, str]] = ()) -
 
 def _unit(unit: str | None) -> str | None:
     """Units the fact check converts between; counts (tokens, runs, chars) have none."""
-    unit = {"tokens/s": "tok/s", "tokens_per_s": "tok/s"}.get(unit or "", unit)
+    unit = canonical_unit(unit)
     return (
         unit if unit in ("s", "ms", "tok/s", "%", "B", "ratio", "GiB", "GB", "MiB", "MB") else None
     )

@@ -21,6 +21,7 @@ from chimera.agent.echo import find_echoes
 from chimera.agent.factsheet import FactSheet, SheetFact
 from chimera.agent.junk import CONTROL_TOKEN
 from chimera.agent.narrate import REMEDIES
+from chimera.quantities import NUMERAL, numeral_value
 
 Shape = Literal["json", "lines"]
 MAX_FINDINGS = 6
@@ -179,7 +180,8 @@ def parse_lines(text: str) -> AnalysisAnswer:
 
 # --- validation ------------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(\s?%)?")
+# a figure, not part of a version ("1.2.3") or a longer word; a percentage keeps its sign
+_NUMBER = re.compile(rf"(?<![\w.])({NUMERAL})(?!\d|\.\d)(\s?%)?")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -198,10 +200,7 @@ def numbers_in(text: str) -> set[str]:
     percentage keeps its sign ("1.0%" is not the 1 of "n=1")."""
     out = set()
     for raw, percent in _NUMBER.findall(text):
-        try:
-            out.add(repr(float(raw.replace(",", ""))) + ("%" if percent else ""))
-        except ValueError:  # "1.2.3": a version, not a figure
-            continue
+        out.add(repr(numeral_value(raw)) + ("%" if percent else ""))
     return out
 
 

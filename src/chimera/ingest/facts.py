@@ -17,7 +17,8 @@ from chimera.ingest.fields import (
 )
 from chimera.ingest.records import Hint, RawRecord
 from chimera.ingest.rowfields import ROW_FIELDS, Row, RowFields, short
-from chimera.ingest.values import MISSING, Cell, Missing, cell_number, convert, parse_cell
+from chimera.ingest.values import MISSING, Cell, Missing, cell_number, parse_cell
+from chimera.quantities import convert
 
 # Fact and config_label live in fact.py; importers keep using this module
 __all__ = ["ERROR_TEXT", "Config", "Fact", "FactBuilder", "config_label"]

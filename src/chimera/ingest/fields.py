@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
+from chimera import quantities
+
 # canonical metric -> (normalized unit, meaning)
 CANONICAL_METRICS: dict[str, tuple[str, str]] = {
     "tokens_per_s": ("tok/s", "decode throughput: output tokens per second"),
@@ -338,43 +340,21 @@ AGGREGATE_WORDS: dict[str, str] = {
     "sum": "total",
     "overall": "overall",
 }
+# the time words a key may end with ("latency_ms", "ttft_seconds")
 _UNIT_SUFFIX: dict[str, str] = {
-    "s": "s",
-    "sec": "s",
-    "secs": "s",
-    "seconds": "s",
-    "ms": "ms",
-    "msec": "ms",
-    "millis": "ms",
-    "milliseconds": "ms",
-    "ns": "ns",
-    "us": "us",
-    "micros": "us",
-    "min": "min",
-    "minutes": "min",
+    w: quantities.ALIASES[w]
+    for w in (
+        *("s", "sec", "secs", "seconds", "ms", "msec", "millis", "milliseconds"),
+        *("ns", "us", "micros", "min", "minutes"),
+    )
 }
-# units as written in headers or cells -> normalized unit
-UNIT_WORDS: dict[str, str] = _UNIT_SUFFIX | {
-    "second": "s",
-    "nanoseconds": "ns",
-    "microseconds": "us",
-    "µs": "us",
-    "tok/s": "tok/s",
-    "tokens/s": "tok/s",
-    "tokens/sec": "tok/s",
-    "tokens/second": "tok/s",
-    "tok/sec": "tok/s",
-    "t/s": "tok/s",
-    "tps": "tok/s",
-    "tokens_per_s": "tok/s",
-    "token/s": "tok/s",
-    "toks/s": "tok/s",
-    "tokens": "tokens",
-    "token": "tokens",
-    "chars": "chars",
-    "characters": "chars",
-    "%": "%",
-    "runs": "runs",
+# units as written in headers or cells -> normalized unit: what ingest measures (times, rates,
+# counts, percentages); sizes and multipliers are numbers in units it does not ("3.3 GB", "12x")
+UNIT_WORDS: dict[str, str] = {
+    w.lower(): c
+    for w, c in quantities.ALIASES.items()
+    if quantities.UNITS[c].kind in ("time", "throughput", "percent")
+    or quantities.UNITS[c].kind.startswith("count:")
 }
 _DELTA_RE = re.compile(
     r"δ|Δ|\bdelta\b|\bchange\b|\bimprovement\b|\bspeedup\b|\bratio\b|\bvs\b|"

@@ -7,13 +7,11 @@ import re
 from dataclasses import dataclass
 
 from chimera.ingest.fields import UNIT_WORDS
-
-# seconds per time unit
-_TIME = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0}
+from chimera.quantities import DIGITS
 
 _NUM_RE = re.compile(
-    r"""^\s*[~≈]?\s*
-    (?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.\d+)
+    rf"""^\s*[~≈]?\s*
+    (?P<num>[-+]?(?:{DIGITS}(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)
     \s*(?P<unit>[A-Za-zµ%/]+(?:/[A-Za-z]+)?)?\s*(?:\(.*\))?\s*$""",
     re.VERBOSE,
 )
@@ -123,15 +121,6 @@ def cell_number(raw: object) -> Cell | Missing | None:
 def parse_bool(text: str) -> bool | None:
     """'TRUE'/'false'/'yes'/'no' -> bool, else None."""
     return _BOOL.get(text.strip().lower())
-
-
-def convert(value: float, unit: str | None, target: str) -> float | None:
-    """``value`` in ``unit`` expressed in ``target``; None when the units are incompatible."""
-    if unit is None or unit == target or not target:
-        return value
-    if unit in _TIME and target in _TIME:
-        return value * _TIME[unit] / _TIME[target]
-    return None
 
 
 def config_value(raw: object) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from chimera.agent.junk import CONTROL_TOKEN
+from chimera.quantities import NUMERAL_IN_TEXT
 
 _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
@@ -115,7 +116,7 @@ QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 DATA_LANGS = frozenset({"json", "jsonc", "json5", "yaml", "yml", "toml", "ini"})
 PROSE_LANGS = frozenset({"", "csv", "tsv", "text", "txt", "plaintext", "markdown", "md"})
 FENCE = re.compile(r"^\s{0,3}(?:`{3,}|~{3,})\s*([^\s`]*)")
-NUMBER = re.compile(r"(?<![\d.])(?:\d{1,3}(?:,\d{3})+(?!\d|,\d)|\d+)(?:\.\d+)?|(?<![\w.])\.\d+")
+NUMBER = NUMERAL_IN_TEXT  # the one numeral grammar (chimera.quantities)
 EXPONENT = re.compile(r"[eE][-+]?\d+(?![\w])")
 SCALE = re.compile(r"(?P<s>[kK]|M)(?![A-Za-z0-9])|\s+(?P<w>thousand|million|billion)\b")
 SCALES = {"k": 1e3, "K": 1e3, "M": 1e6, "thousand": 1e3, "million": 1e6, "billion": 1e9}

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chimera.agent.factcheck.reading import scan
-from chimera.agent.factcheck.units import Unit, unit_of
 from chimera.agent.factcheck.values import CheckedClaim, FactCheck, How, KnownNumber, NumberClaim
+from chimera.quantities import Unit, unit_of
 
 _RANK: dict[How, int] = {"exact": 0, "rounded": 1, "unit-converted": 2, "percent": 3, "derived": 4}
 _TOTAL = re.compile(r"\b(?:total|all)\b", re.I)
@@ -143,7 +143,7 @@ def _compare(claim: float, precision: float, candidate: float) -> How | None:
 
 
 def _is_count(fact: _Fact) -> bool:
-    plain = fact.unit.kind == "none" or fact.unit.kind.startswith("other:")
+    plain = fact.unit.kind == "none" or fact.unit.kind.startswith(("other:", "count:"))
     return plain and fact.value >= 0 and float(fact.value).is_integer()
 
 

@@ -38,10 +38,10 @@ from chimera.agent.factcheck.grammar import (
     TARGET_BEFORE,
     YEAR_CONTEXT,
 )
-from chimera.agent.factcheck.units import UNIT_AFTER, UNIT_ALIASES
 from chimera.agent.factcheck.values import NumberClaim
 from chimera.agent.junk import CONTROL_TOKEN
 from chimera.agent.mdtext import strip_markdown
+from chimera.quantities import ALIASES, UNIT_AFTER
 
 
 def extract_numbers(text: str) -> list[NumberClaim]:
@@ -116,7 +116,7 @@ def _read(work: str, m: re.Match[str]) -> _Read | str:
         factor = SCALES[sc.group("s") or sc.group("w")]
         value, precision, end = value * factor, precision * factor, sc.end()
     if u := UNIT_AFTER.match(work, end):
-        unit, end = UNIT_ALIASES[u.group("u")], u.end()
+        unit, end = ALIASES[u.group("u")], u.end()
     elif x := MULTIPLIER.match(work, end):
         unit, end = "x", x.end()
     elif MODEL_SIZE.match(work, end) and not sc:
@@ -125,8 +125,8 @@ def _read(work: str, m: re.Match[str]) -> _Read | str:
         return "identifier"
     elif (c := COMPOUND.match(work, end)) and c.group(1).lower() in DESCRIPTORS:
         return "identifier"  # 16-bit weights, 5-shot prompts
-    elif c and c.group(1) in UNIT_ALIASES:
-        unit, end = UNIT_ALIASES[c.group(1)], c.end()
+    elif c and c.group(1) in ALIASES:
+        unit, end = ALIASES[c.group(1)], c.end()
     if not (math.isfinite(value) and math.isfinite(precision)):
         return "out-of-range"  # past 1.8e308 (with its scale): no measurement, and no arithmetic
     plain = "." not in digits and "," not in digits and unit is None and precision == 1.0
