@@ -11,29 +11,38 @@ trial at that point (so one lucky trial does not win alone), and its uncertainty
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chimera.backends.base import Backend, EndpointSettings, create_backend
+from chimera.backends.base import Backend, EndpointSettings
 from chimera.bench.grid import Choice, Dimension, IntRange, Point, space_bounds
 from chimera.bench.measure import (
     DEFAULT_PROMPT,
+    CallOutcome,
     GenerateWorkload,
     RunOutcome,
     Workload,
-    nonce_line,
     session_tag,
 )
 from chimera.bench.recording import open_store, record_outcome, record_warmup
 from chimera.bench.sweep import model_name
 from chimera.errors import ConfigError
+from chimera.executor.points import (
+    PointExecutor,
+    PointJob,
+    RunDone,
+    Where,
+    point_executor,
+    workload_on,
+)
+from chimera.executor.pool import Endpoint, ExecutorSettings, pool_of
 from chimera.options import InferenceOptions
 from chimera.stats import Summary, summarize
 from chimera.store import Store
@@ -67,6 +76,11 @@ class OptimizeSettings(BaseModel):
     seed: int = Field(0, description="the sampler's seed: same seed, same suggestions")
     model: str = Field(min_length=1)
     endpoint: EndpointSettings = EndpointSettings()
+    endpoints: list[Endpoint] = Field(
+        default_factory=list,
+        description="the pool of servers: trials run in rounds, one per server; empty = endpoint",
+    )
+    executor: ExecutorSettings = ExecutorSettings()
     prompt: str = DEFAULT_PROMPT
     prompt_nonce: bool = Field(
         True, description="start each measured run's prompt with a unique line (prompt caches)"
@@ -91,6 +105,7 @@ class TrialRecord(BaseModel):
     runs_ok: int
     samples: dict[str, list[float]] = Field(description="objective, decode, TTFT per ok run")
     error: str | None = None
+    endpoint: str | None = Field(None, description="the server the trial ran on")
 
 
 class BestPoint(BaseModel):
@@ -190,6 +205,13 @@ def _trial_record(
             ttft.append(float(first))
             values.append(run_value(settings.objective, settings.weight, tps, first))
     errors = [o.error for o in outcomes if o.error]
+    if outcomes and not values and not errors:  # answered, yet nothing to score: say so
+        last = outcomes[-1].metrics
+        errors = [
+            f"{len(outcomes)} run(s) answered without a decode rate and a TTFT above 0 to score "
+            f"(last: decode_tokens_per_s={last.get('decode_tokens_per_s')}, "
+            f"ttft_ms={last.get('ttft_ms')}); the server may not report its eval time"
+        ]
     return TrialRecord(
         number=number,
         point=point.key,
@@ -256,42 +278,57 @@ def best_points(objective: Objective, trials: Sequence[TrialRecord]) -> list[Bes
     return [pick(points, key=lambda p: _mean_of(p.objective))]
 
 
-@asynccontextmanager
-async def _maybe_open(given: Backend | None, settings: OptimizeSettings) -> AsyncIterator[Backend]:
-    if given is not None:  # the caller's: it opens and closes it
-        yield given
-        return
-    async with create_backend(settings.endpoint) as backend:
-        yield backend
+class _TrialSink:
+    """One trial's results as they come back: the store, and its runs for the record."""
+
+    def __init__(
+        self,
+        store: Store | None,
+        run_id: str | None,
+        number: int,
+        observer: OptimizeObserver | None,
+    ) -> None:
+        self.store, self.run_id, self.number, self.observer = store, run_id, number, observer
+        self.outcomes: list[RunOutcome] = []
+        self.where: Where | None = None
+
+    def stage(self, text: str) -> None:
+        if self.observer is not None:
+            self.observer.stage(text)
+
+    def warmup(self, job: PointJob, where: Where, call: CallOutcome) -> None:
+        model = job.workload.model
+        record_warmup(
+            self.store, self.run_id, job.point, call, where.kind, model, job.options,
+            self.number, url=where.url,
+        )  # fmt: skip
+
+    def run(self, job: PointJob, where: Where, done: RunDone) -> None:
+        self.where = where
+        record_outcome(
+            self.store, self.run_id, job.point, done.run_index, done.outcome, where.kind,
+            job.options, job.workload.model, self.number, url=where.url,
+        )  # fmt: skip
+        self.outcomes.append(done.outcome)
 
 
 async def _measure_trial(
     settings: OptimizeSettings,
-    workload: Workload,
-    backend: Backend,
+    job: PointJob,
+    points_of: PointExecutor,
     store: Store | None,
     run_id: str | None,
     number: int,
-    point: Point,
     observer: OptimizeObserver | None,
 ) -> TrialRecord:
-    options = point.options(settings.options)
+    point = job.point
     started = datetime.now(UTC).isoformat(timespec="milliseconds")
-    say = observer.stage if observer is not None else (lambda _text: None)
-    for w in range(1, settings.warmup + 1):
-        say(f"trial {number}: warm-up {w}/{settings.warmup} at {point.key}")
-        call = await workload.warmup(backend, options)
-        record_warmup(store, run_id, point, call, backend.kind, workload.model, options, number)
-    outcomes: list[RunOutcome] = []
-    for r in range(1, settings.runs + 1):
-        say(f"trial {number}: run {r}/{settings.runs} at {point.key}")
-        nonce = nonce_line(session_tag(), f"trial{number}", f"r{r}")
-        outcome = await workload.run(backend, options, nonce if settings.prompt_nonce else None)
-        record_outcome(
-            store, run_id, point, r, outcome, backend.kind, options, workload.model, number
-        )
-        outcomes.append(outcome)
+    sink = _TrialSink(store, run_id, number, observer)
+    await points_of.run(job, sink)
+    outcomes = sink.outcomes
     record = _trial_record(settings, number, point, outcomes)
+    if sink.where is not None:
+        record = record.model_copy(update={"endpoint": sink.where.url})
     if store is not None and run_id is not None:
         add_trial(
             store,
@@ -354,22 +391,39 @@ async def run_optimize(
     if observer is not None:
         observer.start(settings.trials)
     try:
-        async with _maybe_open(backend, settings) as live:
-            for number in range(settings.trials):
-                trial = study.ask(distributions)
-                point = Point(tuple((n, trial.params[n]) for n in names))
-                record = await _measure_trial(
-                    settings, workload, live, store, run_id, number, point, observer
+        pool = pool_of(settings.endpoint, settings.endpoints)
+        async with point_executor(settings.executor, backend) as points_of:
+            # rounds of one trial per server: each asked before any of the round is told
+            while len(records) < settings.trials:
+                asked: list[tuple[Any, PointJob, int]] = []
+                for endpoint, model in pool[: settings.trials - len(records)]:
+                    trial = study.ask(distributions)
+                    point = Point(tuple((n, trial.params[n]) for n in names))
+                    number = len(records) + len(asked)
+                    job = PointJob(
+                        workload_on(workload, endpoint, model), endpoint, point,
+                        point.options(settings.options), tuple(range(1, settings.runs + 1)),
+                        settings.runs, settings.warmup,
+                        (session_tag(), f"trial{number}") if settings.prompt_nonce else None,
+                        f"trial {number}: ",
+                    )  # fmt: skip
+                    asked.append((trial, job, number))
+                done = await asyncio.gather(
+                    *(
+                        _measure_trial(settings, job, points_of, store, run_id, n, observer)
+                        for _, job, n in asked
+                    )
                 )
-                records.append(record)
-                if record.state == "failed":
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                elif settings.objective == "pareto":
-                    study.tell(trial, [record.decode_tokens_per_s, record.ttft_ms])
-                else:
-                    study.tell(trial, record.value)
-                if observer is not None:
-                    observer.trial_done(record)
+                for (trial, _, _), record in zip(asked, done, strict=True):
+                    records.append(record)
+                    if record.state == "failed":
+                        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    elif settings.objective == "pareto":
+                        study.tell(trial, [record.decode_tokens_per_s, record.ttft_ms])
+                    else:
+                        study.tell(trial, record.value)
+                    if observer is not None:
+                        observer.trial_done(record)
         status = "ok" if any(r.state == "complete" for r in records) else "failed"
     finally:
         optuna.logging.set_verbosity(verbosity)

@@ -43,7 +43,7 @@ from chimera.executor.points import (
     point_executor,
     workload_on,
 )
-from chimera.executor.pool import Endpoint, ExecutorSettings
+from chimera.executor.pool import Endpoint, ExecutorSettings, pool_of
 from chimera.ingest.pipeline import ingest_paths
 from chimera.ingest.settings import IngestSettings
 from chimera.options import InferenceOptions
@@ -89,9 +89,7 @@ class SweepSettings(BaseModel):
 
     def pool(self) -> list[tuple[EndpointSettings, str | None]]:
         """Each server points go to, with its own model name (None = ``model``)."""
-        if not self.endpoints:
-            return [(self.endpoint, None)]
-        return [(ep.settings(self.endpoint), ep.model) for ep in self.endpoints]
+        return pool_of(self.endpoint, self.endpoints)
 
     def identity(self) -> dict[str, Any]:
         """What must match for a re-run to resume (runs, warm-up and grid values may change;

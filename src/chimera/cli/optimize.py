@@ -16,7 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from chimera.backends.base import EndpointSettings, check_options
+from chimera.backends.base import EndpointSettings
 from chimera.bench.grid import option_specs, parse_dimension
 from chimera.bench.measure import DEFAULT_PROMPT
 from chimera.bench.optimize import (
@@ -26,6 +26,7 @@ from chimera.bench.optimize import (
     TrialRecord,
     run_optimize,
 )
+from chimera.cli import executor_flags as ex
 from chimera.cli import options as opt
 from chimera.cli.app import app
 from chimera.cli.common import progress_bar, run_async
@@ -169,7 +170,11 @@ def optimize(
         ),
     ] = None,
     backend: Annotated[str, typer.Option(help=f"A backend kind: {opt.KINDS}.")] = "ollama",
-    url: Annotated[str | None, typer.Option(help="Server URL (default: the kind's).")] = None,
+    url: ex.Urls = None,
+    endpoints: ex.EndpointsFile = None,
+    same_endpoint: ex.SameEndpoint = False,
+    executor: ex.Executor = "local",
+    ray_address: ex.RayAddress = None,
     api_key_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the API key (openai).")
     ] = None,
@@ -188,7 +193,8 @@ def optimize(
     """Search the options for the fastest configuration (Optuna TPE, seeded).
 
     Ranges: --num-gpu 0:99 (integers), --temperature 0.1:1.0 (reals), --num-ctx 256,512,1024
-    (choices); any option with -o NAME=SPEC.
+    (choices); any option with -o NAME=SPEC. Several --url (or --endpoints FILE) run the
+    trials in rounds, one per server; --executor ray runs them as Ray tasks (docs/scale.md).
     """
     if objective not in ("throughput", "ttft", "mix", "pareto"):
         raise typer.BadParameter("choose throughput, ttft, mix or pareto", param_hint="--objective")
@@ -201,6 +207,7 @@ def optimize(
         "top_p": top_p,
         "top_k": top_k,
     }
+    runs_on, one_url, pool = ex.where(executor, ray_address, url, endpoints, same_endpoint)
     specs = option_specs(named, option)
     if not specs:
         raise typer.BadParameter(
@@ -217,15 +224,18 @@ def optimize(
         seed=sampler_seed,
         model=model or default_model(backend),
         endpoint=opt.timeouts(connect_timeout, first_token_timeout, idle_timeout).applied(
-            EndpointSettings(kind=backend, url=url, api_key_env=api_key_env)
+            EndpointSettings(kind=backend, url=one_url, api_key_env=api_key_env)
         ),
+        endpoints=pool,
+        executor=runs_on,
         prompt=prompt,
         prompt_nonce=not keep_prompt_cache,
         label=label,
         db=db,
         store=not no_store,
     )
-    check_options(backend, [*(d.name for d in settings.space), *settings.options.set_options()])
+    names = [*(d.name for d in settings.space), *settings.options.set_options()]
+    ex.check_pool_options(backend, pool, names)
     err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=quiet)
     progress = progress_bar(err, quiet)
     with progress:

@@ -102,3 +102,13 @@ def endpoint_pool(
             raise ConfigError(f"endpoint {ep.url} is given twice; give each server once")
         seen.add(ep.url)
     return pool[:1] if same_endpoint else pool
+
+
+def pool_of(
+    endpoint: EndpointSettings, endpoints: Sequence[Endpoint]
+) -> list[tuple[EndpointSettings, str | None]]:
+    """Each server work goes to, with its own model name (None = the command's): the pool's
+    servers with ``endpoint``'s timeouts and key, or ``endpoint`` alone."""
+    if not endpoints:
+        return [(endpoint, None)]
+    return [(ep.settings(endpoint), ep.model) for ep in endpoints]
