@@ -3,6 +3,7 @@ worker that dies loses its point only; resume across executors."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import sys
@@ -128,3 +129,25 @@ async def test_a_sweep_begun_locally_resumes_on_ray(
     assert shape(more.rows) == sorted(
         (p, str(r), "ok") for p in {x["point"] for x in first.rows} for r in (1, 2)
     )
+
+
+async def test_ctrl_c_cancels_the_tasks_and_keeps_finished_points(
+    tmp_path: Path, ray_local: Any
+) -> None:
+    timing: dict[str, Any] = {"prefill_ms": 5, "token_interval_ms": 25, "default_tokens": 8}
+    with ServerThread(**timing) as a, ServerThread(**timing) as b:
+        grid = Grid.parse([("num_ctx", "256,512,1024,2048"), ("temperature", "0.5,0.7")])
+        sweep = settings(tmp_path, (a, b), executor=RAY, grid=grid)
+        task = asyncio.create_task(run_sweep(sweep))
+        csv_path = tmp_path / "sweep" / "sweep.csv"
+        while not (csv_path.exists() and len(rows(csv_path)) >= 2):
+            assert not task.done()
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        kept = rows(csv_path)
+        assert 2 <= len(kept) < 16 and all(r["status"] == "ok" for r in kept)
+        resumed = await run_sweep(sweep)
+    assert resumed.skipped == len(kept) and resumed.measured == 16 - len(kept)
+    assert len(resumed.rows) == 16 and resumed.status == "ok"
