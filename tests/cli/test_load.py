@@ -422,6 +422,35 @@ def test_ttfot_after_the_reasoning(
     assert [r["ttfot_ms"] for r in rows] == [r["ttfot_ms"] for r in records]
 
 
+def test_agent_workload_for_a_small_model_sends_what_chimera_run_sends_it(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a 135M model by its name (an OpenAI-compatible server has no card): the json analysis
+    # with its schema and token cap, then the summary call, as chimera run sends them
+    data = tmp_path / "bench"
+    data.mkdir()
+    (data / "r.csv").write_text(
+        "model,num_gpu,tokens_per_s\nm:1b,80,50.5\nm:1b,40,42.0\n", encoding="utf-8"
+    )
+    model = "SmolLM2-135M-Instruct"
+    with ServerThread(protocol="openai", models=[model], token_interval_ms=1) as srv:
+        code = cli(
+            "load", srv.url, "--backend", "openai", "--model", model, "--agent-workload",
+            str(data), "-c", "1", "-n", "2", "--json", "--output-dir", str(tmp_path / "out"),
+            "--no-store",
+        )  # fmt: skip
+        sent = [r.body for r in srv.requests if r.body and r.path == "/v1/chat/completions"]
+    assert code == 0
+    agent = _json(capsys)["prompts"]["agent"]
+    assert agent["small_model"] is True and agent["model_parameters"] == 135e6
+    assert agent["analysis_shape"] == "json" and agent["report_mode"] == "compose"
+    analysis, summary = sent
+    assert analysis["response_format"]["type"] == "json_schema"
+    assert analysis["max_tokens"] == 448 and analysis["temperature"] == 0.2
+    assert "response_format" not in summary and summary["max_tokens"] == 160
+    assert "executive summary" in summary["messages"][1]["content"]
+
+
 def test_a_stalled_stream_is_a_failure_named_by_its_timeout(
     cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

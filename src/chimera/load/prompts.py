@@ -88,6 +88,8 @@ class PromptEntry:
     messages: tuple[ChatMessage, ...] | None
     output_tokens: int | None
     input_tokens: int | None = None
+    options: InferenceOptions | None = None  # set ones replace the run's (an agent's guards)
+    json_schema: dict[str, Any] | None = None  # structured output, as the agent asks it
 
     @property
     def synthetic(self) -> bool:
@@ -151,6 +153,8 @@ class Prompts:
             return self._synthetic(index, self.input_tokens, self.options)
         entry = self.entries[index % len(self.entries)]
         options = self.options
+        if entry.options is not None:
+            options = options.merged(entry.options)
         if entry.output_tokens is not None:
             options = options.model_copy(update={"num_predict": entry.output_tokens})
         if entry.synthetic:
@@ -163,7 +167,9 @@ class Prompts:
         msgs = list(entry.messages)
         if first is not None:
             msgs[0] = ChatMessage(role=msgs[0].role, content=f"{first}\n{msgs[0].content}")
-        return GenerationRequest(model=self.model, messages=tuple(msgs), options=options)
+        return GenerationRequest(
+            model=self.model, messages=tuple(msgs), options=options, json_schema=entry.json_schema
+        )
 
 
 async def calibrate(backend: Backend, prompts: Prompts) -> Calibration:

@@ -19,7 +19,7 @@ from chimera.backends.http import normalize_url
 from chimera.backends.probe import detect_kind
 from chimera.bench.measure import session_tag
 from chimera.errors import ConfigError, ServerUnreachableError
-from chimera.load.agent_workload import agent_entries
+from chimera.load.agent_workload import agent_entries, read_workload
 from chimera.load.fingerprint import client_machine, server_snapshot
 from chimera.load.gpu import GpuProbe
 from chimera.load.metrics import LevelSummary
@@ -145,8 +145,8 @@ async def run_load(
     if trace is not None:
         entries = trace.entries
     agent: dict[str, object] | None = None
-    if spec.agent_paths:
-        entries, agent = agent_entries(spec.agent_paths, options)
+    # the artifacts are read (and a bad path refused) before any server is asked
+    workload = read_workload(spec.agent_paths, settings.options) if spec.agent_paths else None
     prompts = Prompts(
         settings.model,
         options,
@@ -162,6 +162,8 @@ async def run_load(
             "server": await server_snapshot(backend, settings.model),
             "gpu_telemetry": gpu.source,
         }
+        if workload is not None:  # the calls chimera run would send this model (its size)
+            prompts.entries, agent = await agent_entries(workload, backend, settings.model)
         plan = make_plan(spec)
         async with _telemetry(settings, backend.url, gpu) as probes:
             if prompts.needs_calibration:
@@ -187,7 +189,7 @@ async def run_load(
             if agent
             else str(spec.trace_file or spec.prompts_file or "synthetic"),
             "agent": agent,
-            "input_tokens_target": None if entries else spec.input_tokens,
+            "input_tokens_target": None if prompts.entries else spec.input_tokens,
             "output_tokens_target": options.num_predict,
             "nonce": spec.prompt_nonce,
             "calibration": prompts.calibration.as_dict() if prompts.needs_calibration else None,
