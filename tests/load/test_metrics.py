@@ -110,6 +110,10 @@ def test_an_open_loop_the_server_cannot_keep_up_with_is_over_saturated() -> None
         0, LoadLevel(concurrency=4), records=level([50.0 + 40 * i for i in range(15)]).records
     )
     assert summarize(closed).over_saturated is None  # a closed loop cannot over-saturate
+    behind = level([50.0 + 40 * i for i in range(15)])
+    behind.cpu_s = behind.wall_s  # the client used a whole core: it could not keep up
+    s = summarize(behind)
+    assert s.generator.saturated and s.over_saturated is None  # never the server's limit
 
 
 def test_slo_met_needs_every_target_and_no_failure() -> None:
