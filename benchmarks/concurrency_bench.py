@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from chimera.agent.personas import get_persona
-from chimera.bench.multiagent import MultiAgentSettings, run_multiagent
+from chimera.app.multiagent import MultiAgentSettings, run_multiagent
 from chimera.bench.scenarios import AgentPlan, ScenarioSpec
 from chimera.cli.common import run_async
 from chimera.testing import ServerThread, TestServerConfig

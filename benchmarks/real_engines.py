@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from chimera.agent.personas import get_persona
+from chimera.app.multiagent import MultiAgentSettings, run_multiagent
 from chimera.backends.base import ChatMessage, GenerationRequest, create_backend, generate
-from chimera.bench.multiagent import MultiAgentSettings, run_multiagent
 from chimera.bench.results import MultiAgentOutcome
 from chimera.bench.scenarios import AgentPlan, ScenarioSpec
 from chimera.models import resolve_gguf

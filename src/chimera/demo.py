@@ -16,10 +16,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chimera.app.multiagent import MultiAgentSettings, run_multiagent
 from chimera.backends.base import EndpointSettings
 from chimera.backends.llamacpp import INSTALL_HINT
 from chimera.bench.grid import Grid
-from chimera.bench.multiagent import MultiAgentSettings, run_multiagent
 from chimera.bench.results import MultiAgentOutcome
 from chimera.bench.scenarios import preset_scenario
 from chimera.bench.sweep import SweepResult, SweepSettings, run_sweep

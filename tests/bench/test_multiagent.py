@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from chimera.agent.personas import load_personas
-from chimera.bench.multiagent import MultiAgentSettings, run_multiagent
+from chimera.app.multiagent import MultiAgentSettings, run_multiagent
 from chimera.bench.progress import NullObserver, RichProgress
 from chimera.bench.results import RunRecord
 from chimera.bench.scenario_store import scenario_runs

@@ -2,32 +2,28 @@
 
 Each run measures the sequential baseline in the same session (every agent alone, same
 prompts and options) and the concurrent phase (all agents launched at once), alternating which
-comes first from run to run so that neither phase always meets the warmer server. Files are
-written atomically after each run, and the summary is rewritten after each run and at the end,
-so an interruption leaves every finished run and a summary of them.
+comes first from run to run so that neither phase always meets the warmer server. Each result
+goes to a ``SessionSink`` as it comes (the application layer's recorder writes the files and
+the store rows: ``chimera.app.multiagent``), so an interruption keeps every finished run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.agent.endpoint import resolve_endpoint
 from chimera.agent.model_size import model_parameters
-from chimera.agent.report import render_report
 from chimera.agent.spec import AgentRun, AgentSpec
 from chimera.agent.workflow import check_run, run_agent
-from chimera.atomic import write_json, write_text
 from chimera.backends.base import Backend, EndpointSettings, generate
 from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD, VALIDITY_TOLERANCE
-from chimera.bench.documents import run_metrics_document, summary_document
 from chimera.bench.limits import BackendPool
-from chimera.bench.markdown import render_combined_report, render_summary
 from chimera.bench.measure import nonce_line, session_tag
 from chimera.bench.progress import MultiAgentObserver, NullObserver
 from chimera.bench.results import (
@@ -38,21 +34,52 @@ from chimera.bench.results import (
     RunRecord,
     build_record,
 )
-from chimera.bench.scenario_store import record_run
 from chimera.bench.scenarios import ScenarioSpec
-from chimera.calls import GenerationRequest
+from chimera.calls import CallResult, GenerationRequest
 from chimera.errors import ChimeraError
 from chimera.ingest.pipeline import IngestResult, ingest_paths
 from chimera.ingest.settings import IngestSettings
 from chimera.options import InferenceOptions
-from chimera.store import Store, default_db_path
-from chimera.system import system_info
 
 KEEP_CACHE_NOTE = (
     "--keep-prompt-cache: every phase sent the same prompts, so a server with a prompt cache "
     "served the second phase from the first's; the speedup then includes what the cache saves "
     "and is not a concurrency figure"
 )
+
+
+class SessionSink(Protocol):
+    """Where a session's results go as they come: the application layer records them in the
+    store and writes their files; ``run_multiagent`` itself writes nothing."""
+
+    def started(self, outcome: MultiAgentOutcome, facts: IngestResult) -> None:
+        """Before any call, with the facts the agents analyse (the store run starts here;
+        ``outcome.run_id`` is set)."""
+
+    def preload_call(self, outcome: MultiAgentOutcome, result: CallResult) -> None:
+        """A preload call that answered."""
+
+    def run_done(self, outcome: MultiAgentOutcome, record: RunRecord) -> None:
+        """A finished run, warm-up or measured, already in ``outcome``."""
+
+    def finished(self, outcome: MultiAgentOutcome) -> None:
+        """Whatever ended the session (``outcome.status`` says what)."""
+
+
+class NullSink:
+    """Keeps results in the outcome only (tests of the session's logic, benchmarks)."""
+
+    def started(self, outcome: MultiAgentOutcome, facts: IngestResult) -> None:
+        pass
+
+    def preload_call(self, outcome: MultiAgentOutcome, result: CallResult) -> None:
+        pass
+
+    def run_done(self, outcome: MultiAgentOutcome, record: RunRecord) -> None:
+        pass
+
+    def finished(self, outcome: MultiAgentOutcome) -> None:
+        pass
 
 
 class MultiAgentSettings(BaseModel):
@@ -132,6 +159,7 @@ class _Session:
         notes: dict[str, str],
         observer: MultiAgentObserver,
         outcome: MultiAgentOutcome,
+        sink: SessionSink,
     ) -> None:
         self.settings = settings
         self.facts = facts
@@ -140,7 +168,7 @@ class _Session:
         self.agent_notes = notes
         self.obs = observer
         self.outcome = outcome
-        self.store: Store | None = None
+        self.sink = sink
         self.pool: BackendPool | None = None
         # Unique per session (a server's cache outlives a session) and per run and phase.
         self.session_tag = session_tag()
@@ -238,31 +266,6 @@ class _Session:
             tolerance=self.settings.validity_tolerance,
         )
 
-    def write_run(self, record: RunRecord) -> None:
-        folder = self.settings.output_dir / record.name
-        record.folder = folder
-        name, threshold = self.settings.scenario.name, self.settings.contention_threshold
-        files = self.outcome.files
-        for a in record.agents:
-            report = render_report(a.together, self.facts)
-            files.append(write_text(folder / f"{a.agent_id}_report.md", report))
-        files.append(
-            write_text(
-                folder / "combined_report.md", render_combined_report(record, name, threshold)
-            )
-        )
-        doc = run_metrics_document(record, name, self.outcome.run_id, threshold)
-        files.append(write_json(folder / "metrics.json", doc))
-
-    def write_summary(self) -> None:
-        doc = summary_document(self.outcome, self.settings.contention_threshold)
-        out = self.settings.output_dir
-        written = [
-            write_json(out / "summary.json", doc),
-            write_text(out / "summary.md", render_summary(doc)),
-        ]
-        self.outcome.files = [f for f in self.outcome.files if f not in written] + written
-
     async def size_models(self) -> None:
         """Ask each server for its model's size now, so that the agents' choice of shapes
         (agent.calls.choose_mode) asks no server inside a timed phase."""
@@ -292,15 +295,18 @@ class _Session:
                 self.outcome.notes.append(note)
                 self.obs.note(note)
                 continue
-            if self.store is not None and self.outcome.run_id is not None:
-                self.store.add_call(self.outcome.run_id, stage="preload", result=result)
+            self.sink.preload_call(self.outcome, result)
 
 
 async def run_multiagent(
-    settings: MultiAgentSettings, observer: MultiAgentObserver | None = None
+    settings: MultiAgentSettings,
+    observer: MultiAgentObserver | None = None,
+    sink: SessionSink | None = None,
 ) -> MultiAgentOutcome:
-    """Run the scenario ``settings.runs`` times (after ``settings.warmup`` warm-ups)."""
+    """Run the scenario ``settings.runs`` times (after ``settings.warmup`` warm-ups), handing
+    each result to ``sink`` as it comes."""
     obs: MultiAgentObserver = observer or NullObserver()
+    sink = sink or NullSink()
     t = time.perf_counter()
     facts = await asyncio.to_thread(ingest_paths, settings.paths, settings.ingest)
     ingest_s = time.perf_counter() - t
@@ -318,20 +324,11 @@ async def run_multiagent(
     )
     if not settings.prompt_nonce:
         outcome.notes.append(KEEP_CACHE_NOTE)
-    session = _Session(settings, facts, ingest_s, specs, notes, obs, outcome)
+    session = _Session(settings, facts, ingest_s, specs, notes, obs, outcome, sink)
     for n in outcome.notes:
         obs.note(n)
     obs.session_started(settings.scenario, settings.runs, settings.warmup)
-    if settings.store:
-        session.store = Store(settings.db or default_db_path())
-        outcome.run_id = session.store.start_run(
-            "multiagent",
-            label=settings.scenario.name,
-            command=settings.command,
-            settings=settings.model_dump(mode="json"),
-            system=system_info(),
-            output_dir=str(settings.output_dir),
-        )
+    sink.started(outcome, facts)
     try:
         async with BackendPool(specs, facts, settings.max_in_flight) as pool:
             session.pool = pool
@@ -348,58 +345,20 @@ async def run_multiagent(
         outcome.notes.append(f"the session stopped on {type(exc).__name__}: {exc}")
         raise
     finally:
-        _finish(session)
+        sink.finished(outcome)
         obs.session_finished(outcome)
     return outcome
 
 
 async def _runs(session: _Session) -> None:
     settings, outcome, obs = session.settings, session.outcome, session.obs
-    name = settings.scenario.name
     for k in range(1, settings.warmup + 1):
         record = await session.one_run(k, settings.warmup, warmup=True)
         outcome.warmups.append(record)
-        if session.store is not None and outcome.run_id is not None:
-            record_run(
-                session.store, outcome.run_id, record, name, prompt_nonce=settings.prompt_nonce
-            )
+        session.sink.run_done(outcome, record)
         obs.run_finished(record)
     for i in range(1, settings.runs + 1):
         record = await session.one_run(i, settings.runs, warmup=False)
-        session.write_run(record)
         outcome.records.append(record)
-        if session.store is not None and outcome.run_id is not None:
-            record_run(
-                session.store, outcome.run_id, record, name, prompt_nonce=settings.prompt_nonce
-            )
-        session.write_summary()
+        session.sink.run_done(outcome, record)
         obs.run_finished(record)
-
-
-def _finish(session: _Session) -> None:
-    """The final summary and the store's verdict, whatever ended the session."""
-    outcome = session.outcome
-    try:
-        if outcome.records or outcome.status != "error":
-            session.write_summary()
-    finally:
-        if session.store is not None:
-            if outcome.run_id is not None:
-                errors = _errors(outcome.records)
-                if outcome.status == "interrupted":
-                    n = len(outcome.records)
-                    errors = f"interrupted after {n} finished run{'' if n == 1 else 's'}" + (
-                        f"; {errors}" if errors else ""
-                    )
-                if outcome.status == "error":
-                    errors = "; ".join(filter(None, [outcome.notes[-1], errors]))
-                status = "failed" if outcome.status == "error" else outcome.status
-                session.store.finish_run(outcome.run_id, status, errors)
-            session.store.close()
-
-
-def _errors(records: Sequence[RunRecord]) -> str | None:
-    lines = [
-        f"run {r.run_number} {a.agent_id}: {a.error}" for r in records for a in r.agents if a.error
-    ]
-    return "; ".join(lines) or None
