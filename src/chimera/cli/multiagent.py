@@ -12,9 +12,9 @@ from rich.markup import escape
 
 from chimera.agent.endpoint import backend_choice
 from chimera.agent.personas import load_personas
+from chimera.app.multiagent import MultiAgentSettings, run_multiagent
 from chimera.backends.base import check_options
 from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD, VALIDITY_TOLERANCE
-from chimera.bench.multiagent import MultiAgentSettings, run_multiagent
 from chimera.bench.progress import NullObserver, RichProgress
 from chimera.bench.results import MultiAgentOutcome
 from chimera.bench.scenarios import PRESETS, PresetName, load_scenario_file, preset_scenario
