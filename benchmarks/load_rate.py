@@ -16,6 +16,11 @@ a user sees is dispatched against requested.
 
 Over-saturation: a server with 2 slots and ~100 ms a request (~20 req/s of capacity) gets
 half and twice its capacity; the second level must be flagged over-saturated, the first not.
+
+Generator saturation: the same fast server at 50 req/s, with the client's event loop kept
+busy 20 ms of every 21 (a client whose core is taken), then at a rate one core cannot
+dispatch (--flood, 3,000 req/s by default). Both must be flagged "generator saturated" with
+the reason, and neither reported as the server over-saturated.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +46,31 @@ SLOTTED = ["--slots", "2", "--prefill-ms", "20", "--token-interval-ms", "5", "--
 
 
 async def run_levels(
-    url: str, levels: list[LoadLevel], seconds: float, seed: int
+    url: str, levels: list[LoadLevel], seconds: float, seed: int, busy_ms: float = 0.0
 ) -> list[LevelSummary]:
+    """The levels' summaries; ``busy_ms`` > 0 keeps the client's loop busy that long of every
+    ``busy_ms + 1`` ms (a client that cannot keep up)."""
     spec = LoadSpec(
         levels=tuple(levels), duration_s=seconds, warmup=Warmup(seconds=1.0),
         input_tokens=16, output_tokens=16, seed=seed,
     )  # fmt: skip
     prompts = Prompts("tiny:latest", InferenceOptions(num_predict=16), input_tokens=16, nonce="b")
     async with create_backend(EndpointSettings(url=url, max_connections=4096)) as backend:
-        _, summaries = await execute_plan(backend, prompts, spec, FixedPlan(levels))
+        hog = asyncio.create_task(_busy(busy_ms)) if busy_ms else None
+        try:
+            _, summaries = await execute_plan(backend, prompts, spec, FixedPlan(levels))
+        finally:
+            if hog is not None:
+                hog.cancel()
     return summaries
+
+
+async def _busy(ms: float) -> None:
+    while True:
+        until = time.perf_counter() + ms / 1000
+        while time.perf_counter() < until:
+            pass
+        await asyncio.sleep(0.001)
 
 
 def _pct(a: float | None, b: float | None) -> str:
@@ -80,10 +101,11 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="60 s per rate level (the goal's length)")
     ap.add_argument("--seeds", type=int, default=1, help="rate levels, each its own schedule")
     ap.add_argument("--saturation-seconds", type=float, default=6.0)
+    ap.add_argument("--flood", type=float, default=3000.0, help="req/s no one core dispatches")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     seconds = 60.0 if args.full else args.seconds
-    out: dict[str, Any] = {"rate": [], "saturation": []}
+    out: dict[str, Any] = {"rate": [], "saturation": [], "generator": []}
 
     print(f"rate: Poisson {args.rate:g} req/s, {seconds:g} s a level, {args.seeds} seed(s)")
     print(" seed  requests  scheduled  dispatched  disp/req  disp/sched  lag p50/p99/max ms"
@@ -121,6 +143,25 @@ def main() -> None:
                 f"  {s.requested_rate_rps:5.1f} req/s: served {s.requests_per_s or 0:5.2f} ok "
                 f"req/s, TTFT p50 {s.ttft_ms.p50 or 0:7.1f} ms p99 {s.ttft_ms.p99 or 0:7.1f} ms: "
                 + (f"OVER-SATURATED ({s.over_saturated})" if s.over_saturated else "steady")
+            )
+    print("\ngenerator saturation: is the client flagged, and never taken for the server?")
+    with server_processes(1, ["--protocol", "ollama", *FAST]) as (url,):
+        cases = [
+            (f"{args.rate:g} req/s, client loop busy 20 ms of 21", args.rate, 20.0),
+            (f"{args.flood:g} req/s, more than one core dispatches", args.flood, 0.0),
+        ]
+        for label, rate, busy in cases:
+            level = LoadLevel(rate_rps=rate, arrival="poisson")
+            (s,) = asyncio.run(run_levels(url, [level], args.saturation_seconds, 0, busy))
+            g = s.generator
+            out["generator"].append(
+                {"case": label, **rate_figures(s), "notes": g.notes,
+                 "over_saturated": s.over_saturated}
+            )  # fmt: skip
+            verdict = "GENERATOR SATURATED" if g.saturated else "not flagged (!)"
+            print(
+                f"  {label}: dispatched {s.achieved_rate_rps or 0:.1f} req/s, {verdict}"
+                f" ({'; '.join(g.notes)}); server over-saturated: {s.over_saturated or 'no'}"
             )
     if args.json:
         args.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
