@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from chimera.executor.cluster import shutdown
 from chimera.testing import ServerThread
 
 RAY_CPUS = 2
@@ -34,7 +35,7 @@ def ray_local() -> Iterator[Any]:
     try:
         yield ray
     finally:
-        ray.shutdown()
+        shutdown(ray)
         shutil.rmtree(temp, ignore_errors=True)
 
 
