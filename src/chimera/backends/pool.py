@@ -14,6 +14,9 @@ from collections.abc import AsyncIterable, AsyncIterator
 
 import httpcore
 
+# what a request on a kept-alive connection meets when the server closed it unanswered
+_CLOSED_UNANSWERED = (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError)
+
 
 class StreamPool(httpcore.AsyncConnectionPool):
     """Up to ``max_connections`` HTTP/1.1 connections over ``network_backend``; a request
@@ -45,8 +48,18 @@ class StreamPool(httpcore.AsyncConnectionPool):
         await self._slots.acquire()
         conn: httpcore.AsyncHTTPConnection | None = None
         try:
-            conn = await self._connection_for(request.url.origin)
-            response = await conn.handle_async_request(request)
+            conn, reused = await self._connection_for(request.url.origin)
+            try:
+                response = await conn.handle_async_request(request)
+            except _CLOSED_UNANSWERED:
+                if not reused:
+                    raise
+                # A kept-alive connection the server closed (a restart, its keep-alive timeout)
+                # just as this request went out on it: nothing was answered, so the request
+                # goes once more, on a new connection, as browsers and urllib3 do.
+                await self._discard(conn)
+                conn, _ = await self._connection_for(request.url.origin, fresh=True)
+                response = await conn.handle_async_request(request)
         except BaseException:
             if conn is not None:
                 await self._discard(conn)
@@ -61,19 +74,21 @@ class StreamPool(httpcore.AsyncConnectionPool):
             extensions=response.extensions,
         )
 
-    async def _connection_for(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
-        """An idle connection still good for ``origin``, else a new one (it connects when
-        the request is sent)."""
-        while self._idle:
+    async def _connection_for(
+        self, origin: httpcore.Origin, *, fresh: bool = False
+    ) -> tuple[httpcore.AsyncHTTPConnection, bool]:
+        """An idle connection still good for ``origin`` (True: reused), else a new one (it
+        connects when the request is sent); ``fresh`` always opens a new one."""
+        while self._idle and not fresh:
             conn = self._idle.pop()
             if conn.can_handle_request(origin) and conn.is_idle() and not conn.has_expired():
-                return conn
+                return conn, True
             await self._discard(conn)  # closed by the server while idle, or too old
         conn = httpcore.AsyncHTTPConnection(
             origin=origin, keepalive_expiry=self._expiry, network_backend=self._backend
         )
         self._open.add(conn)
-        return conn
+        return conn, False
 
     async def _discard(self, conn: httpcore.AsyncHTTPConnection) -> None:
         self._open.discard(conn)

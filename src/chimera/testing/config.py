@@ -23,6 +23,7 @@ FaultKind = Literal[
     "drip",
     "empty",
     "restart",
+    "down",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 

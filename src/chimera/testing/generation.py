@@ -158,9 +158,13 @@ async def serve_generation(
     conn: Connection, state: ServerState, engine: Engine, gen: Generation, enc: Encoder
 ) -> None:
     """Hand ``gen`` to the engine, unless the ``empty`` fault (or ``empty_concurrent``, when
-    it arrived while another generates) answers it with an empty completion at once; after
-    it, the ``restart`` fault closes every connection."""
+    it arrived while another generates) answers it with an empty completion at once. After
+    the answer, the ``restart`` fault closes its connection and every idle one; the ``down``
+    fault stops the server listening instead of answering."""
     kind = gen.fault.kind
+    if kind == "down":  # the server dies with this request: it and every later one refused
+        state.go_down()
+        return
     if kind == "empty" or (kind == "empty_concurrent" and state.in_flight > 0):
         write_empty(conn, gen, enc)
         await conn.drain()
@@ -168,7 +172,8 @@ async def serve_generation(
     if kind == "empty_concurrent":
         gen = replace(gen, fault=NO_FAULT)
     await engine.generate(conn, gen, enc)
-    if kind == "restart":  # the answer went out whole; then every connection is closed
+    if kind == "restart":  # the answer went out whole; then this and every idle connection
+        conn.abort_quietly()  # are closed (a stream in flight goes on: a restart between calls)
         state.drop_connections()
 
 

@@ -120,6 +120,7 @@ class Connection(asyncio.Protocol):
         self._eof = False
         self._lost = False
         self._busy = False
+        self._served = 0  # requests answered
         self._read_waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._paused = False
@@ -238,6 +239,11 @@ class Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
+    @property
+    def idle(self) -> bool:
+        """Kept alive after a request, serving none and with no next one arriving."""
+        return self._served > 0 and not self._busy and not self._buf
+
     # --- reading ----------------------------------------------------------------------------
 
     def _wake_reader(self) -> None:
@@ -300,6 +306,7 @@ class Connection(asyncio.Protocol):
                     await self._app.handle(request, self)
                 finally:
                     self._busy = False
+                    self._served += 1
                 if not self._keep_alive:
                     break
         except (asyncio.CancelledError, ConnectionError):

@@ -57,13 +57,23 @@ class TestServer:
         self._server: asyncio.Server | None = None
         self._connections: set[Connection] = set()
         self._state.drop_connections = self._drop_connections
+        self._state.go_down = self._go_down
         self._port = 0
 
     def _drop_connections(self) -> None:
-        """Close every connection once what it was sending is out, as a server restart does
-        to the connections a client keeps for its next request."""
+        """Close every idle connection, as a server restarted between two calls does to the
+        connections a client keeps for its next request."""
         for conn in list(self._connections):
-            conn.abort_quietly()
+            if conn.idle:
+                conn.abort_quietly()
+
+    def _go_down(self) -> None:
+        """Stop listening (a new connection is refused) and drop every connection, as a
+        server that died does; ``stop`` still cleans up."""
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self._connections):
+            conn.abort()
 
     async def start(self) -> Self:
         if self._server is not None:

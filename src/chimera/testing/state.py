@@ -154,6 +154,8 @@ class ServerState:
         self._fault_base = 0
         # set by the server: close every connection, as a restart does (the 'restart' fault)
         self.drop_connections: Callable[[], None] = lambda: None
+        # set by the server: stop listening and drop every connection (the 'down' fault)
+        self.go_down: Callable[[], None] = lambda: None
 
     def record(
         self, method: str, path: str, body: dict[str, object] | None, headers: dict[str, str]
