@@ -19,15 +19,17 @@ def spec(level: LoadLevel, **fields: Any) -> LoadSpec:
     return LoadSpec(levels=(level,), input_tokens=20, output_tokens=8, **fields)
 
 
-def prompts(load: LoadSpec, nonce: str | None = "t35t") -> Prompts:
+def prompts(load: LoadSpec, nonce: str | None = "t35t", model: str = "tiny:latest") -> Prompts:
     options = InferenceOptions(num_predict=load.output_tokens)
-    return Prompts("tiny:latest", options, input_tokens=load.input_tokens, nonce=nonce)
+    return Prompts(model, options, input_tokens=load.input_tokens, nonce=nonce)
 
 
-async def run_level(url: str, load: LoadSpec, kind: str = "ollama", **settings: Any) -> LevelRun:
+async def run_level(
+    url: str, load: LoadSpec, kind: str = "ollama", model: str = "tiny:latest", **settings: Any
+) -> LevelRun:
     endpoint = EndpointSettings(kind=kind, url=url, **settings)
     async with create_backend(endpoint) as backend:
-        runner = LevelRunner(backend, prompts(load), load, load.levels[0])
+        runner = LevelRunner(backend, prompts(load, model=model), load, load.levels[0])
         return await runner.execute()
 
 
