@@ -2,6 +2,11 @@
 
     .venv/bin/python benchmarks/ingest_bench.py [--many 100000] [--skip-hostile]
 
+Each scenario with a guard prints whether it held ("guard"): a regression guard, not a race.
+The pipeline on the corpus cold under 150 ms; 100,000 small files at 5,000 files/s or more
+under 500 MB peak RSS. Timings depend on the machine and what else it runs: read them from a
+quiet machine.
+
 Scenarios, each in its own process so peak RSS is its own:
   corpus   ../shared/corpus/banterhearts: the naive pattern the old agent used (glob per type,
            pandas.read_csv / json.load per file into records; stdlib csv when pandas is absent)
@@ -33,6 +38,9 @@ from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / ".." / "shared" / "corpus" / "banterhearts"
+GUARD_PIPELINE_MS = 150.0  # the corpus through the whole pipeline, cold
+GUARD_FILES_PER_S = 5000.0  # the many-files tree (100,000 by default)
+GUARD_PEAK_MB = 500.0
 
 
 def _hostile() -> ModuleType:
@@ -185,6 +193,7 @@ def scenario_corpus() -> dict[str, object]:
         "pipeline_cached_ms": round(whole_warm * 1000, 1),
         "stages_ms": {k: round(v * 1000, 1) for k, v in r.timings_s.items()},
         "peak_rss_mb": round(_peak_mb(), 1),
+        "guard": {"pipeline_ms_max": GUARD_PIPELINE_MS, "held": whole * 1000 <= GUARD_PIPELINE_MS},
     }
 
 
@@ -214,16 +223,22 @@ def scenario_many(n: int) -> dict[str, object]:
         t = time.perf_counter()
         r = ingest_paths([base])
         took = time.perf_counter() - t
+    rate, peak = r.inventory.total_files / took, _peak_mb()
     return {
         "files": r.inventory.total_files,
         "facts": len(r.facts),
         "stats": len(r.stats),
         "findings": len(r.findings),
         "seconds": round(took, 2),
-        "files_per_s": round(r.inventory.total_files / took),
+        "files_per_s": round(rate),
         "stages_s": {k: round(v, 2) for k, v in r.timings_s.items()},
-        "peak_rss_mb": round(_peak_mb(), 1),
+        "peak_rss_mb": round(peak, 1),
         "rss_before_mb": round(before, 1),
+        "guard": {
+            "files_per_s_min": GUARD_FILES_PER_S,
+            "peak_rss_mb_max": GUARD_PEAK_MB,
+            "held": rate >= GUARD_FILES_PER_S and peak <= GUARD_PEAK_MB,
+        },
     }
 
 
