@@ -107,3 +107,25 @@ def test_options_a_backend_cannot_set_are_a_usage_error_before_anything_runs(
     assert code == 2, err
     assert "the openai backend cannot set num_" in err and "--ctx-size" in err
     assert err.count("\n") == 1  # one line
+
+
+def test_options_llama_cpp_python_does_not_apply_are_refused_at_the_boundary(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # refused before ingest and before any model is looked for (the path does not exist)
+    code = cli(
+        "run",
+        str(tmp_path),
+        "--backend",
+        "llamacpp",
+        "--model",
+        "/nowhere.gguf",
+        "--option",
+        "tfs_z=0.9",
+        "--db",
+        str(tmp_path / "runs.db"),
+    )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "the llamacpp backend cannot set tfs_z" in err and "ollama" in err
+    assert err.count("\n") == 1 and not (tmp_path / "runs.db").exists()

@@ -45,7 +45,13 @@ from chimera.backends.llama_driver import (
     load_model,
     prompt_tokens,
 )
-from chimera.backends.llama_options import DEFAULT_N_CTX, CallPlan, json_grammar, plan_call
+from chimera.backends.llama_options import (
+    DEFAULT_N_CTX,
+    UNSUPPORTED,
+    CallPlan,
+    json_grammar,
+    plan_call,
+)
 from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
 from chimera.errors import (
     BackendError,
@@ -149,6 +155,10 @@ class LlamaCppBackend:
     """Runs GGUF models in this process with llama-cpp-python."""
 
     kind: ClassVar[str] = "llamacpp"
+    refused_options: ClassVar[tuple[str, ...]] = UNSUPPORTED
+    refused_hint: ClassVar[str] = (
+        "llama-cpp-python does not apply them; remove them, or use the ollama backend"
+    )
 
     def __init__(self, settings: EndpointSettings) -> None:
         if importlib.util.find_spec("llama_cpp") is None:
