@@ -74,6 +74,11 @@ class _StampingProtocol(asyncio.Protocol):
             self.waiter.set_result(None)
 
 
+def _time_out(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(httpcore.ReadTimeout("timed out reading from the server"))
+
+
 class StampedStream(httpcore.AsyncNetworkStream):
     """One TCP connection; ``last_arrival_ns`` is when the bytes last returned arrived.
 
@@ -96,17 +101,19 @@ class StampedStream(httpcore.AsyncNetworkStream):
             if p.eof:
                 return b""
             loop = asyncio.get_running_loop()
-            p.waiter = loop.create_future()
+            p.waiter = waiter = loop.create_future()
             when = self.deadline
             if when is None and timeout is not None:
                 when = loop.time() + timeout
+            # a timer that fails the waiter: cheaper than asyncio.timeout, which cancels and
+            # uncancels the task (this wait comes once per chunk when the client keeps up)
+            timer = None if when is None else loop.call_at(when, _time_out, waiter)
             try:
-                async with asyncio.timeout_at(when):
-                    await p.waiter
-            except TimeoutError:
-                raise httpcore.ReadTimeout("timed out reading from the server") from None
+                await waiter
             finally:
                 p.waiter = None
+                if timer is not None:
+                    timer.cancel()
         data, arrived = p.chunks.popleft()
         if len(data) > max_bytes:
             p.chunks.appendleft((data[max_bytes:], arrived))
