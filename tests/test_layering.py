@@ -40,7 +40,6 @@ LAYERS: dict[str, int] = {
     # 5. application: each command's lifecycle (store run, files, HTML)
     "chimera.app": 5,
     "chimera.demo": 5,
-    "chimera.load.session": 5,  # chimera load's lifecycle (to move into chimera.app)
     # 6. the command line
     "chimera.cli": 6,
     "chimera.__main__": 6,
@@ -145,7 +144,7 @@ def test_the_command_line_is_read_only_by_the_cli() -> None:
         ("chimera.store.db", "chimera.agent.spec", True),
         ("chimera.render.run", "chimera.backends.base", True),
         ("chimera.app.run", "chimera.render.html", False),
-        ("chimera.load.session", "chimera.render.load", False),
+        ("chimera.app.load", "chimera.render.load", False),
         ("chimera.load.runner", "chimera.render.load", True),
     ],
 )

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from chimera.app.load import LoadSettings, resolve_endpoint, run_load
 from chimera.cli import executor_flags as ex
 from chimera.cli import options as opt
 from chimera.cli.app import app
@@ -18,7 +19,6 @@ from chimera.cli.common import run_async
 from chimera.cli.load_flags import Status, check_sources, plan_levels, validated
 from chimera.errors import ConfigError
 from chimera.load.report import render
-from chimera.load.session import LoadSettings, resolve_endpoint, run_load
 from chimera.load.spec import LoadSpec, Warmup, parse_slo
 from chimera.models.bundled import default_model
 
