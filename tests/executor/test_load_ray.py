@@ -3,6 +3,7 @@ the driver; an actor killed mid-run loses only its in-flight requests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -123,3 +124,29 @@ def test_chimera_load_on_ray_merges_two_actors(
     assert level["requests_ok"] == 16
     lines = (tmp_path / "requests.jsonl").read_text(encoding="utf-8").splitlines()
     assert sorted(json.loads(x)["index"] for x in lines) == list(range(16))
+
+
+async def test_ctrl_c_stops_every_actor_and_keeps_what_finished(ray_local: Any) -> None:
+    spec = LoadSpec(
+        levels=(LoadLevel(concurrency=4),), duration_s=120, input_tokens=10, output_tokens=8
+    )
+    workers = RayGenerators(ray_local, 2)
+    seen: list[RequestRecord] = []
+    with ServerThread(prefill_ms=5, token_interval_ms=10, default_tokens=8) as srv:
+        try:
+            level = workers.run_level(
+                EndpointSettings(url=srv.url), prompts(spec), spec, spec.levels[0], 0, 0,
+                observer=seen.append,
+            )  # fmt: skip
+            task = asyncio.create_task(level)
+            while len(seen) < 8:
+                assert not task.done()
+                await asyncio.sleep(0.02)
+            task.cancel()  # what Ctrl-C does to the driver's run
+            run, _ = await task
+        finally:
+            workers.close()
+    assert run.interrupted
+    statuses = [r.status for r in run.records]
+    assert statuses.count("ok") >= 8 and set(statuses) <= {"ok", "cancelled"}
+    assert {r.index % 2 for r in run.records if r.status == "ok"} == {0, 1}  # both actors'
