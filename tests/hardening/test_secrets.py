@@ -61,8 +61,21 @@ def _test_server() -> AbstractContextManager[ServerThread]:
     )
 
 
+def _echoing_model() -> AbstractContextManager[ServerThread]:
+    """A model that says the key back in a successful answer (a server that put the request's
+    headers in the prompt, a model that repeats what it saw)."""
+    return ServerThread(
+        protocol="openai",
+        api_key=KEY,
+        models=[MODEL],
+        responses=[ANSWER + f"\nThe header was Authorization: Bearer {KEY} .\n"],
+        token_interval_ms=2,
+    )
+
+
 SERVERS: dict[str, Callable[[], AbstractContextManager[ServerThread | EchoServer]]] = {
     "ok": _test_server,
+    "echo_in_answer": _echoing_model,
     "echo_500": lambda: EchoServer("status", MODEL),
     "echo_stream_error": lambda: EchoServer("stream_error", MODEL),
     "echo_malformed": lambda: EchoServer("malformed", MODEL),
@@ -110,5 +123,5 @@ def test_the_key_is_never_written_or_printed(
     assert "Traceback" not in err, err
     assert KEY not in out and KEY not in err and KEY not in caplog.text
     assert _files_holding(workdir, KEY.encode()) == []
-    if server == "ok" and command != "probe":
+    if not isinstance(srv, EchoServer) and command != "probe":
         assert any(workdir.rglob("*.db"))  # the store was searched too

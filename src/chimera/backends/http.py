@@ -120,7 +120,8 @@ class HttpClient:
 
     def scrub(self, text: str) -> str:
         """``text`` (from the server) with the API key blanked: a server may echo the request's
-        headers in an error, and error messages are printed, logged and stored."""
+        headers in an error, a model may say them back in its answer, and both are printed,
+        logged and stored."""
         if self._secret:
             text = text.replace(self._secret, "***")
         return text

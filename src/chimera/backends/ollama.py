@@ -176,7 +176,7 @@ class OllamaBackend(HttpBackend):
             url=self.url,
             model=request.model,
             endpoint=path,
-            text="".join(parts),
+            text=self._http.scrub("".join(parts)),  # a key said back never reaches a report
             done_reason=done_reason,
             metrics=compute_metrics(clock, server_timings(final), done_reason),
             started_at=started_at,

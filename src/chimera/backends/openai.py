@@ -269,7 +269,7 @@ class OpenAIBackend(HttpBackend):
             raise exc from None
         if not done and finish is None:
             raise StreamCutError(self.url + path, "no finish_reason and no [DONE]")
-        text = "".join(lines.parts)
+        text = self._http.scrub("".join(lines.parts))  # a key said back never reaches a report
         unexplained = finish is None and usage is None
         require_output(
             text,
