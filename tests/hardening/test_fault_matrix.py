@@ -347,3 +347,17 @@ def test_the_table_in_the_docs_is_the_one_tested() -> None:
     text = DOCS.read_text(encoding="utf-8")
     assert table() in text, "docs/reliability.md's fault table is stale:\n" + table()
     assert recorded() in text, "docs/reliability.md's record table is stale:\n" + recorded()
+
+
+def test_a_sweep_where_every_run_fails_exits_4_and_says_why(
+    data: Path, cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ServerThread(models=[MODEL], fault="http_500") as srv:
+        line = COMMANDS["sweep"].line.format(url=srv.url, p="ollama", tmp=data)
+        code = cli(*line.split(), *timeouts("http_500"))
+    out = capsys.readouterr().out
+    assert code == 4
+    assert "3 runs measured, 0 already done, 3 failed" in out
+    assert "every run failed: nothing was measured" in out
+    assert "3 failed: " in out and "answered HTTP 500" in out  # the reason, once, counted
+    assert _store(data, "SELECT status FROM runs") == ["failed"]

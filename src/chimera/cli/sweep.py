@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -89,9 +90,26 @@ def print_result(result: SweepResult, console: Console) -> None:
     console.print(
         f"{result.measured} runs measured, {result.skipped} already done, {result.failed} failed"
     )
+    if result.failed:
+        _print_failures(result, console)
     console.print(f"wrote {escape(str(result.csv_path))} and {escape(str(result.summary_path))}")
     if result.run_id:
         console.print(f"recorded as run {result.run_id}")
+
+
+def _print_failures(result: SweepResult, console: Console, shown: int = 3) -> None:
+    """Why runs failed: each distinct reason once, with how many runs it failed."""
+    reasons = Counter(
+        str(row.get("error") or "no reason recorded")
+        for row in result.rows
+        if row.get("status") != "ok"
+    )
+    if result.status == "failed":
+        console.print("[bold red]every run failed[/]: nothing was measured")
+    for reason, n in reasons.most_common(shown):
+        console.print(f"  {n} failed: {escape(reason)}")
+    if len(reasons) > shown:
+        console.print(f"  and {len(reasons) - shown} other reasons (see the error column)")
 
 
 @app.command()
