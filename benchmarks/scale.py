@@ -170,10 +170,15 @@ async def sweep_part(tmp: Path, endpoints: list[int]) -> dict[str, Any]:
     try:
         # cold: the first sweep on a fresh instance starts a worker process per endpoint
         out["cold_wall_s"] = await timed_sweep(tmp / "cold", [s.url for s in servers], "ray")
-        walls = {}
-        for n in endpoints:
-            urls = [s.url for s in servers[:n]]
-            walls[n] = await timed_sweep(tmp / f"s{n}", urls, "ray")
+        # then each count in turn, three rounds, the best kept: Ray starts workers lazily and
+        # retires idle ones, so the first rounds still pay for some process starts
+        tries: dict[int, list[float]] = {n: [] for n in endpoints}
+        for k in range(3):
+            for n in endpoints:
+                urls = [s.url for s in servers[:n]]
+                tries[n].append(await timed_sweep(tmp / f"s{n}-{k}", urls, "ray"))
+        out["tries_s"] = tries
+        walls = {n: min(t) for n, t in tries.items()}
         out["wall_s"] = walls
         out["speedup"] = {n: walls[endpoints[0]] / w for n, w in walls.items()}
     finally:
@@ -234,10 +239,14 @@ async def main() -> None:
     print(
         f"sweep wall time, 8 points x (1 warm-up + 2 runs), ~180 ms a call, on Ray "
         f"(first sweep, workers starting, {max(endpoints)} endpoints: {sweep['cold_wall_s']:.2f} s;"
-        " then with the workers started):"
+        " then the best of three rounds):"
     )
     for n, wall in sweep["wall_s"].items():
-        print(f"  {n} endpoint(s): {wall:6.2f} s, {sweep['speedup'][n]:.2f}x (ideal {n}x)")
+        each = ", ".join(f"{t:.2f}" for t in sweep["tries_s"][n])
+        print(
+            f"  {n} endpoint(s): {wall:6.2f} s, {sweep['speedup'][n]:.2f}x (ideal {n}x; "
+            f"rounds {each} s)"
+        )
     ray.shutdown()
     if args.json:
         doc = {"cores": cores, "ray": over, "load": rows, "sweep": sweep}

@@ -392,7 +392,7 @@ async def run_optimize(
         observer.start(settings.trials)
     try:
         pool = pool_of(settings.endpoint, settings.endpoints)
-        async with point_executor(settings.executor, backend) as points_of:
+        async with point_executor(settings.executor, backend, len(pool)) as points_of:
             # rounds of one trial per server: each asked before any of the round is told
             while len(records) < settings.trials:
                 asked: list[tuple[Any, PointJob, int]] = []

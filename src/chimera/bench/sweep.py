@@ -318,7 +318,7 @@ async def run_sweep(
                 await points_of.run(job, recorder)
                 sweeplog.write_summary(out / sweeplog.SUMMARY_NAME, log.read(), names)
 
-        async with point_executor(settings.executor, backend) as points_of:
+        async with point_executor(settings.executor, backend, len(settings.pool())) as points_of:
             await on_each(serve(ep, model, points_of) for ep, model in settings.pool())
         status = "done"
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -222,12 +223,17 @@ async def on_each(servers: Iterable[Coroutine[Any, Any, None]]) -> None:
 
 @contextlib.asynccontextmanager
 async def point_executor(
-    settings: ExecutorSettings, given: Backend | None = None
+    settings: ExecutorSettings, given: Backend | None = None, endpoints: int = 1
 ) -> AsyncIterator[PointExecutor]:
-    """The executor's points runner, open for the ``async with`` block."""
+    """The executor's points runner, open for the ``async with`` block. A Ray instance started
+    here counts at least one CPU per endpoint: Ray keeps about one idle worker process per
+    CPU, and fewer would make it retire and restart workers between points."""
     if settings.kind == "ray":
         if given is not None:
             raise ValueError("a given backend lives in this process: use the local executor")
+        if settings.address is None and settings.num_cpus is None:
+            cpus = max(os.cpu_count() or 1, endpoints)
+            settings = settings.model_copy(update={"num_cpus": cpus})
         with ray_cluster(settings) as ray:
             yield RayPoints(ray)
         return
