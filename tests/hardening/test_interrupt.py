@@ -107,6 +107,12 @@ CASES: dict[str, Case] = {
         "--csv -q",
         lambda tmp, srv, pid: srv.generation_requests >= 10,
     ),
+    "load_workers": Case(  # two generator processes
+        "load {url} --backend ollama --model gemma3:latest -c 2 --duration 300 --warmup 0 "
+        "--input-tokens 16 --output-tokens 8 --output-dir {tmp}/out --db {tmp}/runs.db "
+        "--csv -q --workers 2",
+        lambda tmp, srv, pid: srv.generation_requests >= 10,
+    ),
 }
 
 
@@ -145,8 +151,10 @@ def _interrupt(
 ) -> subprocess.CompletedProcess[str]:
     args = case.line.format(url=srv.url, tmp=tmp).split()
     env = {**os.environ, "CHIMERA_HOME": str(tmp / "home"), "PYTHONUNBUFFERED": "1"}
+    # a session of its own: Ctrl-C goes to the whole group, as a terminal sends it (worker
+    # processes included); SIGTERM to the command alone, as `kill PID` does
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chimera", *args],
+        [sys.executable, "-m", "chimera", *args], start_new_session=True,
         cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -157,13 +165,29 @@ def _interrupt(
                 pytest.fail(f"finished before it was interrupted ({proc.returncode}): {err}{out}")
             assert time.monotonic() < deadline, "never reached mid-run"
             time.sleep(0.002)
-        proc.send_signal(sig)
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
         out, err = proc.communicate(timeout=DEADLINE_S)
+        assert _group_gone(proc.pid), "a process of the command (a worker) outlived it"
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _group_gone(pgid: int, wait_s: float = 10.0) -> bool:
+    """Whether every process of the group has ended (within ``wait_s``)."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _store_intact(db: Path) -> dict[str, object]:
@@ -223,7 +247,7 @@ def test_an_interrupted_command_keeps_what_finished(
         done_rows = _rows(out / "sweep.csv")
         assert 2 <= len(done_rows) < 12
         _resume_sweep(workdir, drip, done_rows)
-    elif command == "load":
+    elif command.startswith("load"):
         kept = _rows(out / "requests.csv")
         assert sum(r["status"] == "ok" for r in kept) >= 4
         assert {r["status"] for r in kept} <= {"ok", "cancelled"}
