@@ -176,3 +176,19 @@ async def test_a_stalled_stream_fails_by_the_timeout_of_its_phase_and_the_level_
     failed = [r for r in run.records if r.status == "failed"]
     assert all(flag in (r.error or "") and r.e2e_ms is not None for r in failed)
     assert all(r.chunks == tokens_before for r in failed)
+
+
+async def test_a_generator_behind_its_schedule_still_reads_what_is_in_flight() -> None:
+    # a rate no client dispatches: the backlog goes out one dispatch at a time, with the
+    # streams already sent read in between (not all dispatched before any is read)
+    dispatched_at_finish: list[int] = []
+    async with TestServer(fast=True, default_tokens=4) as srv:
+        load = spec(LoadLevel(rate_rps=1e6, arrival="constant"), requests=1500)
+        async with create_backend(EndpointSettings(url=srv.url)) as backend:
+            runner = LevelRunner(
+                backend, prompts(load), load, load.levels[0],
+                observer=lambda rec: dispatched_at_finish.append(runner.dispatched),
+            )  # fmt: skip
+            run = await runner.execute()
+    assert summarize(run).requests_ok == 1500
+    assert dispatched_at_finish[0] < 1500

@@ -224,6 +224,11 @@ class LevelRunner:
                     # uvloop's timers have millisecond steps and may wake early: not before due
                     while self._elapsed() < due:  # noqa: ASYNC110 (a spin, <1 ms)
                         await asyncio.sleep(0)
+                else:
+                    # Behind the schedule: the requests in flight are still read between two
+                    # dispatches (dispatching a backlog in one go blocked the loop for seconds,
+                    # and every stream's bytes, stamps included, waited behind it).
+                    await asyncio.sleep(0)
                 tg.create_task(self._send(job[0], job[1], due))
 
     async def _lag_monitor(self) -> None:
