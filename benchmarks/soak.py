@@ -17,9 +17,10 @@ Printed for each round (two by default, in the same process: memory that is flat
 first round's end to the second's is not leaking): requests planned and sent (records
 written), ok, failed by type, cancelled and lost (planned but neither ok, failed nor
 cancelled; must be 0), the run store's request rows, and the samples.
-Then the stall: one request whose stream stops after 3 tokens (``--fault stall``) and one whose
-bytes drip without ending a line (``--fault drip``), each under ``--idle-timeout``; printed is
-how long after its last token each was failed, against the timeout.
+Then the stall: one request whose stream stops after 3 tokens (``--fault stall``), one whose
+bytes drip without ending a line (``--fault drip``) and one sent lines with no token
+(``--fault keepalive``), each under ``--idle-timeout``; printed is how long after its last
+token each was failed, against the timeout.
 """
 
 from __future__ import annotations
@@ -304,7 +305,9 @@ def main() -> None:
             soak(args.requests, args.concurrency, Path(tmp) / f"load{i}")
             for i in range(args.rounds)
         ]
-        stalls = [stall_detection(f, args.idle_timeout, Path(tmp)) for f in ("stall", "drip")]
+        stalls = [
+            stall_detection(f, args.idle_timeout, Path(tmp)) for f in ("stall", "drip", "keepalive")
+        ]
     _print(results, stalls)
     if args.json:
         doc = {"soak": [asdict(r) for r in results], "stalls": [asdict(s) for s in stalls]}

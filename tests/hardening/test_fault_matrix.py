@@ -27,7 +27,7 @@ MODEL = "gemma3:latest"
 ANSWER = "# Summary\n\ngemma3:latest decodes at 50.5 tok/s with num_gpu=80.\n"
 # a short idle timeout where a stall is the fault, a long one elsewhere (10 MB take a while
 # to arrive on a busy machine, and a line still coming is no token)
-STALLS = ("stall", "drip")
+STALLS = ("stall", "drip", "keepalive")
 
 
 def timeouts(kind: str) -> list[str]:
@@ -69,6 +69,9 @@ FAULTS = {
     "cut": Fault("cut", "a cut stream", *["StreamCutError"] * 2),
     "stall": Fault("stall", "a stall after 3 tokens", *[IDLE] * 2),
     "drip": Fault("drip", "a slow drip (a byte every 50 ms, no line)", *[IDLE] * 2),
+    "keepalive": Fault(
+        "keepalive", "a stall behind lines with no token (every 50 ms)", *[IDLE] * 2
+    ),
     # an SSE reader skips a line that is no field, as the SSE standard says: the stream then
     # ends without its [DONE]
     "garbage": Fault("garbage", "garbage bytes", "MalformedResponseError", "StreamCutError"),

@@ -41,7 +41,7 @@ def test_a_short_soak_loses_nothing_and_leaves_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("fault", ["stall", "drip"])
+@pytest.mark.parametrize("fault", ["stall", "drip", "keepalive"])
 def test_a_stalled_stream_is_failed_by_the_idle_timeout(tmp_path: Path, fault: str) -> None:
     soak = _soak_module()
     st = soak.stall_detection(fault, 0.5, tmp_path)

@@ -232,6 +232,7 @@ class LineStream:
         self.first_token_deadline = loop.time() + client.settings.first_token_timeout_s
         self.response: httpx.Response | None = None
         self.got_token = False
+        self.tokens = 0  # text and reasoning pieces so far
         self.clock = clock  # starts when the request goes out (see trace)
         self.parts: list[str] = []
         self.read_ns = 0
@@ -249,6 +250,7 @@ class LineStream:
         """Record a non-empty piece of text as arrived with the bytes just read; from the first
         one on, the idle timeout applies instead of the first-token timeout."""
         self.got_token = True
+        self.tokens += 1
         self.clock.content(self.read_ns, text)
         self.parts.append(text)
         return TextChunk(text, self.read_ns)
@@ -257,6 +259,7 @@ class LineStream:
         """Record a piece of reasoning sent apart from the answer: a token (the first-token
         timeout is met), not part of the answer's text."""
         self.got_token = True
+        self.tokens += 1
         self.clock.reasoning(self.read_ns)
         return TextChunk(text, self.read_ns, reasoning=True)
 
@@ -309,6 +312,7 @@ class LineStream:
         idle = self.client.settings.idle_timeout_s
         buf = b""
         when = self.first_token_deadline
+        tokens = self.tokens
         while True:
             data = await self._read(when)
             if data is None:
@@ -324,8 +328,11 @@ class LineStream:
             for line in lines:
                 if line and not line.isspace():
                     yield line
-            # the idle timeout counts from the last whole line, not the last bytes
-            when = self._loop.time() + idle if self.got_token else self.first_token_deadline
+            if self.tokens != tokens:
+                # the idle timeout counts from the last token: neither bytes that end no line
+                # (a drip) nor lines without a token (keep-alives, empty deltas) hold it off
+                tokens = self.tokens
+                when = self._loop.time() + idle
         if buf.strip():
             yield buf
 

@@ -24,6 +24,7 @@ FaultKind = Literal[
     "empty",
     "restart",
     "down",
+    "keepalive",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 

@@ -18,7 +18,7 @@ from chimera.testing.modelling import ModelCard, Running, Timings, words
 from chimera.testing.state import NO_FAULT, Fault, ServerState
 
 STREAM_FAULTS = frozenset(
-    {"error_line", "cut", "stall", "malformed", "garbage", "huge_line", "drip"}
+    {"error_line", "cut", "stall", "malformed", "garbage", "huge_line", "drip", "keepalive"}
 )
 ERROR_LINE_MESSAGE = "test server: injected fault (error_line) after {n} tokens"
 HTTP_500_MESSAGE = "test server: injected fault (http_500)"
@@ -212,6 +212,9 @@ async def stream_fault(
     elif kind == "drip":
         await _drip(conn, lead, stall_s)
         return
+    elif kind == "keepalive":
+        await _keepalive(conn, enc, lead, stall_s)
+        return
     else:  # cut or stall: what was sent must arrive, then nothing more
         conn.write(lead)
         await conn.drain()
@@ -240,6 +243,24 @@ async def _drip(conn: Connection, lead: bytes, stall_s: float) -> None:
     conn.abort_quietly()
 
 
+async def _keepalive(conn: Connection, enc: Encoder, lead: bytes, stall_s: float) -> None:
+    """The 'keepalive' fault: after what was sent, an event with no text (an Ollama chunk with
+    empty content, an SSE delta with empty content) every ``DRIP_INTERVAL_S`` for ``stall_s``,
+    then the connection closes: a stall behind whole, well-formed lines."""
+    conn.write(lead)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + stall_s
+    try:
+        await conn.drain()
+        while loop.time() < end:
+            await asyncio.sleep(DRIP_INTERVAL_S)
+            conn.write(chunk(enc.token("")))
+            await conn.drain()
+    except ConnectionResetError:
+        return  # the client gave up
+    conn.abort_quietly()
+
+
 async def whole_fault(conn: Connection, enc: Encoder, kind: str, sent: int, stall_s: float) -> None:
     """Answer a non-streaming request hit by a mid-stream fault after ``sent`` tokens."""
     if kind == "error_line":
@@ -249,7 +270,7 @@ async def whole_fault(conn: Connection, enc: Encoder, kind: str, sent: int, stal
         conn.respond(200, JSON_CONTENT, b'{"model": "truncated' if kind == "malformed" else GARBAGE)
     elif kind == "huge_line":
         conn.respond(200, JSON_CONTENT, b"x" * HUGE_LINE_BYTES)
-    elif kind == "drip":
+    elif kind in ("drip", "keepalive"):
         head = conn.head(200, JSON_CONTENT)  # chunked: the body is dripped and never ends
         await _drip(conn, head, stall_s)
         return
