@@ -141,6 +141,42 @@ class FactBuilder:
         elif row.tag or "quantization" in config:
             hints = (("tag", row.tag or config["quantization"]), *hints)
         facts: list[Fact] = []
+
+        def fact(
+            locator: str,
+            key: str,
+            metric: str,
+            aggregate: str | None,
+            value: float,
+            unit: str,
+            recognized: bool,
+            decimals: int,
+            failure: str | None = None,
+            failure_kind: str | None = None,
+        ) -> Fact:
+            """A fact of this row: what the row shares, and what the cell says."""
+            return Fact(
+                source,
+                locator,
+                origin,
+                family,
+                model,
+                model_from,
+                cfg,
+                metric,
+                aggregate,
+                value,
+                unit,
+                key,
+                recognized,
+                failure is not None,
+                failure,
+                failure_kind,
+                decimals,
+                idx,
+                hints,
+            )
+
         # _failures has work only for a failed row, a zero measurement or a NaN/inf value
         suspect = row.failure is not None
         # 'line 3.tokens_s' / '$.runs[0].ttft_s': data-file locators name the key
@@ -162,26 +198,15 @@ class FactBuilder:
                 if not math.isfinite(num) or _epochish(info.name, num):
                     continue
                 facts.append(
-                    Fact(
-                        source,
+                    fact(
                         locator,
-                        origin,
-                        family,
-                        model,
-                        model_from,
-                        cfg,
+                        key,
                         info.name,
                         None,
                         num,
                         cell_unit or info.unit or "",
-                        key,
                         False,
-                        False,
-                        None,
-                        None,
                         decimals,
-                        idx,
-                        hints,
                     )
                 )
                 continue
@@ -189,26 +214,17 @@ class FactBuilder:
                 if row.failure is None:
                     continue
                 facts.append(
-                    Fact(
-                        source,
+                    fact(
                         locator,
-                        origin,
-                        family,
-                        model,
-                        model_from,
-                        cfg,
+                        key,
                         info.name,
                         info.aggregate,
                         math.nan,
                         target,
-                        key,
                         True,
-                        True,
+                        0,
                         row.failure,
                         row.failure_kind,
-                        0,
-                        idx,
-                        hints,
                     )
                 )
                 continue
@@ -229,27 +245,7 @@ class FactBuilder:
             if value == 0 or not math.isfinite(value):
                 suspect = True
             facts.append(
-                Fact(
-                    source,
-                    locator,
-                    origin,
-                    family,
-                    model,
-                    model_from,
-                    cfg,
-                    info.name,
-                    info.aggregate,
-                    value,
-                    target,
-                    key,
-                    True,
-                    False,
-                    None,
-                    None,
-                    decimals,
-                    idx,
-                    hints,
-                )
+                fact(locator, key, info.name, info.aggregate, value, target, True, decimals)
             )
         if plan.may_derive:
             _derive_rate(facts)
@@ -259,26 +255,17 @@ class FactBuilder:
         if not facts and row.failure is not None:
             # a failed run with no numbers at all still counts as a run that failed
             facts.append(
-                Fact(
-                    source,
+                fact(
                     rec.locator,
-                    rec.origin,
-                    family,
-                    model,
-                    model_from,
-                    cfg,
+                    "",
                     "failed_run",
                     None,
                     math.nan,
                     "",
-                    "",
                     False,
-                    True,
+                    0,
                     row.failure,
                     row.failure_kind,
-                    0,
-                    idx,
-                    hints,
                 )
             )
         out.extend(facts)
