@@ -131,8 +131,9 @@ def test_client_faults_against_a_real_llamacpp_server(server: RealServer) -> Non
                     if isinstance(event, TextChunk) and alive:
                         server.signal(signal.SIGKILL)
             # gone: refused
-            with pytest.raises(ServerUnreachableError, match="cannot reach the server"):
+            with pytest.raises(ServerUnreachableError, match="cannot reach the server") as gone:
                 await generate(backend, _request())
+            assert "llama-server" in str(gone.value) and "ollama" not in str(gone.value)
             # back: the same client goes on
             await asyncio.to_thread(server.start)
             assert (await generate(backend, _request())).text

@@ -92,10 +92,12 @@ class HttpClient:
         headers: dict[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         secret: str | None = None,
+        unreachable_hint: str | None = None,
     ) -> None:
         self.settings = settings
         self.base_url = base_url
         self._secret = secret
+        self._unreachable_hint = unreachable_hint  # None: Ollama's (start `ollama serve`)
         limits = httpx.Limits(
             max_connections=settings.max_connections,
             max_keepalive_connections=settings.max_connections,
@@ -137,11 +139,15 @@ class HttpClient:
                 "the connect timeout (--connect-timeout, connect_timeout_s)",
             ) from None
         if isinstance(exc, httpx.ConnectError):
-            raise ServerUnreachableError(self.base_url, _short(exc)) from None
+            raise ServerUnreachableError(
+                self.base_url, _short(exc), self._unreachable_hint
+            ) from None
         if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
             raise StreamCutError(self.base_url, _short(exc)) from None
         if isinstance(exc, httpx.HTTPError):
-            raise ServerUnreachableError(self.base_url, _short(exc)) from None
+            raise ServerUnreachableError(
+                self.base_url, _short(exc), self._unreachable_hint
+            ) from None
         raise exc
 
     async def request_json(
@@ -395,6 +401,7 @@ class HttpBackend:
 
     kind: ClassVar[str]
     missing_model_hint: ClassVar[str | None] = None  # None: suggest `ollama pull NAME`
+    unreachable_hint: ClassVar[str | None] = None  # None: suggest `ollama serve`
 
     def __init__(
         self,
@@ -406,7 +413,12 @@ class HttpBackend:
     ) -> None:
         self.settings = settings
         self._http = HttpClient(
-            settings, base_url, headers=headers, transport=transport, secret=secret
+            settings,
+            base_url,
+            headers=headers,
+            transport=transport,
+            secret=secret,
+            unreachable_hint=self.unreachable_hint,
         )
 
     @property

@@ -159,6 +159,10 @@ class OpenAIBackend(HttpBackend):
         "they are fixed when an OpenAI-compatible server starts (llama-server --ctx-size, "
         "vLLM --max-model-len); use the ollama or llamacpp backend to set or sweep them"
     )
+    unreachable_hint = (
+        "Is it running? Start the server (llama-server, vLLM, python -m llama_cpp.server) or "
+        "pass --url where it listens."
+    )
     missing_model_hint = (
         "OpenAI-compatible servers serve the model they were started with; "
         "pass one of the names below as --model."
