@@ -89,9 +89,10 @@ def ray_cluster(settings: ExecutorSettings) -> Iterator[Any]:
 
 
 def shutdown(ray: Any) -> None:
-    """``ray.shutdown()``, and the log files Ray opened for its processes closed now (left to
-    the garbage collector they would warn, unclosed, in whatever code runs next)."""
-    ray.shutdown()
+    """``ray.shutdown()`` waiting for the processes it started to end (none left running, or
+    as a zombie), and the log files Ray opened for them closed now (left to the garbage
+    collector they would warn, unclosed, in whatever code runs next)."""
+    ray.shutdown(wait_for_processes=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
