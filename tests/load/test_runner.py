@@ -192,3 +192,12 @@ async def test_a_generator_behind_its_schedule_still_reads_what_is_in_flight() -
             run = await runner.execute()
     assert summarize(run).requests_ok == 1500
     assert dispatched_at_finish[0] < 1500
+
+
+async def test_a_generator_behind_its_schedule_stops_at_its_duration() -> None:
+    async with TestServer(fast=True, default_tokens=4) as srv:
+        load = spec(LoadLevel(rate_rps=50_000, arrival="constant"), requests=None, duration_s=0.5)
+        run = await run_level(srv.url, load)
+    s = summarize(run)
+    assert s.generator.saturated
+    assert 0 < s.requests_ok + s.requests_failed < 25_000  # not the whole schedule

@@ -215,7 +215,10 @@ class LevelRunner:
         async with asyncio.TaskGroup() as tg:
             for unshifted in times:
                 due = unshifted + phase
-                job = self._next(due)
+                # behind the schedule, the level's bounds go by the clock: a generator that
+                # cannot keep up stops at its duration (flagged), not once it has worked off
+                # a backlog the schedule piled up
+                job = self._next(max(due, self._elapsed()))
                 if job is None:
                     break
                 delay = due - self._elapsed()
