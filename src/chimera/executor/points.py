@@ -149,12 +149,11 @@ class LocalPoints:
 class _Collected:
     """A Ray task's results, replayed into the driver's sink when the task returns."""
 
-    stages: int = 0
     warmups: list[tuple[Where, CallOutcome]] = field(default_factory=list)
     runs: list[tuple[Where, RunDone]] = field(default_factory=list)
 
     def stage(self, text: str) -> None:
-        self.stages += 1
+        pass  # the driver's progress says the point was sent; the worker has no one to tell
 
     def warmup(self, job: PointJob, where: Where, call: CallOutcome) -> None:
         self.warmups.append((where, call))
