@@ -76,3 +76,19 @@ async def test_a_log_from_before_the_endpoint_column_gains_it_on_resume(tmp_path
     assert resumed.skipped == 2 and resumed.measured == 2
     assert [r["endpoint"] for r in rows(path)] == ["", "", "synthetic://", "synthetic://"]
     assert [r["run_index"] for r in rows(path)] == ["1", "1", "2", "2"]
+
+
+def test_optimize_over_two_servers_says_where_each_trial_ran(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    timing = {"prefill_ms": 2, "token_interval_ms": 1, "default_tokens": 4}
+    with ServerThread(**timing) as a, ServerThread(**timing) as b:
+        code = cli(
+            "optimize", "--model", "tiny:latest", "--num-ctx", "256,512,1024,2048",
+            "--trials", "4", "--runs", "1", "--num-predict", "4", "--url", a.url,
+            "--url", b.url, "--db", str(tmp_path / "runs.db"), "--json",
+        )  # fmt: skip
+        assert code == 0
+        assert a.generation_requests == b.generation_requests == 4  # 2 trials x (1 + 1)
+    err = capsys.readouterr().err
+    assert f"trial 0 on {a.url}" in err and f"trial 1 on {b.url}" in err

@@ -39,10 +39,13 @@ Spec = Annotated[str | None, typer.Option(metavar="LOW:HIGH|V1,V2")]
 class TrialObserver:
     """A rich progress bar over the trials; each finished trial printed above it."""
 
-    def __init__(self, progress: Progress, console: Console, objective: str) -> None:
+    def __init__(
+        self, progress: Progress, console: Console, objective: str, servers: int = 1
+    ) -> None:
         self.progress = progress
         self.console = console
         self.objective = objective
+        self.servers = servers  # with several, each trial says which one it ran on
         self.task: TaskID | None = None
 
     def start(self, trials: int) -> None:
@@ -54,16 +57,17 @@ class TrialObserver:
 
     def trial_done(self, record: TrialRecord) -> None:
         obj = self.objective
+        on = f" on {escape(record.endpoint)}" if self.servers > 1 and record.endpoint else ""
         if record.state == "complete":
             value = "" if record.value is None else f", objective {_objective(record.value, obj)}"
             self.console.print(
-                f"trial {record.number}: {escape(record.point)}: "
+                f"trial {record.number}{on}: {escape(record.point)}: "
                 f"{_num(record.decode_tokens_per_s)} tok/s, TTFT {_num(record.ttft_ms, 2)} ms"
                 f"{value}"
             )
         else:
             self.console.print(
-                f"[yellow]trial {record.number}: {escape(record.point)} failed:[/] "
+                f"[yellow]trial {record.number}{on}: {escape(record.point)} failed:[/] "
                 f"{escape(record.error or 'no run succeeded')}"
             )
         if self.task is not None:
@@ -241,7 +245,9 @@ def optimize(
     with progress:
         result = run_async(
             run_optimize(
-                settings, observer=TrialObserver(progress, err, objective), command=sys.argv
+                settings,
+                observer=TrialObserver(progress, err, objective, len(pool) or 1),
+                command=sys.argv,
             )
         )
     if as_json:
