@@ -51,7 +51,7 @@ class StreamPool(httpcore.AsyncConnectionPool):
             conn, reused = await self._connection_for(request.url.origin)
             try:
                 response = await conn.handle_async_request(request)
-            except _CLOSED_UNANSWERED:
+            except _CLOSED_UNANSWERED as closed:
                 if not reused:
                     raise
                 # A kept-alive connection the server closed (a restart, its keep-alive timeout)
@@ -59,7 +59,12 @@ class StreamPool(httpcore.AsyncConnectionPool):
                 # goes once more, on a new connection, as browsers and urllib3 do.
                 await self._discard(conn)
                 conn, _ = await self._connection_for(request.url.origin, fresh=True)
-                response = await conn.handle_async_request(request)
+                try:
+                    response = await conn.handle_async_request(request)
+                except httpcore.ConnectError:
+                    # nothing listens any more: the server went down with the request, which
+                    # is what the first error says (a cut, not a refusal)
+                    raise closed from None
         except BaseException:
             if conn is not None:
                 await self._discard(conn)
