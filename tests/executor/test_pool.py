@@ -92,3 +92,28 @@ def test_optimize_over_two_servers_says_where_each_trial_ran(
         assert a.generation_requests == b.generation_requests == 4  # 2 trials x (1 + 1)
     err = capsys.readouterr().err
     assert f"trial 0 on {a.url}" in err and f"trial 1 on {b.url}" in err
+
+
+async def test_the_page_lists_the_pool_with_its_labels(tmp_path: Path) -> None:
+    from chimera.render.sweep import write_sweep_html
+
+    timing = {"prefill_ms": 2, "token_interval_ms": 1, "default_tokens": 4}
+    with ServerThread(**timing) as a, ServerThread(**timing) as b:
+        settings = SweepSettings(
+            grid=Grid.parse([("num_ctx", "256,512")]),
+            options=InferenceOptions(num_predict=4),
+            runs=1,
+            warmup=0,
+            model="tiny:latest",
+            endpoints=[
+                Endpoint(url=a.url, labels={"host": "gpu1", "gpu": "A100"}),
+                Endpoint(url=b.url, labels={"host": "gpu2"}),
+            ],
+            output_dir=tmp_path / "sweep",
+            store=False,
+        )
+        result = await run_sweep(settings)
+    page = next(p for p in write_sweep_html(result) if p.suffix == ".html")
+    text = page.read_text(encoding="utf-8")
+    assert f"{a.url} (gpu=A100, host=gpu1)" in text and f"{b.url} (host=gpu2)" in text
+    assert {r["endpoint"] for r in result.summary} == {a.url, b.url}

@@ -68,6 +68,7 @@ async def test_a_ray_sweep_over_two_servers_matches_the_local_one(
         assert all(len(e) == 1 for e in by_point.values())  # a point stays on one server
         assert set().union(*by_point.values()) == urls  # and both servers served
         assert {s["endpoint"] for s in result.summary} == urls
+    assert remote.endpoints == [f"{s.url} (host=h{i})" for i, s in enumerate(two_servers)]
     # a server never saw two points at once: one task per endpoint at a time
     assert all(s.max_in_flight == 1 for s in two_servers)
     with Store(tmp_path / "ray" / "runs.db") as store:

@@ -122,6 +122,9 @@ class SweepResult(BaseModel):
     skipped: int = Field(description="runs already in sweep.csv, not measured again")
     failed: int = Field(description="failed runs in sweep.csv")
     status: str = Field(description="ok | failed | interrupted")
+    endpoints: list[str] = Field(
+        default_factory=list, description="the pool's servers with their labels (empty: one)"
+    )
 
 
 class SweepObserver(Protocol):
@@ -343,6 +346,7 @@ async def run_sweep(
         skipped=total - sum(len(v) for v in todo.values()),
         failed=failed,
         status=status,
+        endpoints=[e.name for e in settings.endpoints],
     )
 
 
@@ -370,4 +374,5 @@ def read_sweep(folder: Path) -> SweepResult:
         skipped=len(rows),
         failed=sum(1 for r in rows if r.get("status") != "ok"),
         status="read",
+        endpoints=[e.name for e in settings.endpoints],
     )

@@ -135,6 +135,8 @@ def render_sweep_html(result: SweepResult, plots: Mapping[str, bytes], title: st
     if failures:
         sections.append(Section("Failed runs", errors=failures[:50]))
     meta = [("swept", ", ".join(result.option_names)), ("output", str(result.output_dir))]
+    if result.endpoints:
+        meta.append(("endpoints", "; ".join(result.endpoints)))
     if result.run_id:
         meta.append(("store run", result.run_id))
     return html_page(title, sections, meta=meta)
