@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -106,6 +107,9 @@ def main() -> None:
     args = ap.parse_args()
     seconds = 60.0 if args.full else args.seconds
     out: dict[str, Any] = {"rate": [], "saturation": [], "generator": []}
+    # the machine's load beside the figures: a shared machine's cores are not the benchmark's
+    out["load_average_before"] = os.getloadavg()
+    print(f"load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
 
     print(f"rate: Poisson {args.rate:g} req/s, {seconds:g} s a level, {args.seeds} seed(s)")
     print(" seed  requests  scheduled  dispatched  disp/req  disp/sched  lag p50/p99/max ms"
@@ -163,6 +167,8 @@ def main() -> None:
                 f"  {label}: dispatched {s.achieved_rate_rps or 0:.1f} req/s, {verdict}"
                 f" ({'; '.join(g.notes)}); server over-saturated: {s.over_saturated or 'no'}"
             )
+    out["load_average_after"] = os.getloadavg()
+    print(f"load average {os.getloadavg()[0]:.2f} after")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
         print(f"wrote {args.json}")
