@@ -52,6 +52,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "chimera.backends": ("chimera.ingest", "chimera.store"),
     "chimera.agent": ("chimera.store",),
     "chimera.render": ("chimera.backends", "chimera.store"),
+    # measurement hands its results to the application layer, which records them
+    "chimera.load": ("chimera.store",),
+    "chimera.executor": ("chimera.store",),
 }
 TESTING = "chimera.testing"  # test servers and doubles: below nothing in the product
 
@@ -113,6 +116,18 @@ def _forbidden(module: str, target: str) -> bool:
 
 def test_imports_go_one_way() -> None:
     assert violations() == []
+
+
+def test_measurement_records_nothing_in_the_store() -> None:
+    """Sweeps, searches and sessions hand results to a ledger or sink; the application layer
+    writes the store. Only ``bench.sides`` reads it (``chimera compare`` on stored runs)."""
+    writers = [
+        f"{module_name(path)}:{line} imports {target}"
+        for path in sorted((SRC / "chimera" / "bench").rglob("*.py"))
+        for line, target in chimera_imports(path)
+        if target.startswith("chimera.store") and module_name(path) != "chimera.bench.sides"
+    ]
+    assert writers == []
 
 
 def test_the_test_kit_uses_only_values_models_and_backends() -> None:

@@ -17,12 +17,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.app.multiagent import MultiAgentSettings, run_multiagent
+from chimera.app.sweep import run_sweep
 from chimera.backends.base import EndpointSettings
 from chimera.backends.llamacpp import INSTALL_HINT
 from chimera.bench.grid import Grid
 from chimera.bench.results import MultiAgentOutcome
 from chimera.bench.scenarios import preset_scenario
-from chimera.bench.sweep import SweepResult, SweepSettings, run_sweep
+from chimera.bench.sweep import SweepResult, SweepSettings
 from chimera.errors import ConfigError
 from chimera.models import (
     DEFAULT_MODEL,

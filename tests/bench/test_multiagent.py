@@ -14,9 +14,9 @@ from rich.console import Console
 
 from chimera.agent.personas import load_personas
 from chimera.app.multiagent import MultiAgentSettings, run_multiagent
+from chimera.app.scenario_store import scenario_runs
 from chimera.bench.progress import NullObserver, RichProgress
 from chimera.bench.results import RunRecord
-from chimera.bench.scenario_store import scenario_runs
 from chimera.bench.scenarios import ScenarioSpec, load_scenario_file, preset_scenario
 from chimera.errors import OutputError
 from chimera.options import InferenceOptions

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from chimera.app.optimize import run_optimize
 from chimera.bench.grid import parse_dimension
 from chimera.bench.optimize import (
     OptimizeSettings,
     TrialRecord,
     best_points,
     point_results,
-    run_optimize,
     run_value,
     small_grid,
 )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from chimera.app.sweep import run_sweep
 from chimera.backends.base import EndpointSettings, GenerationRequest, StreamEvent
 from chimera.bench import sweeplog
 from chimera.bench.grid import (
@@ -22,7 +23,7 @@ from chimera.bench.grid import (
     parse_values,
 )
 from chimera.bench.measure import METRICS, RunOutcome
-from chimera.bench.sweep import SweepSettings, read_sweep, run_sweep
+from chimera.bench.sweep import SweepSettings, read_sweep
 from chimera.errors import ConfigError
 from chimera.ingest.pipeline import ingest_paths
 from chimera.options import InferenceOptions

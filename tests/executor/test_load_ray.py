@@ -115,15 +115,16 @@ def test_chimera_load_on_ray_merges_two_actors(
 ) -> None:
     with ServerThread(prefill_ms=10, token_interval_ms=5, default_tokens=8) as srv:
         code = cli(
-            "load", srv.url, "--model", "tiny:latest", "-c", "4", "-n", "16", "--workers", "2",
+            "load", srv.url, "--model", "tiny:latest", "-c", "4", "-n", "64", "--workers", "2",
             "--executor", "ray", "--json", "--output-dir", str(tmp_path), "--no-store",
         )  # fmt: skip
         assert code == 0
-        assert srv.max_in_flight == 4
+        # both actors' streams at once (each holds 2; a busy machine may start one late)
+        assert 2 < srv.max_in_flight <= 4
     (level,) = json.loads(capsys.readouterr().out)["levels"]
-    assert level["requests_ok"] == 16
+    assert level["requests_ok"] == 64
     lines = (tmp_path / "requests.jsonl").read_text(encoding="utf-8").splitlines()
-    assert sorted(json.loads(x)["index"] for x in lines) == list(range(16))
+    assert sorted(json.loads(x)["index"] for x in lines) == list(range(64))
 
 
 async def test_ctrl_c_stops_every_actor_and_keeps_what_finished(ray_local: Any) -> None:

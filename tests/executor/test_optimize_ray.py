@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from chimera.app.optimize import run_optimize
 from chimera.backends.base import EndpointSettings
 from chimera.bench.grid import parse_dimension
-from chimera.bench.optimize import OptimizeSettings, run_optimize
+from chimera.bench.optimize import OptimizeSettings
 from chimera.executor import Endpoint, ExecutorSettings
 from chimera.options import InferenceOptions
 from chimera.store import Store

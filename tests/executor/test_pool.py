@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from chimera.app.sweep import run_sweep
 from chimera.backends.base import EndpointSettings
 from chimera.bench import sweeplog
 from chimera.bench.grid import Grid
-from chimera.bench.sweep import SweepSettings, option_columns, run_sweep
+from chimera.bench.sweep import SweepSettings, option_columns
 from chimera.errors import ConfigError
 from chimera.executor import Endpoint, endpoint_pool
 from chimera.options import InferenceOptions

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from chimera.app.sweep import run_sweep
 from chimera.backends.base import EndpointSettings
 from chimera.bench.grid import Grid
-from chimera.bench.sweep import SweepSettings, run_sweep
+from chimera.bench.sweep import SweepSettings
 from chimera.executor import Endpoint, ExecutorSettings
 from chimera.executor.load import RayGenerators
 from chimera.load.metrics import summarize

@@ -13,10 +13,11 @@ from typing import Any, ClassVar
 
 import pytest
 
+from chimera.app.sweep import run_sweep
 from chimera.backends.base import Backend, EndpointSettings
 from chimera.bench.grid import Grid
 from chimera.bench.measure import CallOutcome, GenerateWorkload, Mode, RunOutcome
-from chimera.bench.sweep import SweepSettings, run_sweep
+from chimera.bench.sweep import SweepSettings
 from chimera.executor import Endpoint, ExecutorSettings
 from chimera.options import InferenceOptions
 from chimera.store import Store

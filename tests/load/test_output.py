@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from chimera.app.recording import record_load_run
 from chimera.errors import EmptyResponseError, ServerHTTPError, StreamCutError
 from chimera.load.metrics import summarize
-from chimera.load.output import record_run, write_jsonl
+from chimera.load.output import write_jsonl
 from chimera.load.records import LevelRun, RequestRecord, error_type
 from chimera.load.spec import LoadLevel
 from chimera.store.db import Store
@@ -34,7 +35,7 @@ def test_records_go_to_jsonl_one_a_line(tmp_path: Path) -> None:
 def test_a_run_goes_to_the_store(tmp_path: Path) -> None:
     run = _run()
     db = tmp_path / "c.db"
-    run_id = record_run(
+    run_id = record_load_run(
         db, label="t", command=["chimera", "load"], settings={"x": 1},
         records=run.records, summaries=[summarize(run)], status="ok",
     )  # fmt: skip

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chimera.app.sweep import run_sweep
 from chimera.backends.base import EndpointSettings
 from chimera.bench.grid import Grid
-from chimera.bench.sweep import SweepSettings, read_sweep, run_sweep
+from chimera.bench.sweep import SweepSettings, read_sweep
 from chimera.render.plots import png_size
 from chimera.render.sweep import heatmap_axes, heatmap_matrix, write_sweep_html
 from chimera.testing.synthetic import SyntheticBackend

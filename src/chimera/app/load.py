@@ -13,6 +13,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from chimera import __version__
+from chimera.app.recording import record_load_run
 from chimera.atomic import write_json
 from chimera.backends.base import EndpointSettings, create_backend, known_kinds
 from chimera.backends.http import normalize_url
@@ -25,7 +26,6 @@ from chimera.load.gpu import GpuProbe
 from chimera.load.metrics import LevelSummary
 from chimera.load.output import (
     level_csv_row,
-    record_run,
     request_row,
     write_csv,
     write_jsonl,
@@ -212,7 +212,7 @@ async def run_load(
     if settings.store:
         from chimera.store.db import default_db_path
 
-        report.run_id = record_run(
+        report.run_id = record_load_run(
             settings.db or default_db_path(),
             label=settings.label,
             command=command,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chimera.agent.report import render_report
+from chimera.app.scenario_store import record_run
 from chimera.atomic import write_json, write_text
 from chimera.bench.documents import run_metrics_document, summary_document
 from chimera.bench.markdown import render_combined_report, render_summary
@@ -16,7 +17,6 @@ from chimera.bench.multiagent import MultiAgentSettings
 from chimera.bench.multiagent import run_multiagent as run_session
 from chimera.bench.progress import MultiAgentObserver
 from chimera.bench.results import MultiAgentOutcome, RunRecord
-from chimera.bench.scenario_store import record_run
 from chimera.calls import CallResult
 from chimera.ingest.pipeline import IngestResult
 from chimera.store import Store, default_db_path

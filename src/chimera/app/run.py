@@ -19,9 +19,9 @@ from chimera.agent.personas import get_persona, load_personas
 from chimera.agent.report import render_report
 from chimera.agent.spec import AgentRun, AgentSpec, ReportMode, Shape
 from chimera.agent.workflow import run_agent
+from chimera.app.recording import record_agent
 from chimera.atomic import write_json, write_text
 from chimera.backends.base import Timeouts
-from chimera.bench.recording import record_agent
 from chimera.ingest.pipeline import IngestResult, ingest_paths
 from chimera.ingest.settings import IngestSettings
 from chimera.options import InferenceOptions

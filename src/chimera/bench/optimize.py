@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.backends.base import Backend, EndpointSettings
 from chimera.bench.grid import Choice, Dimension, IntRange, Point, space_bounds
+from chimera.bench.ledger import Ledger, NullLedger
 from chimera.bench.measure import (
     DEFAULT_PROMPT,
     CallOutcome,
@@ -31,7 +32,6 @@ from chimera.bench.measure import (
     Workload,
     session_tag,
 )
-from chimera.bench.recording import open_store, record_outcome, record_warmup
 from chimera.bench.sweep import model_name
 from chimera.errors import ConfigError
 from chimera.executor.points import (
@@ -45,9 +45,6 @@ from chimera.executor.points import (
 from chimera.executor.pool import Endpoint, ExecutorSettings, pool_of
 from chimera.options import InferenceOptions
 from chimera.stats import Summary, summarize
-from chimera.store import Store
-from chimera.store.bench import add_trial
-from chimera.system import system_info
 
 Objective = Literal["throughput", "ttft", "mix", "pareto"]
 OBJECTIVE_TEXT: dict[str, str] = {
@@ -279,16 +276,10 @@ def best_points(objective: Objective, trials: Sequence[TrialRecord]) -> list[Bes
 
 
 class _TrialSink:
-    """One trial's results as they come back: the store, and its runs for the record."""
+    """One trial's results as they come back: the ledger, and its runs for the record."""
 
-    def __init__(
-        self,
-        store: Store | None,
-        run_id: str | None,
-        number: int,
-        observer: OptimizeObserver | None,
-    ) -> None:
-        self.store, self.run_id, self.number, self.observer = store, run_id, number, observer
+    def __init__(self, ledger: Ledger, number: int, observer: OptimizeObserver | None) -> None:
+        self.ledger, self.number, self.observer = ledger, number, observer
         self.outcomes: list[RunOutcome] = []
         self.where: Where | None = None
 
@@ -298,16 +289,15 @@ class _TrialSink:
 
     def warmup(self, job: PointJob, where: Where, call: CallOutcome) -> None:
         model = job.workload.model
-        record_warmup(
-            self.store, self.run_id, job.point, call, where.kind, model, job.options,
-            self.number, url=where.url,
-        )  # fmt: skip
+        self.ledger.warmup(
+            job.point, call, where.kind, model, job.options, self.number, url=where.url
+        )
 
     def run(self, job: PointJob, where: Where, done: RunDone) -> None:
         self.where = where
-        record_outcome(
-            self.store, self.run_id, job.point, done.run_index, done.outcome, where.kind,
-            job.options, job.workload.model, self.number, url=where.url,
+        self.ledger.run(
+            job.point, done.run_index, done.outcome, where.kind, job.options,
+            job.workload.model, self.number, url=where.url,
         )  # fmt: skip
         self.outcomes.append(done.outcome)
 
@@ -316,35 +306,31 @@ async def _measure_trial(
     settings: OptimizeSettings,
     job: PointJob,
     points_of: PointExecutor,
-    store: Store | None,
-    run_id: str | None,
+    ledger: Ledger,
     number: int,
     observer: OptimizeObserver | None,
 ) -> TrialRecord:
     point = job.point
     started = datetime.now(UTC).isoformat(timespec="milliseconds")
-    sink = _TrialSink(store, run_id, number, observer)
+    sink = _TrialSink(ledger, number, observer)
     await points_of.run(job, sink)
     outcomes = sink.outcomes
     record = _trial_record(settings, number, point, outcomes)
     if sink.where is not None:
         record = record.model_copy(update={"endpoint": sink.where.url})
-    if store is not None and run_id is not None:
-        add_trial(
-            store,
-            run_id,
-            number=number,
-            point=record.point,
-            params=record.params,
-            state=record.state,
-            objective=record.value,
-            decode_tokens_per_s=record.decode_tokens_per_s,
-            ttft_ms=record.ttft_ms,
-            runs_ok=record.runs_ok,
-            samples=record.samples,
-            error=record.error,
-            started_at=started,
-        )
+    ledger.trial(
+        number=number,
+        point=record.point,
+        params=record.params,
+        state=record.state,
+        objective=record.value,
+        decode_tokens_per_s=record.decode_tokens_per_s,
+        ttft_ms=record.ttft_ms,
+        runs_ok=record.runs_ok,
+        samples=record.samples,
+        error=record.error,
+        started_at=started,
+    )
     return record
 
 
@@ -354,9 +340,11 @@ async def run_optimize(
     backend: Backend | None = None,
     workload: Workload | None = None,
     observer: OptimizeObserver | None = None,
-    command: list[str] | None = None,
+    ledger: Ledger | None = None,
 ) -> OptimizeResult:
-    """Run the search; the store records each trial as it ends (an interrupt keeps them)."""
+    """Run the search, handing each trial to ``ledger`` as it ends (the run store, kept by the
+    application layer: ``chimera.app.optimize``; an interrupt keeps the finished ones)."""
+    ledger = ledger or NullLedger()
     optuna = _import_optuna()
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the observer reports trials
@@ -375,17 +363,11 @@ async def run_optimize(
         study.enqueue_trial(params)
     names = [dim.name for dim in settings.space]
     workload = workload or GenerateWorkload(settings.model, settings.prompt)
-    store = open_store(settings.db) if settings.store else None
-    run_id = None
-    if store is not None:
-        run_id = store.start_run(
-            "optimize",
-            label=settings.label
-            or f"optimize {settings.objective} of {model_name(settings.model)}",
-            command=command,
-            settings=settings.model_dump(mode="json") | {"space": space_bounds(settings.space)},
-            system=system_info(),
-        )
+    run_id = ledger.start(
+        "optimize",
+        label=settings.label or f"optimize {settings.objective} of {model_name(settings.model)}",
+        settings=settings.model_dump(mode="json") | {"space": space_bounds(settings.space)},
+    )
     records: list[TrialRecord] = []
     status = "interrupted"
     if observer is not None:
@@ -410,7 +392,7 @@ async def run_optimize(
                     asked.append((trial, job, number))
                 done = await asyncio.gather(
                     *(
-                        _measure_trial(settings, job, points_of, store, run_id, n, observer)
+                        _measure_trial(settings, job, points_of, ledger, n, observer)
                         for _, job, n in asked
                     )
                 )
@@ -427,11 +409,8 @@ async def run_optimize(
         status = "ok" if any(r.state == "complete" for r in records) else "failed"
     finally:
         optuna.logging.set_verbosity(verbosity)
-        if store is not None and run_id is not None:
-            failed = sum(1 for r in records if r.state == "failed")
-            note = f"{failed} of {len(records)} trials failed" if failed else None
-            store.finish_run(run_id, status, note)
-            store.close()
+        failed = sum(1 for r in records if r.state == "failed")
+        ledger.finish(status, f"{failed} of {len(records)} trials failed" if failed else None)
     return OptimizeResult(
         objective=settings.objective,
         objective_text=OBJECTIVE_TEXT[settings.objective],

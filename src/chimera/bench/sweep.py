@@ -22,6 +22,7 @@ from chimera.atomic import write_json
 from chimera.backends.base import Backend, EndpointSettings
 from chimera.bench import sweeplog
 from chimera.bench.grid import Grid, Point
+from chimera.bench.ledger import Ledger, NullLedger
 from chimera.bench.measure import (
     DEFAULT_PROMPT,
     AgentWorkload,
@@ -32,7 +33,6 @@ from chimera.bench.measure import (
     Workload,
     session_tag,
 )
-from chimera.bench.recording import open_store, record_outcome, record_warmup
 from chimera.errors import ConfigError
 from chimera.executor.points import (
     PointExecutor,
@@ -47,9 +47,6 @@ from chimera.executor.pool import Endpoint, ExecutorSettings, pool_of
 from chimera.ingest.pipeline import ingest_paths
 from chimera.ingest.settings import IngestSettings
 from chimera.options import InferenceOptions
-from chimera.store import Store
-from chimera.store.bench import reopen_run
-from chimera.system import system_info
 
 
 class SweepSettings(BaseModel):
@@ -228,14 +225,12 @@ class _Recorder:
         self,
         settings: SweepSettings,
         log: sweeplog.SweepLog,
-        store: Store | None,
-        run_id: str | None,
+        ledger: Ledger,
         observer: SweepObserver | None,
     ) -> None:
         self.settings = settings
         self.log = log
-        self.store = store
-        self.run_id = run_id
+        self.ledger = ledger
         self.observer = observer
         self.measured = 0
 
@@ -245,20 +240,14 @@ class _Recorder:
 
     def warmup(self, job: PointJob, where: Where, call: CallOutcome) -> None:
         model = job.workload.model
-        record_warmup(
-            self.store, self.run_id, job.point, call, where.kind, model, job.options,
-            url=where.url,
-        )  # fmt: skip
+        self.ledger.warmup(job.point, call, where.kind, model, job.options, url=where.url)
 
     def run(self, job: PointJob, where: Where, done: RunDone) -> None:
         point, r, outcome, model = job.point, done.run_index, done.outcome, job.workload.model
         self.log.append(
             _row(self.settings, point, r, job.options, where, model, done.started, outcome)
         )
-        record_outcome(
-            self.store, self.run_id, point, r, outcome, where.kind, job.options, model,
-            url=where.url,
-        )  # fmt: skip
+        self.ledger.run(point, r, outcome, where.kind, job.options, model, url=where.url)
         self.measured += 1
         if self.observer is not None:
             self.observer.advance(point, r, outcome)
@@ -270,9 +259,12 @@ async def run_sweep(
     backend: Backend | None = None,
     workload: Workload | None = None,
     observer: SweepObserver | None = None,
-    command: list[str] | None = None,
+    ledger: Ledger | None = None,
 ) -> SweepResult:
-    """Run (or resume) the sweep; KeyboardInterrupt and cancellation leave a resumable log."""
+    """Run (or resume) the sweep, handing each result to ``ledger`` (the run store, kept by
+    the application layer: ``chimera.app.sweep``) as it comes back; KeyboardInterrupt and
+    cancellation leave a resumable log."""
+    ledger = ledger or NullLedger()
     out = settings.output_dir
     names = option_columns(settings)
     run_id = _check_manifest(settings)
@@ -285,22 +277,19 @@ async def run_sweep(
     }
     total = len(points) * settings.runs
     workload = workload or build_workload(settings)
-    store = open_store(settings.db) if settings.store else None
-    if store is not None and not (run_id and reopen_run(store, run_id)):
-        run_id = store.start_run(
-            "sweep",
-            label=settings.label or f"sweep of {model_name(settings.model)}",
-            command=command,
-            settings=settings.model_dump(mode="json"),
-            system=system_info(),
-            output_dir=str(out),
-        )
+    run_id = ledger.start(
+        "sweep",
+        label=settings.label or f"sweep of {model_name(settings.model)}",
+        settings=settings.model_dump(mode="json"),
+        output_dir=str(out),
+        resume=run_id,
+    )
     manifest = {"identity": settings.identity(), "store_run_id": run_id}
     manifest["settings"] = settings.model_dump(mode="json")
     write_json(out / sweeplog.MANIFEST_NAME, manifest)
     if observer is not None:
         observer.start(total, total - sum(len(v) for v in todo.values()))
-    recorder = _Recorder(settings, log, store, run_id, observer)
+    recorder = _Recorder(settings, log, ledger, observer)
     tag = session_tag()
     queue = deque(p for p in points if todo[p.key])
     status = "interrupted"
@@ -330,10 +319,7 @@ async def run_sweep(
         failed = sum(1 for r in rows if r.get("status") != "ok")
         if status == "done":
             status = "failed" if rows and failed == len(rows) else "ok"
-        if store is not None and run_id is not None:
-            note = f"{failed} of {len(rows)} runs failed" if failed else None
-            store.finish_run(run_id, status, note)
-            store.close()
+        ledger.finish(status, f"{failed} of {len(rows)} runs failed" if failed else None)
     return SweepResult(
         output_dir=out,
         csv_path=log.path,

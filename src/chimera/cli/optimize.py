@@ -16,6 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from chimera.app.optimize import run_optimize
 from chimera.backends.base import EndpointSettings
 from chimera.bench.grid import option_specs, parse_dimension
 from chimera.bench.measure import DEFAULT_PROMPT
@@ -24,7 +25,6 @@ from chimera.bench.optimize import (
     OptimizeResult,
     OptimizeSettings,
     TrialRecord,
-    run_optimize,
 )
 from chimera.cli import executor_flags as ex
 from chimera.cli import options as opt

@@ -16,10 +16,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from chimera.app.sweep import run_sweep
 from chimera.backends.base import EndpointSettings
 from chimera.bench.grid import Grid, Point, option_specs
 from chimera.bench.measure import DEFAULT_PROMPT, RunOutcome
-from chimera.bench.sweep import SweepResult, SweepSettings, run_sweep
+from chimera.bench.sweep import SweepResult, SweepSettings
 from chimera.bench.sweeplog import CSV_NAME
 from chimera.cli import executor_flags as ex
 from chimera.cli import options as opt

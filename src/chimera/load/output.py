@@ -13,8 +13,6 @@ import orjson
 from chimera.atomic import atomic_writer
 from chimera.load.metrics import LevelSummary, distribution
 from chimera.load.records import RequestRecord
-from chimera.store.db import Store
-from chimera.store.load import add_level, add_requests
 
 
 def write_jsonl(path: Path, records: Sequence[RequestRecord]) -> Path:
@@ -97,32 +95,3 @@ def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
         for row in rows:
             writer.writerow({k: _cell(row.get(k)) for k in cols})
     return path
-
-
-def record_run(
-    db_path: Path,
-    *,
-    label: str | None,
-    command: list[str] | None,
-    settings: Any,
-    system: Any = None,
-    records: Sequence[RequestRecord],
-    summaries: Sequence[LevelSummary],
-    status: str,
-    error: str | None = None,
-    started_at: str | None = None,
-) -> str:
-    """Record a whole load run (kind ``load``), started at ``started_at`` (ISO 8601) when
-    given; returns its id."""
-    with Store(db_path) as store:
-        run_id = store.start_run(
-            "load", label=label, command=command, settings=settings, system=system
-        )
-        if started_at is not None:  # the run is recorded once done: keep when it began
-            with store.transaction() as db:
-                db.execute("UPDATE runs SET started_at = ? WHERE id = ?", (started_at, run_id))
-        add_requests(store, run_id, (request_row(r) for r in records))
-        for s in summaries:
-            add_level(store, run_id, level_row(s))
-        store.finish_run(run_id, status, error)
-    return run_id

@@ -1,10 +1,12 @@
-"""Recording sweeps and trials in the run store: each call with its point, run and trial.
+"""Recording runs in the run store: agent runs with their calls, and sweeps and searches
+(each call with its point, run and trial) through ``StoreLedger``.
 
-Every function accepts ``store=None`` (``--no-store``) and then does nothing.
+The record_* functions accept ``store=None`` (``--no-store``) and then do nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,14 @@ from chimera.agent.documents import analysis_document
 from chimera.agent.spec import AgentRun
 from chimera.bench.grid import Point
 from chimera.bench.measure import CallOutcome, RunOutcome
+from chimera.load.metrics import LevelSummary
+from chimera.load.output import level_row, request_row
+from chimera.load.records import RequestRecord
 from chimera.options import InferenceOptions
 from chimera.store import Store, default_db_path
-from chimera.store.bench import add_bench_call
+from chimera.store.bench import add_bench_call, add_trial, reopen_run
+from chimera.store.load import add_level, add_requests
+from chimera.system import system_info
 
 
 def open_store(db: Path | None) -> Store:
@@ -150,3 +157,103 @@ def record_agent(
             options=spec.options.set_options(),
         )
     return row
+
+
+class StoreLedger:
+    """A sweep's or a search's results in the run store, as they come back
+    (``bench.ledger.Ledger``); ``command`` is the command line the CLI hands in."""
+
+    def __init__(self, db: Path | None, command: list[str] | None = None) -> None:
+        self.store = open_store(db)
+        self.command = command
+        self.run_id: str | None = None
+
+    def start(
+        self,
+        kind: str,
+        *,
+        label: str,
+        settings: dict[str, Any],
+        output_dir: str | None = None,
+        resume: str | None = None,
+    ) -> str | None:
+        if resume is not None and reopen_run(self.store, resume):
+            self.run_id = resume
+        else:
+            self.run_id = self.store.start_run(
+                kind,
+                label=label,
+                command=self.command,
+                settings=settings,
+                system=system_info(),
+                output_dir=output_dir,
+            )
+        return self.run_id
+
+    def warmup(
+        self,
+        point: Point,
+        call: CallOutcome,
+        backend: str,
+        model: str,
+        options: InferenceOptions,
+        trial: int | None = None,
+        url: str | None = None,
+    ) -> None:
+        record_warmup(self.store, self.run_id, point, call, backend, model, options, trial, url)
+
+    def run(
+        self,
+        point: Point,
+        run_index: int,
+        outcome: RunOutcome,
+        backend: str,
+        options: InferenceOptions,
+        model: str,
+        trial: int | None = None,
+        url: str | None = None,
+    ) -> None:
+        record_outcome(
+            self.store, self.run_id, point, run_index, outcome, backend, options, model, trial,
+            url,
+        )  # fmt: skip
+
+    def trial(self, **columns: Any) -> None:
+        if self.run_id is not None:
+            add_trial(self.store, self.run_id, **columns)
+
+    def finish(self, status: str, note: str | None) -> None:
+        try:
+            if self.run_id is not None:
+                self.store.finish_run(self.run_id, status, note)
+        finally:
+            self.store.close()
+
+
+def record_load_run(
+    db_path: Path,
+    *,
+    label: str | None,
+    command: list[str] | None,
+    settings: Any,
+    system: Any = None,
+    records: Sequence[RequestRecord],
+    summaries: Sequence[LevelSummary],
+    status: str,
+    error: str | None = None,
+    started_at: str | None = None,
+) -> str:
+    """Record a whole load run (kind ``load``), started at ``started_at`` (ISO 8601) when
+    given; returns its id."""
+    with Store(db_path) as store:
+        run_id = store.start_run(
+            "load", label=label, command=command, settings=settings, system=system
+        )
+        if started_at is not None:  # the run is recorded once done: keep when it began
+            with store.transaction() as db:
+                db.execute("UPDATE runs SET started_at = ? WHERE id = ?", (started_at, run_id))
+        add_requests(store, run_id, (request_row(r) for r in records))
+        for s in summaries:
+            add_level(store, run_id, level_row(s))
+        store.finish_run(run_id, status, error)
+    return run_id

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from chimera.bench.recording import record_agent
+from chimera.app.recording import record_agent
 from chimera.bench.results import RunRecord
 from chimera.store import Store
 
