@@ -13,6 +13,7 @@ from typing import Any
 from chimera.agent.documents import analysis_document
 from chimera.agent.spec import AgentRun
 from chimera.bench.grid import Point
+from chimera.bench.ledger import Ledger
 from chimera.bench.measure import CallOutcome, RunOutcome
 from chimera.load.metrics import LevelSummary
 from chimera.load.output import level_row, request_row
@@ -159,7 +160,7 @@ def record_agent(
     return row
 
 
-class StoreLedger:
+class StoreLedger(Ledger):
     """A sweep's or a search's results in the run store, as they come back
     (``bench.ledger.Ledger``); ``command`` is the command line the CLI hands in."""
 

@@ -1,20 +1,23 @@
 """Where a sweep's or a search's results are kept beyond its own files: the run store.
 
 The measurement hands each result to a ``Ledger`` as it comes back; the application layer's
-``chimera.app.recording.StoreLedger`` writes them to the store, and ``NullLedger`` (no store,
-``--no-store``, tests of the logic) keeps nothing.
+``chimera.app.recording.StoreLedger`` writes them to the store; ``Ledger`` itself keeps
+nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from chimera.bench.grid import Point
 from chimera.bench.measure import CallOutcome, RunOutcome
 from chimera.options import InferenceOptions
 
 
-class Ledger(Protocol):
+class Ledger:
+    """Keeps nothing (no store, ``--no-store``, tests of the logic): each method is a no-op
+    that a ledger keeping results overrides; a resumed sweep keeps the run id it had."""
+
     def start(
         self,
         kind: str,
@@ -25,6 +28,7 @@ class Ledger(Protocol):
         resume: str | None = None,
     ) -> str | None:
         """The run's id: ``resume``'s when that run can be continued, else a new run's."""
+        return resume
 
     def warmup(
         self,
@@ -56,49 +60,3 @@ class Ledger(Protocol):
 
     def finish(self, status: str, note: str | None) -> None:
         """The run's verdict, whatever ended it."""
-
-
-class NullLedger:
-    """Keeps nothing; a resumed sweep keeps the run id it had."""
-
-    def start(
-        self,
-        kind: str,
-        *,
-        label: str,
-        settings: dict[str, Any],
-        output_dir: str | None = None,
-        resume: str | None = None,
-    ) -> str | None:
-        return resume
-
-    def warmup(
-        self,
-        point: Point,
-        call: CallOutcome,
-        backend: str,
-        model: str,
-        options: InferenceOptions,
-        trial: int | None = None,
-        url: str | None = None,
-    ) -> None:
-        pass
-
-    def run(
-        self,
-        point: Point,
-        run_index: int,
-        outcome: RunOutcome,
-        backend: str,
-        options: InferenceOptions,
-        model: str,
-        trial: int | None = None,
-        url: str | None = None,
-    ) -> None:
-        pass
-
-    def trial(self, **columns: Any) -> None:
-        pass
-
-    def finish(self, status: str, note: str | None) -> None:
-        pass

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.backends.base import Backend, EndpointSettings
 from chimera.bench.grid import Choice, Dimension, IntRange, Point, space_bounds
-from chimera.bench.ledger import Ledger, NullLedger
+from chimera.bench.ledger import Ledger
 from chimera.bench.measure import (
     DEFAULT_PROMPT,
     CallOutcome,
@@ -344,7 +344,7 @@ async def run_optimize(
 ) -> OptimizeResult:
     """Run the search, handing each trial to ``ledger`` as it ends (the run store, kept by the
     application layer: ``chimera.app.optimize``; an interrupt keeps the finished ones)."""
-    ledger = ledger or NullLedger()
+    ledger = ledger or Ledger()
     optuna = _import_optuna()
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the observer reports trials

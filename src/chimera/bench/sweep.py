@@ -22,7 +22,7 @@ from chimera.atomic import write_json
 from chimera.backends.base import Backend, EndpointSettings
 from chimera.bench import sweeplog
 from chimera.bench.grid import Grid, Point
-from chimera.bench.ledger import Ledger, NullLedger
+from chimera.bench.ledger import Ledger
 from chimera.bench.measure import (
     DEFAULT_PROMPT,
     AgentWorkload,
@@ -264,7 +264,7 @@ async def run_sweep(
     """Run (or resume) the sweep, handing each result to ``ledger`` (the run store, kept by
     the application layer: ``chimera.app.sweep``) as it comes back; KeyboardInterrupt and
     cancellation leave a resumable log."""
-    ledger = ledger or NullLedger()
+    ledger = ledger or Ledger()
     out = settings.output_dir
     names = option_columns(settings)
     run_id = _check_manifest(settings)
