@@ -30,8 +30,9 @@ ANSWER = (
     "num_gpu=40.\n\n## Findings\n\n- more GPU layers are faster.\n"
 )
 SIGNALS = [
-    pytest.param(signal.SIGINT, 130, id="SIGINT"),
-    pytest.param(signal.SIGTERM, 143, id="SIGTERM"),
+    pytest.param(signal.SIGINT, 130, False, id="SIGINT"),
+    pytest.param(signal.SIGINT, 130, True, id="SIGINTx2"),
+    pytest.param(signal.SIGTERM, 143, False, id="SIGTERM"),
 ]
 DEADLINE_S = 90.0  # generous: two shared cores
 
@@ -147,7 +148,7 @@ def drip() -> Iterator[ServerThread]:
 
 
 def _interrupt(
-    case: Case, tmp: Path, srv: ServerThread, sig: int
+    case: Case, tmp: Path, srv: ServerThread, sig: int, twice: bool = False
 ) -> subprocess.CompletedProcess[str]:
     args = case.line.format(url=srv.url, tmp=tmp).split()
     env = {**os.environ, "CHIMERA_HOME": str(tmp / "home"), "PYTHONUNBUFFERED": "1"}
@@ -167,6 +168,9 @@ def _interrupt(
             time.sleep(0.002)
         if sig == signal.SIGINT:
             os.killpg(proc.pid, sig)
+            if twice:  # an impatient user: Ctrl-C again while the first one's stop runs
+                time.sleep(0.01)
+                os.killpg(proc.pid, sig)
         else:
             proc.send_signal(sig)
         out, err = proc.communicate(timeout=DEADLINE_S)
@@ -213,14 +217,14 @@ def _json_files_parse(folder: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize(("sig", "code"), SIGNALS)
+@pytest.mark.parametrize(("sig", "code", "twice"), SIGNALS)
 @pytest.mark.parametrize("command", list(CASES))
 def test_an_interrupted_command_keeps_what_finished(
-    command: str, sig: int, code: int, workdir: Path, drip: ServerThread
+    command: str, sig: int, code: int, twice: bool, workdir: Path, drip: ServerThread
 ) -> None:
     if command == "ingest":
         _big_folder(workdir)
-    done = _interrupt(CASES[command], workdir, drip, sig)
+    done = _interrupt(CASES[command], workdir, drip, sig, twice)
     assert done.returncode == code, done.stderr
     assert "Traceback" not in done.stderr
     word = "terminated" if sig == signal.SIGTERM else "interrupted"
