@@ -128,14 +128,19 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def _big_folder(tmp: Path) -> None:
-    """For ingest: enough to read (40 files, 20 MB) that it is caught mid-way."""
+    """For ingest: 40 CSV files (10 MB) to read, and between them 8 sparse files of 60 MB
+    (no disk) that it reads whole before skipping them as binary: each is open long enough
+    (tens of ms) for the test to see it open."""
     big = tmp / "big"
     big.mkdir()
     for n in range(40):  # each file its own content: a copy would be read once
-        rows = "".join(f"m{i % 7}:1b,{i % 64},{i * 0.37 + n:.2f},{i % 13}\n" for i in range(20_000))
+        rows = "".join(f"m{i % 7}:1b,{i % 64},{i * 0.37 + n:.2f},{i % 13}\n" for i in range(10_000))
         (big / f"bench_{n:02d}.csv").write_text(
             "model,num_gpu,tokens_per_s,ttft_ms\n" + rows, encoding="utf-8"
         )
+        if n % 5 == 2:
+            with (big / f"bench_{n:02d}_pad.txt").open("wb") as fh:
+                fh.truncate(60 * 2**20)
 
 
 @pytest.fixture
