@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from chimera.legacy.importer import import_paths
+from chimera.app.importer import import_paths
 
 _RUN = re.compile(r"^run_(\d+)$")
 

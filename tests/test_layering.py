@@ -53,6 +53,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "chimera.agent": ("chimera.store",),
     "chimera.render": ("chimera.backends", "chimera.store"),
     # measurement hands its results to the application layer, which records them
+    "chimera.legacy": ("chimera.store",),
     "chimera.load": ("chimera.store",),
     "chimera.executor": ("chimera.store",),
 }
@@ -161,6 +162,8 @@ def test_the_command_line_is_read_only_by_the_cli() -> None:
         ("chimera.app.run", "chimera.render.html", False),
         ("chimera.app.load", "chimera.render.load", False),
         ("chimera.load.runner", "chimera.render.load", True),
+        ("chimera.legacy.rows", "chimera.store.readonly", True),
+        ("chimera.app.importer", "chimera.store.readonly", False),
     ],
 )
 def test_the_rules_catch_a_wrong_import(module: str, target: str, expected: bool) -> None:

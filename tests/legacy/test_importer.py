@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 from types import ModuleType
 
-from chimera.legacy.importer import import_paths
+from chimera.app.importer import import_paths
 from chimera.store import Store
 from chimera.store.queries import list_runs, table_rows
 
@@ -116,7 +116,7 @@ def test_a_copy_of_a_folder_in_the_same_import_is_stored_once(
 
 
 def test_old_timestamps_are_read_as_written(tree: dict[str, Path], tmp_path: Path) -> None:
-    from chimera.legacy.importer import parse_when
+    from chimera.legacy.rows import parse_when
 
     assert str(parse_when("2025-11-12T22:56:27.902651100Z")) == "2025-11-12 22:56:27.902651+00:00"
     assert str(parse_when("2025-10-09T23:17:14.137404")) == "2025-10-09 23:17:14.137404+00:00"
@@ -127,3 +127,17 @@ def test_old_timestamps_are_read_as_written(tree: dict[str, Path], tmp_path: Pat
     with Store(db) as store:
         [run] = list_runs(store)
     assert run.started_at == "2025-11-12T22:56:27.902+00:00"
+
+
+def test_a_folder_becomes_rows_as_values_without_a_store(trees: ModuleType, tmp_path: Path) -> None:
+    from chimera.legacy.read import read_paths
+    from chimera.legacy.rows import folder_rows, judge, run_id_of
+
+    [folder] = read_paths([trees.python_multiagent(tmp_path / "old")]).folders
+    rows = folder_rows(folder, run_id_of(folder), judge(folder))
+    assert (rows.run["id"], rows.run["kind"]) == (run_id_of(folder), "legacy-multiagent")
+    assert "command" not in rows.run  # the application layer adds the command line
+    assert len(rows.agents) == 4 and len(rows.scenario_runs) == 2
+    assert rows.agents[0].call["definitions_json"]["ttft_ms"]
+    assert "legacy_speedup" in {f["kind"] for f in rows.findings}
+    assert list(tmp_path.iterdir()) == [tmp_path / "old"]

@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from chimera.app.importer import ImportReport, import_paths
 from chimera.cli.app import app
 from chimera.errors import ConfigError
-from chimera.legacy.importer import ImportReport, import_paths
 from chimera.store import default_db_path
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
