@@ -84,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore stream_options.include_usage, as some servers do (openai)",
     )
+    p.add_argument(
+        "--timeline",
+        metavar="FILE",
+        help="append one JSON line per generation to FILE: when it arrived and when its first "
+        "and last bytes were written (time.monotonic_ns); written while no generation is in "
+        "flight and at exit",
+    )
     p.add_argument("--uvloop", action="store_true", help="run on uvloop")
     real = p.add_argument_group("real engine (--engine llamacpp)")
     real.add_argument(
@@ -139,6 +146,7 @@ def config_from_args(args: argparse.Namespace) -> TestServerConfig:
             usage_in_stream=not args.no_usage,
             llamacpp_timings=args.llamacpp_timings,
             record_requests=False,  # nobody can read them from another process
+            timeline=args.timeline,
             engine=args.engine,
             model=args.model,
             parallel=args.parallel,

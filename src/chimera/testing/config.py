@@ -94,6 +94,11 @@ class TestServerConfig(BaseModel):
         "as llama-cpp-python's server does (it takes json_object with a schema only)",
     )
     record_requests: bool = Field(True, description="keep every request in TestServer.requests")
+    timeline: str | None = Field(
+        None,
+        description="modelled engine: append each generation's arrival and first/last write "
+        "times (time.monotonic_ns) to this JSONL file (see chimera.testing.timeline)",
+    )
     engine: EngineKind = Field("modelled", description="modelled timeline, or real llama.cpp")
     model: str | None = Field(
         None, description="llamacpp engine: a bundled model alias (smollm2) or a GGUF file path"
@@ -108,6 +113,8 @@ class TestServerConfig(BaseModel):
     def _engine_settings(self) -> Self:
         if self.engine == "llamacpp" and not self.model:
             raise ValueError("engine 'llamacpp' needs model (a bundled alias or a GGUF path)")
+        if self.engine == "llamacpp" and self.timeline is not None:
+            raise ValueError("timeline is written by the modelled engine only")
         if self.engine == "modelled" and self.model is not None:
             raise ValueError("model is for engine 'llamacpp'; the modelled engine serves `models`")
         return self

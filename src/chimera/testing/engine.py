@@ -26,6 +26,7 @@ from chimera.testing.pacing import Pacer
 from chimera.testing.slots import SlotTable
 from chimera.testing.state import ModelTable, ServerState
 from chimera.testing.structured import looks_like_json, smallest_instance
+from chimera.testing.timeline import Entry, Timeline, tag_of
 
 _YIELD_EVERY = 256  # tokens written back to back before letting other requests run
 
@@ -43,12 +44,16 @@ class ModelledEngine:
         self._modified_epoch = m.started_epoch()
         self._response_index = 0
         self._pieces: dict[str, list[str]] = {}
+        self.timeline = Timeline(cfg.timeline) if cfg.timeline else None
 
     async def start(self) -> None:
-        return None
+        if self.timeline is not None:
+            self.timeline.open()
 
     async def stop(self) -> None:
         self.models.cancel_loads()
+        if self.timeline is not None:
+            self.timeline.close()
 
     # --- catalogue --------------------------------------------------------------------------
 
@@ -113,6 +118,7 @@ class ModelledEngine:
             conn.write(head)
             head = b""
         prompt = gen.prompt.words() if cfg.prompt_cache else ()
+        entry = Entry(received_ns=conn.request_received_ns)
         claim = await self.slots.acquire(prompt)
         state.enter()
         try:
@@ -136,18 +142,24 @@ class ModelledEngine:
                 # the prefill starts when the request arrived, or when its wait ended
                 origin = time.monotonic() if claim.queue_ns or load_ns else conn.request_received
                 first = origin + prefill_ms / 1000
+                entry.due_ns = round(first * 1e9)
                 if gen.stream:
                     await self._stream(
-                        conn, gen, enc, (pieces, thinking), done_reason, head, timings, first
-                    )
+                        conn, gen, enc, (pieces, thinking), done_reason, head, timings, first,
+                        entry,
+                    )  # fmt: skip
                 else:
                     answer = pieces[thinking:]  # a whole body: the answer alone
-                    await self._whole(conn, gen, enc, answer, done_reason, timings, first)
+                    await self._whole(conn, gen, enc, answer, done_reason, timings, first, entry)
             finally:
                 self.models.release(gen.model, gen.keep_alive_s)
         finally:
             state.leave()
             self.slots.release(claim.index, prompt)
+            if self.timeline is not None:
+                self.timeline.add(tag_of(gen.prompt.texts()), gen.stream, entry)
+                if not state.in_flight:
+                    self.timeline.flush()
 
     async def _stream(
         self,
@@ -159,6 +171,7 @@ class ModelledEngine:
         head: bytes,
         timings: m.Timings,
         first: float,
+        entry: Entry,
     ) -> None:
         cfg = self.state.config
         pieces, thinking = answer  # the first ``thinking`` pieces are reasoning sent apart
@@ -181,7 +194,12 @@ class ModelledEngine:
                 await self.pacer.sleep_until(first + i * interval)
             elif i % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)
+            if i == 0:
+                entry.woke_ns = time.monotonic_ns()
             conn.write(lead + chunk(events[i](pieces[i])))
+            if i == 0:
+                entry.first_write_ns = time.monotonic_ns()
+            entry.tokens = i + 1
             lead = b""
             await conn.drain()
         if not cfg.fast and (count == 0 or stop_at is not None):
@@ -190,6 +208,7 @@ class ModelledEngine:
         if stop_at is None:
             closing = b"".join(chunk(e) for e in enc.final(timings, done_reason))
             conn.write(lead + closing + LAST_CHUNK)
+            entry.last_write_ns = time.monotonic_ns()
             await conn.drain()
             return
         await stream_fault(conn, enc, gen.fault.kind, lead, stop_at, cfg.stall_s)
@@ -203,6 +222,7 @@ class ModelledEngine:
         done_reason: str,
         timings: m.Timings,
         first: float,
+        entry: Entry,
     ) -> None:
         cfg = self.state.config
         after = fault_point(gen.fault)
@@ -212,7 +232,10 @@ class ModelledEngine:
             tokens = len(pieces) if stop_at is None else stop_at
             await self.pacer.sleep_until(first + cfg.token_interval_ms * max(tokens - 1, 0) / 1000)
         if stop_at is None:
+            entry.woke_ns = time.monotonic_ns()
             conn.respond(200, JSON_CONTENT, enc.whole("".join(pieces), timings, done_reason))
+            entry.first_write_ns = entry.last_write_ns = time.monotonic_ns()
+            entry.tokens = len(pieces)
             await conn.drain()
             return
         await whole_fault(conn, enc, gen.fault.kind, stop_at, cfg.stall_s)

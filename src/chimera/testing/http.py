@@ -127,10 +127,11 @@ class Connection(asyncio.Protocol):
         self._keep_alive = True
         self.transport: asyncio.Transport | None = None
         self.task: asyncio.Task[None] | None = None
-        self._data_at = 0.0
+        self._data_at_ns = 0
         # time.monotonic() when the request being handled had fully arrived: the origin of its
         # modelled timeline, so the time spent parsing a burst of requests does not delay them
         self.request_received = 0.0
+        self.request_received_ns = 0  # the same instant, time.monotonic_ns()
 
     # --- asyncio.Protocol -------------------------------------------------------------------
 
@@ -141,7 +142,7 @@ class Connection(asyncio.Protocol):
         self.task = asyncio.get_running_loop().create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
-        self._data_at = time.monotonic()
+        self._data_at_ns = time.monotonic_ns()
         self._buf += data
         self._wake_reader()
 
@@ -285,7 +286,8 @@ class Connection(asyncio.Protocol):
             await self._wait_data()
         body = bytes(self._buf[:length])
         del self._buf[:length]
-        self.request_received = self._data_at
+        self.request_received_ns = self._data_at_ns
+        self.request_received = self._data_at_ns / 1e9
         return HttpRequest(method, target, version, headers, body)
 
     async def _serve(self) -> None:
