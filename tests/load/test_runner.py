@@ -141,18 +141,20 @@ async def test_a_closed_ramp_adds_its_streams_over_the_span() -> None:
 
 
 async def test_a_level_runs_with_the_earlier_objects_frozen_out_of_collections() -> None:
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, tuple[int, ...]]] = []
     before = gc.get_threshold()
     async with TestServer(fast=True) as srv:
         load = spec(LoadLevel(concurrency=2), requests=4)
         async with create_backend(EndpointSettings(url=srv.url)) as backend:
             runner = LevelRunner(
                 backend, prompts(load), load, load.levels[0],
-                observer=lambda rec: seen.append((gc.get_freeze_count(), gc.get_threshold()[0])),
+                observer=lambda rec: seen.append((gc.get_freeze_count(), gc.get_threshold())),
             )  # fmt: skip
             await runner.execute()
     assert len(seen) == 4
-    assert all(frozen > 1000 and gen0 == 5 * before[0] for frozen, gen0 in seen)
+    # the young generation keeps its size (short pauses), the middle one is collected
+    # five times less often
+    assert all(frozen > 1000 and th[:2] == (before[0], 5 * before[1]) for frozen, th in seen)
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
 
 
