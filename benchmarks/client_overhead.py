@@ -11,16 +11,19 @@ concurrency actually sustained (time-weighted mean of requests in flight) and lo
 Accuracy: 64 concurrent streams with a 200 ms first-token delay and 10 ms between tokens;
 reported: measured ttft_ms p50/p99 and itl_ms_p50 against the injected values. The server
 logs its own times (``--timeline``: arrival, first write, on CLOCK_MONOTONIC like the
-client's perf_counter_ns), and every request's TTFT error is split into its three parts,
-which add up to it exactly:
+client's perf_counter_ns), the benchmark notes when the client's write of each request's
+body returned (a tap on StampedStream.write, joined on the prompt's nonce line), and every
+request's TTFT error is split into its four parts, which add up to it exactly:
 
-    send          server's arrival stamp - client's start (httpcore send_request_headers)
+    client send   client's body written - client's start (httpcore send_request_headers)
+    server read   server's arrival stamp - client's body written
     server late   server's first write - (arrival + 200 ms)
     wire+client   client's stamp (transport data_received) - server's first write
 
-The client's own error is send + wire+client: what Chimera's timing adds to what the
-server did. (The send part also holds the server's delay in reading the request, which no
-stamp of either process can tell from the client's.)
+On loopback a write is in the peer's socket buffer when the write call returns, so
+"server read" is the server's event loop getting round to the bytes, and "wire+client"
+the client's. The client's own error is client send + wire+client: what Chimera's timing
+adds to what the server did.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import asyncio
 import gc
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -44,6 +48,7 @@ import orjson
 
 from chimera.backends.base import EndpointSettings
 from chimera.backends.ollama import OllamaBackend, request_body
+from chimera.backends.wire import StampedStream
 from chimera.load.metrics import summarize
 from chimera.load.prompts import Prompts
 from chimera.load.records import LevelRun
@@ -264,12 +269,42 @@ class ServerTimeline:
             time.sleep(0.05)
 
 
+class WriteTap:
+    """While entered, notes when each request body's write returned (perf_counter_ns), by
+    the nonce line it carries: a regex search a write, in the benchmark only."""
+
+    TAG = re.compile(rb"\[chimera [^\]\\]+\]")
+
+    def __init__(self) -> None:
+        self.written: dict[str, int] = {}
+        self._original = StampedStream.write
+
+    def __enter__(self) -> WriteTap:
+        original, written, tag = self._original, self.written, self.TAG
+
+        async def write(stream: StampedStream, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+            await original(stream, buffer, timeout)
+            found = tag.search(buffer)
+            if found is not None:
+                written[found.group().decode()] = time.perf_counter_ns()
+
+        StampedStream.write = write  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        StampedStream.write = self._original  # type: ignore[method-assign]
+
+
 def _pct(values: np.ndarray, q: float) -> float:
     return round(float(np.percentile(values, q)), 3) if len(values) else float("nan")
 
 
 def split_errors(
-    run: LevelRun, prompts: Prompts, entries: dict[str, dict[str, int]], pauses: list
+    run: LevelRun,
+    prompts: Prompts,
+    entries: dict[str, dict[str, int]],
+    written: dict[str, int],
+    pauses: list,
 ) -> dict[str, object]:
     """Each measured request's TTFT error in its parts (ms), joined on the prompt's nonce
     line; requests the server logged no first write for are left out (and counted)."""
@@ -280,27 +315,31 @@ def split_errors(
         if not (r.counted and r.status == "ok" and r.ttft_ms is not None):
             continue
         assert r.queue_ms is not None
-        e = entries.get(tag_of([m.content for m in prompts.request(r.index).messages]))
-        if e is None or not e["first_write_ns"] or not e["received_ns"]:
+        tag = tag_of([m.content for m in prompts.request(r.index).messages])
+        e = entries.get(tag)
+        if e is None or not e["first_write_ns"] or not e["received_ns"] or tag not in written:
             missing += 1
             continue
         # the client's stamps, absolute perf_counter_ns: the request's first byte going out
         # (send_request_headers) and the first token's arrival (data_received)
         start_ns = run.t0_ns + r.sent_s * 1e9 + r.queue_ms * 1e6
         first_ns = start_ns + r.ttft_ms * 1e6
-        send = (e["received_ns"] - start_ns) / 1e6
+        send = (written[tag] - start_ns) / 1e6
+        read = (e["received_ns"] - written[tag]) / 1e6
         server = (e["first_write_ns"] - e["received_ns"]) / 1e6 - INJECTED_TTFT_MS
         wire = (first_ns - e["first_write_ns"]) / 1e6
         parts["end_to_end"].append(r.ttft_ms - INJECTED_TTFT_MS)
-        parts["send"].append(send)
-        parts["server"].append(server)
+        parts["client_send"].append(send)
+        parts["server_read"].append(read)
+        parts["server_late"].append(server)
         parts["server_wake"].append((e["woke_ns"] - e["due_ns"]) / 1e6)
         parts["wire_client"].append(wire)
+        parts["server"].append(read + server)
         parts["client"].append(send + wire)
         # a collection between the server's write and the client's stamp held the stamp
         if any(t <= first_ns and t + ms * 1e6 >= e["first_write_ns"] for t, _, ms, _ in pauses):
             gc_hit += 1
-    out: dict[str, object] = {"joined": len(parts["send"]), "unjoined": missing,
+    out: dict[str, object] = {"joined": len(parts["client"]), "unjoined": missing,
                               "first_token_after_gc": gc_hit}  # fmt: skip
     for k, values in parts.items():
         a = np.array(values)
@@ -311,11 +350,13 @@ def split_errors(
 
 SPLIT = {
     "end_to_end": "end-to-end (client TTFT - 200)",
-    "send": "send (server arrival - client start)",
-    "server": "server late (first write - arrival - 200)",
-    "server_wake": "  of it: the wake-up (woke - due)",
+    "client_send": "client send (body written - client start)",
+    "server_read": "server read (server arrival - body written)",
+    "server_late": "server late (first write - arrival - 200)",
+    "server_wake": "  of it: its wake-up (woke - due)",
     "wire_client": "wire+client (client stamp - server write)",
-    "client": "client's own (send + wire+client)",
+    "server": "the server's part (read + late)",
+    "client": "the client's own (send + wire+client)",
 }
 
 
@@ -418,12 +459,13 @@ def accuracy_figures(args: argparse.Namespace, pin: bool, figures: dict[str, obj
     try:
         for i in range(args.runs):
             # each run its own nonce: the server's lines name their run's requests
-            a, level, prompts, pauses = run(
-                accuracy(url, 64, 50, args.accuracy_rounds, not args.default_gc, f"a{i}")
-            )
+            with WriteTap() as tap:
+                a, level, prompts, pauses = run(
+                    accuracy(url, 64, 50, args.accuracy_rounds, not args.default_gc, f"a{i}")
+                )
             tags = {tag_of([m.content for m in prompts.request(r.index).messages])
                     for r in level.records}  # fmt: skip
-            a["split"] = split_errors(level, prompts, timeline.take(tags), pauses)
+            a["split"] = split_errors(level, prompts, timeline.take(tags), tap.written, pauses)
             acc.append(a)
     finally:
         proc.terminate()
@@ -463,18 +505,24 @@ def accuracy_figures(args: argparse.Namespace, pin: bool, figures: dict[str, obj
         parts = [a["split"][key] for a in acc]
         return [p["p50"] for p in parts], [p["p99"] for p in parts], max(p["max"] for p in parts)
 
-    for key, label in (("end_to_end", "end-to-end TTFT error"), ("server", "server lateness"),
-                       ("client", "client's own error")):  # fmt: skip
+    for key, label in (("end_to_end", "end-to-end TTFT error"), ("server", "the server's part"),
+                       ("client", "the client's own error")):  # fmt: skip
         p50s, p99s, worst = over(key)
         print(f"  over the runs, {label}: p50 {min(p50s):+.2f} to {max(p50s):+.2f} ms, "
               f"p99 {min(p99s):+.2f} to {max(p99s):+.2f} ms, worst {worst:+.2f} ms")  # fmt: skip
-    p50s, p99s, worst = over("client")
-    met = max(p50s) <= 1 and max(p99s) <= 5 and worst <= 20
+
+    def goal(key: str) -> tuple[bool, str]:
+        p50s, p99s, worst = over(key)
+        met = max(p50s) <= 1 and max(p99s) <= 5 and worst <= 20
+        return met, (f"{'met' if met else 'NOT met'} (p50 up to {max(p50s):+.2f}, p99 up to "
+                     f"{max(p99s):+.2f}, worst {worst:+.2f})")  # fmt: skip
+
+    met, said = goal("client")
     print(
-        f"  goal, judged on the client's own error (what Chimera's timing adds to the "
-        f"server's): p50 <= 1, p99 <= 5, no request above 20 ms: {'met' if met else 'NOT met'}"
-        f" (p50 up to {max(p50s):+.2f}, p99 up to {max(p99s):+.2f}, worst {worst:+.2f})"
+        "  goal (p50 <= 1 ms, p99 <= 5 ms in every run, no request above 20 ms), judged on "
+        f"the client's own error (what Chimera's timing adds to the server's): {said}"
     )
+    print(f"  the same on the end-to-end error, server included: {goal('end_to_end')[1]}")
     figures["accuracy_goal_met"] = met
 
 
