@@ -47,7 +47,7 @@ def test_load_time_options_map_to_llama_arguments() -> None:
         "use_mlock": True,
     }
     assert plan_call(InferenceOptions()).load == {"n_ctx": DEFAULT_N_CTX}
-    assert plan.load_key != plan_call(InferenceOptions(num_ctx=1024)).load_key
+    assert plan.load != plan_call(InferenceOptions(num_ctx=1024)).load
 
 
 def test_sampling_options_map_to_generate_arguments() -> None:
@@ -243,9 +243,26 @@ async def test_load_time_is_reported_on_the_call_that_loads(
     assert first.metrics.load_ms is not None and first.metrics.load_ms > 0
     assert first.metrics.ttft_ms is not None and first.metrics.ttft_ms > first.metrics.load_ms
     assert again.metrics.load_ms is None
-    # A new load-time option reloads the model, and that call reports the load.
+
+
+async def test_load_time_options_are_applied_by_a_load_never_by_a_call(
+    backend: LlamaCppBackend, tiny: Path
+) -> None:
+    first = await generate(backend, completion(tiny, 5))  # loaded on first use, defaults
+    assert first.metrics.load_ms is not None
+    # A call cannot change a load-time option: refused, naming it, both values and the cure.
+    with pytest.raises(ConfigError, match=r"num_ctx 256 \(loaded with 2048\).*backend\.load"):
+        await generate(backend, completion(tiny, 5, num_ctx=256))
+    # A load applies it (a reload, timed), and calls asking the same run on that load.
+    loaded = await backend.load(str(tiny), options=InferenceOptions(num_ctx=256, seed=3))
+    assert loaded.metrics.load_ms is not None and loaded.metrics.load_ms > 0
+    assert loaded.options == {"num_ctx": 256}  # the load-time options it applied, only
     bigger = await generate(backend, completion(tiny, 5, num_ctx=256))
-    assert bigger.metrics.load_ms is not None and bigger.metrics.load_ms > 0
+    assert bigger.metrics.load_ms is None
+    unset = await generate(backend, completion(tiny, 5))  # unset: as loaded
+    assert unset.metrics.load_ms is None
+    same = await backend.load(str(tiny), options=InferenceOptions(num_ctx=256))
+    assert same.metrics.load_ms is not None and same.metrics.load_ms < loaded.metrics.load_ms
 
 
 async def test_load_call(backend: LlamaCppBackend, tiny: Path) -> None:
@@ -293,6 +310,7 @@ async def test_prompt_longer_than_the_context(backend: LlamaCppBackend, tiny: Pa
     with pytest.raises(ConfigError, match=r"holds 16; raise num_ctx"):
         await generate(backend, completion(tiny, 4, num_ctx=16))
     long = GenerationRequest(model=str(tiny), prompt="many words " * 200)
+    await backend.load(str(tiny), options=InferenceOptions(num_ctx=256))
     with pytest.raises(ConfigError, match=r"the prompt is \d+ tokens.*holds 256"):
         await generate(backend, long.model_copy(update={"options": InferenceOptions(num_ctx=256)}))
 

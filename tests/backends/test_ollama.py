@@ -87,6 +87,11 @@ async def test_load_call_reports_load_time_apart() -> None:
         m = result.metrics
         assert result.done_reason == "load" and result.text == ""
         assert m.load_ms is not None and 40 <= m.load_ms < 200 and m.estimated == ["load_ms"]
+        assert "options" not in srv.requests[-1].body and result.options == {}
+        # Ollama loads with the options a load request sends (its context, layers offloaded)
+        sized = await b.load("tiny:latest", options=InferenceOptions(num_ctx=1024))
+        assert srv.requests[-1].body["options"] == {"num_ctx": 1024}  # type: ignore[index]
+        assert sized.options == {"num_ctx": 1024}
 
 
 async def test_server_info_lists_models_and_loaded() -> None:

@@ -10,8 +10,9 @@ from chimera.agent.personas import get_persona
 from chimera.agent.spec import AgentSpec
 from chimera.backends.base import EndpointSettings, GenerationRequest, generate
 from chimera.bench.limits import BackendPool
-from chimera.errors import ChimeraError
+from chimera.errors import ChimeraError, ConfigError
 from chimera.ingest.pipeline import ingest_paths
+from chimera.options import InferenceOptions
 from chimera.testing import TestServer, TestServerConfig
 
 
@@ -74,3 +75,30 @@ async def test_a_failed_call_frees_its_slot() -> None:
         srv.set_fault("none")
         result = await asyncio.wait_for(generate(pool["a"], request()), 2)
         assert result.text == "tok1 tok2 tok3"
+
+
+def llama_spec(agent_id: str, **options: object) -> AgentSpec:
+    return spec(agent_id, None, "llamacpp").model_copy(
+        update={"options": InferenceOptions.parse(options)}
+    )
+
+
+async def test_agents_sharing_an_in_process_model_must_ask_the_same_load() -> None:
+    """One load serves every agent on an in-process model: differing load-time options are
+    refused before any call, naming both agents; sampling options may differ."""
+    same = [llama_spec("a", num_ctx=512, temperature=0.1), llama_spec("b", num_ctx=512)]
+    async with BackendPool(same, ingest_paths([]), max_in_flight=1) as pool:
+        assert pool["a"] is pool["b"]
+        assert "num_ctx" in pool["a"].load_options  # kept through the in-flight limit
+    differ = [llama_spec("a", num_ctx=512), llama_spec("b", num_ctx=1024)]
+    with pytest.raises(ConfigError, match=r"agents 'a' and 'b' share tiny.*num_ctx"):
+        async with BackendPool(differ, ingest_paths([])):
+            pass
+    # over a server that takes them per call (Ollama reloads by itself), nothing is refused
+    async with TestServer() as srv:
+        over_http = [
+            spec("a", srv.url).model_copy(update={"options": InferenceOptions(num_ctx=512)}),
+            spec("b", srv.url).model_copy(update={"options": InferenceOptions(num_ctx=1024)}),
+        ]
+        async with BackendPool(over_http, ingest_paths([])) as pool:
+            assert pool["a"].load_options == frozenset()

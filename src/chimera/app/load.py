@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chimera import __version__
 from chimera.app.recording import record_load_run
 from chimera.atomic import write_json
-from chimera.backends.base import EndpointSettings, create_backend, known_kinds
+from chimera.backends.base import EndpointSettings, create_backend, known_kinds, load_for
 from chimera.backends.http import normalize_url
 from chimera.backends.probe import detect_kind
 from chimera.bench.measure import session_tag
@@ -162,6 +162,9 @@ async def run_load(
             "server": await server_snapshot(backend, settings.model),
             "gpu_telemetry": gpu.source,
         }
+        # a backend that fixes load-time options at load (llama.cpp in-process) loads now,
+        # with the run's options; every request then carries the same
+        await load_for(backend, settings.model, options)
         if workload is not None:  # the calls chimera run would send this model (its size)
             prompts.entries, agent = await agent_entries(workload, backend, settings.model)
         plan = make_plan(spec)

@@ -23,6 +23,7 @@ from chimera.calls import (
     TextChunk,
 )
 from chimera.errors import ConfigError, EmptyResponseError, UnknownBackendError
+from chimera.options import InferenceOptions
 
 # The call values live in chimera.calls; they are re-exported here for the backends.
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "create_backend",
     "generate",
     "known_kinds",
+    "load_for",
     "register_backend",
     "require_output",
 ]
@@ -94,6 +96,10 @@ class Backend(Protocol):
     """An inference backend. Use it as an async context manager or call ``aclose``."""
 
     kind: ClassVar[str]
+    # Options fixed when a model is loaded: ``load`` applies them, and a call cannot change
+    # them (llama.cpp in-process). Empty for a server that takes them on each request and
+    # reloads by itself (Ollama) or fixes them when it starts (OpenAI-compatible servers).
+    load_options: ClassVar[frozenset[str]]
     settings: EndpointSettings
 
     @property
@@ -103,8 +109,14 @@ class Backend(Protocol):
         """Yield text chunks as they arrive, then exactly one CallResult."""
         ...
 
-    async def load(self, model: str, keep_alive: str | float | None = None) -> CallResult:
-        """Load the model without generating; the result's ``load_ms`` is the load time."""
+    async def load(
+        self,
+        model: str,
+        keep_alive: str | float | None = None,
+        options: InferenceOptions | None = None,
+    ) -> CallResult:
+        """Load the model without generating, with the load-time options in ``options``;
+        the result's ``load_ms`` is the load time."""
         ...
 
     async def server_info(self) -> ServerInfo:
@@ -124,6 +136,15 @@ async def generate(backend: Backend, request: GenerationRequest) -> CallResult:
         if isinstance(event, CallResult):
             return event
     raise RuntimeError(f"backend {backend.kind} ended a stream without a result")  # a bug
+
+
+async def load_for(backend: Backend, model: str, options: InferenceOptions) -> CallResult | None:
+    """Load ``model`` with the load-time options in ``options`` when the backend fixes them
+    at load (the calls that follow carry the same options and run on that load); None, and
+    nothing sent, for a backend that takes them on each call."""
+    if not backend.load_options:
+        return None
+    return await backend.load(model, options=options)
 
 
 def require_output(

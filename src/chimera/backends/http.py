@@ -400,6 +400,7 @@ class HttpBackend:
     model-not-found error that lists what the server does have."""
 
     kind: ClassVar[str]
+    load_options: ClassVar[frozenset[str]] = frozenset()  # the server takes them per call
     missing_model_hint: ClassVar[str | None] = None  # None: suggest `ollama pull NAME`
     unreachable_hint: ClassVar[str | None] = None  # None: suggest `ollama serve`
 

@@ -1,6 +1,6 @@
 """Ollama-named options as llama-cpp-python takes them (pure): which are load-time
-(``Llama()`` arguments: a new value reloads the model), which are sampling (``generate()``
-arguments), which are refused, and a JSON schema as a grammar."""
+(``Llama()`` arguments, applied by ``LlamaCppBackend.load``), which are sampling
+(``generate()`` arguments), which are refused, and a JSON schema as a grammar."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from chimera.options import InferenceOptions
 DEFAULT_N_CTX = 2048
 
 
-# Options fixed when the model is loaded -> Llama() arguments. A new value reloads the model.
+# Options fixed when the model is loaded -> Llama() arguments. Only a load applies them.
 LOAD_PARAMS = {
     "num_ctx": "n_ctx",
     "num_gpu": "n_gpu_layers",
@@ -57,16 +57,13 @@ UNSUPPORTED = ("low_vram", "num_keep", "tfs_z", "penalize_newline")
 class CallPlan:
     """What one request's options mean for llama-cpp-python."""
 
-    load: dict[str, Any]
+    load: dict[str, Any]  # Llama() arguments: those asked, with the defaults filled in
+    asked: dict[str, Any]  # the load-time options the request set, as Llama() arguments
     sample: dict[str, Any]
     max_tokens: int | None  # None = until the context is full
     seed: int | None
     stop: tuple[str, ...]
     repeat_last_n: int | None
-
-    @property
-    def load_key(self) -> tuple[tuple[str, Any], ...]:
-        return tuple(sorted(self.load.items()))
 
 
 def plan_call(options: InferenceOptions) -> CallPlan:
@@ -78,8 +75,8 @@ def plan_call(options: InferenceOptions) -> CallPlan:
             f"the llamacpp backend cannot apply {', '.join(refused)} (llama-cpp-python does "
             "not support them); remove them from the options"
         )
-    load = {LOAD_PARAMS[k]: v for k, v in set_.items() if k in LOAD_PARAMS}
-    load.setdefault("n_ctx", DEFAULT_N_CTX)
+    asked = {LOAD_PARAMS[k]: v for k, v in set_.items() if k in LOAD_PARAMS}
+    load = {"n_ctx": DEFAULT_N_CTX, **asked}
     if "n_threads" in load:
         # As Ollama's num_thread does: the prompt is read on the same threads. Without this,
         # llama-cpp-python reads prompts on every core whatever n_threads says.
@@ -87,12 +84,24 @@ def plan_call(options: InferenceOptions) -> CallPlan:
     num_predict = options.num_predict
     return CallPlan(
         load=load,
+        asked=asked,
         sample={SAMPLE_PARAMS[k]: v for k, v in set_.items() if k in SAMPLE_PARAMS},
         max_tokens=None if num_predict is None or num_predict < 0 else num_predict,
         seed=options.seed,
         stop=tuple(s for s in options.stop or () if s),
         repeat_last_n=options.repeat_last_n,
     )
+
+
+def differing(loaded: dict[str, Any], asked: dict[str, Any]) -> list[str]:
+    """The load-time options (Ollama names, with both values) a call asks differently from
+    how the model was loaded."""
+    names = {v: k for k, v in LOAD_PARAMS.items()}
+    return [
+        f"{names[arg]} {value!r} (loaded with {loaded.get(arg)!r})"
+        for arg, value in asked.items()
+        if loaded.get(arg) != value
+    ]
 
 
 def json_grammar(schema: dict[str, Any]) -> Any:

@@ -1,9 +1,13 @@
 """Embedded llama.cpp: runs a GGUF file in-process and reports the engine's own timings.
 
 ``request.model`` is a bundled model (``smollm2``) or the path of a GGUF file (relative paths
-also resolve against the directory given as the endpoint's ``url``). Each (file, load-time
-options) pair is loaded once and kept until ``aclose``; calls on one model run one at a time,
-as in a one-slot server, in a worker thread so the event loop stays free.
+also resolve against the directory given as the endpoint's ``url``). Load-time options
+(``num_ctx``, ``num_gpu``, ...: ``LOAD_PARAMS``) are applied by ``load(model, options=...)``,
+which reloads a file loaded with others; a call never reloads. A call runs on the model as it
+is loaded (loading it on first use with the call's load-time options) and is refused if it
+asks a load-time option the load did not apply. A model is kept until ``aclose``; calls on
+one model run one at a time, as in a one-slot server, in a worker thread so the event loop
+stays free.
 
 Generation is driven token by token through ``Llama.generate`` rather than
 ``create_completion(stream=True)``: that gives one chunk per token, stamped when the token
@@ -47,8 +51,10 @@ from chimera.backends.llama_driver import (
 )
 from chimera.backends.llama_options import (
     DEFAULT_N_CTX,
+    LOAD_PARAMS,
     UNSUPPORTED,
     CallPlan,
+    differing,
     json_grammar,
     plan_call,
 )
@@ -81,7 +87,7 @@ ENDPOINT = "in-process"
 @dataclass(slots=True)
 class _Loaded:
     path: Path
-    key: tuple[tuple[str, Any], ...]
+    load: dict[str, Any]  # the Llama() arguments it was loaded with
     llm: Any
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -155,6 +161,7 @@ class LlamaCppBackend:
     """Runs GGUF models in this process with llama-cpp-python."""
 
     kind: ClassVar[str] = "llamacpp"
+    load_options: ClassVar[frozenset[str]] = frozenset(LOAD_PARAMS)
     refused_options: ClassVar[tuple[str, ...]] = UNSUPPORTED
     refused_hint: ClassVar[str] = (
         "llama-cpp-python does not apply them; remove them, or use the ollama backend"
@@ -205,18 +212,33 @@ class LlamaCppBackend:
             what = str(exc)
             raise ModelNotFoundError(model, URL, hint=f"{what[:1].upper()}{what[1:]}.") from None
 
-    async def _model(self, path: Path, plan: CallPlan) -> tuple[_Loaded, int | None]:
-        """The loaded model for (path, load options) and the load time if this call loaded it."""
+    async def _model(self, path: Path, plan: CallPlan, *, load: bool) -> tuple[_Loaded, int | None]:
+        """The loaded model for ``path`` and the load time if this made the load.
+
+        ``load``: apply ``plan``'s load-time options, reloading a model loaded with others
+        (``load()``). Otherwise (a call) the model is used as loaded, loaded now if it is not
+        yet, and a load-time option the call asks differently is refused.
+        """
         async with self._load_lock:
             entry = self._models.get(path)
-            if entry is not None and entry.key == plan.load_key:
+            if entry is not None and not load:
+                wrong = differing(entry.load, plan.asked)
+                if wrong:
+                    raise ConfigError(
+                        f"{path.name} is loaded with other load-time options than this call "
+                        f"asks: {', '.join(wrong)}; a call cannot change them. Load the model "
+                        "with them first (backend.load(model, options=...)), as chimera's "
+                        "sweeps, sessions and load runs do"
+                    )
+                return entry, None
+            if entry is not None and entry.load == plan.load:
                 return entry, None
             if entry is not None:  # new load-time options: reload, as Ollama does
                 async with entry.lock:
                     entry.llm.close()
                 del self._models[path]
             llm, load_ns = await asyncio.to_thread(load_model, path, plan.load)
-            entry = _Loaded(path, plan.load_key, llm)
+            entry = _Loaded(path, plan.load, llm)
             self._models[path] = entry
             return entry, load_ns
 
@@ -226,7 +248,7 @@ class LlamaCppBackend:
         clock = StreamClock(time.perf_counter_ns())
         plan = plan_call(request.options)
         path = self.resolve(request.model)
-        entry, load_ns = await self._model(path, plan)
+        entry, load_ns = await self._model(path, plan, load=False)
         parts: list[str] = []
         async with entry.lock:
             loop = asyncio.get_running_loop()
@@ -289,8 +311,15 @@ class LlamaCppBackend:
             options=request.options.set_options(),
         )
 
-    async def load(self, model: str, keep_alive: str | float | None = None) -> CallResult:
-        """Load ``model`` with default load options; ``load_ms`` is the time that took.
+    async def load(
+        self,
+        model: str,
+        keep_alive: str | float | None = None,
+        options: InferenceOptions | None = None,
+    ) -> CallResult:
+        """Load ``model`` with the load-time options in ``options`` (the rest are ignored;
+        unset ones take their defaults), reloading it if it was loaded with others;
+        ``load_ms`` is the time that took.
 
         ``keep_alive`` is accepted for the protocol's sake: a model stays loaded until
         ``aclose``.
@@ -299,7 +328,8 @@ class LlamaCppBackend:
         started_at = datetime.now(UTC)
         clock = StreamClock(time.perf_counter_ns())
         path = self.resolve(model)
-        _, load_ns = await self._model(path, plan_call(InferenceOptions()))
+        plan = plan_call(options or InferenceOptions())
+        _, load_ns = await self._model(path, plan, load=True)
         clock.end_ns = time.perf_counter_ns()
         # Already loaded: the time this call spent making sure of it, measured all the same.
         spent = load_ns if load_ns is not None else clock.end_ns - clock.start_ns
@@ -313,6 +343,7 @@ class LlamaCppBackend:
             done_reason="load",
             metrics=metrics,
             started_at=started_at,
+            options={k: v for k, v in plan_options(options).items() if k in LOAD_PARAMS},
         )
 
     async def server_info(self) -> ServerInfo:
@@ -337,6 +368,10 @@ class LlamaCppBackend:
             models=loaded + models,
             loaded=loaded,
         )
+
+
+def plan_options(options: InferenceOptions | None) -> dict[str, Any]:
+    return options.set_options() if options is not None else {}
 
 
 def _loaded_info(entry: _Loaded) -> ModelInfo:

@@ -23,6 +23,7 @@ from chimera.backends.base import (
     TextChunk,
 )
 from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
+from chimera.options import InferenceOptions
 
 Responder = Callable[[GenerationRequest], str]
 OFFLINE_URL = "offline://"
@@ -40,6 +41,7 @@ class OfflineBackend:
     """A backend that needs no server."""
 
     kind: ClassVar[str] = "offline"
+    load_options: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self, settings: EndpointSettings | None = None, responder: Responder | None = None
@@ -88,7 +90,12 @@ class OfflineBackend:
             options=request.options.set_options(),
         )
 
-    async def load(self, model: str, keep_alive: str | float | None = None) -> CallResult:
+    async def load(
+        self,
+        model: str,
+        keep_alive: str | float | None = None,
+        options: InferenceOptions | None = None,
+    ) -> CallResult:
         now = time.perf_counter_ns()
         clock = StreamClock(now)
         clock.end_ns = now

@@ -28,6 +28,7 @@ from chimera.backends.http import (
 )
 from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
 from chimera.errors import BackendError, StreamCutError
+from chimera.options import InferenceOptions
 
 DEFAULT_PORT = 11434
 
@@ -183,11 +184,20 @@ class OllamaBackend(HttpBackend):
             options=request.options.set_options(),
         )
 
-    async def load(self, model: str, keep_alive: str | float | None = None) -> CallResult:
-        """Load ``model`` with an empty prompt; Ollama reports the load time alone."""
+    async def load(
+        self,
+        model: str,
+        keep_alive: str | float | None = None,
+        options: InferenceOptions | None = None,
+    ) -> CallResult:
+        """Load ``model`` with an empty prompt; Ollama reports the load time alone. Ollama
+        loads with the ``options`` given (its context size, layers offloaded, ...), and the
+        calls that follow keep that load only if they send the same."""
         body: dict[str, Any] = {"model": model, "prompt": "", "stream": False}
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
+        if options is not None and options.set_options():
+            body["options"] = options.set_options()
         started_at = datetime.now(UTC)
         clock = StreamClock(time.perf_counter_ns())
         try:
@@ -212,6 +222,7 @@ class OllamaBackend(HttpBackend):
             done_reason=done_reason,
             metrics=metrics,
             started_at=started_at,
+            options=body.get("options", {}),
         )
 
     async def server_info(self) -> ServerInfo:

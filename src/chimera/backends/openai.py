@@ -300,8 +300,14 @@ class OpenAIBackend(HttpBackend):
             options=request.options.set_options(),
         )
 
-    async def load(self, model: str, keep_alive: str | float | None = None) -> CallResult:
-        """A one-token warm-up call; these servers load models at start and report no load time."""
+    async def load(
+        self,
+        model: str,
+        keep_alive: str | float | None = None,
+        options: InferenceOptions | None = None,
+    ) -> CallResult:
+        """A one-token warm-up call; these servers load models at start and report no load time
+        (their load-time options are set then: ``options`` adds nothing)."""
         request = GenerationRequest(
             model=model, prompt="Hi", options=InferenceOptions(num_predict=1)
         )

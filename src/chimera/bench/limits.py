@@ -17,13 +17,16 @@ from chimera.agent.endpoint import open_backend
 from chimera.agent.spec import AgentSpec
 from chimera.backends.base import Backend, EndpointSettings, StreamEvent
 from chimera.calls import CallResult, GenerationRequest, ServerInfo
+from chimera.errors import ConfigError
 from chimera.ingest.pipeline import IngestResult
+from chimera.options import InferenceOptions
 
 
 class LimitedBackend:
     """A backend whose calls first take a slot of a shared semaphore."""
 
     kind: ClassVar[str] = "limited"  # replaced by the wrapped kind in each subclass
+    load_options: ClassVar[frozenset[str]] = frozenset()  # and the wrapped one's load options
 
     def __init__(self, inner: Backend, slots: asyncio.Semaphore) -> None:
         self.inner = inner
@@ -49,9 +52,14 @@ class LimitedBackend:
             if held:
                 self.slots.release()
 
-    async def load(self, model: str, keep_alive: str | float | None = None) -> CallResult:
+    async def load(
+        self,
+        model: str,
+        keep_alive: str | float | None = None,
+        options: InferenceOptions | None = None,
+    ) -> CallResult:
         async with self.slots:
-            return await self.inner.load(model, keep_alive)
+            return await self.inner.load(model, keep_alive, options)
 
     async def server_info(self) -> ServerInfo:
         return await self.inner.server_info()
@@ -67,14 +75,14 @@ class LimitedBackend:
 
 
 @functools.cache
-def _limited_class(kind: str) -> type[LimitedBackend]:
+def _limited_class(kind: str, load_options: frozenset[str]) -> type[LimitedBackend]:
     # Reports and the store name the backend by ``kind``: keep the wrapped one's.
-    return type(f"Limited_{kind}", (LimitedBackend,), {"kind": kind})
+    return type(f"Limited_{kind}", (LimitedBackend,), {"kind": kind, "load_options": load_options})
 
 
 def limit_in_flight(backend: Backend, slots: asyncio.Semaphore) -> Backend:
     """``backend`` with every call holding one of ``slots`` while it runs."""
-    return cast(Backend, _limited_class(backend.kind)(backend, slots))
+    return cast(Backend, _limited_class(backend.kind, backend.load_options)(backend, slots))
 
 
 class BackendPool:
@@ -110,10 +118,29 @@ class BackendPool:
                     if key is not None:
                         shared[key] = backend
                 self._by_agent[spec.agent_id] = backend
+            self._check_load_options()
         except BaseException:
             await self._stack.aclose()
             raise
         return self
+
+    def _check_load_options(self) -> None:
+        """Agents sharing one loaded model must ask the same load-time options of a backend
+        that fixes them at load (one load serves them all): refused here, before any call."""
+        seen: dict[tuple[int, str], tuple[str, dict[str, object]]] = {}
+        for spec in self.specs:
+            backend = self._by_agent[spec.agent_id]
+            asked = {
+                k: v for k, v in spec.options.set_options().items() if k in backend.load_options
+            }
+            first = seen.setdefault((id(backend), spec.model), (spec.agent_id, asked))
+            if first[1] != asked:
+                raise ConfigError(
+                    f"agents {first[0]!r} and {spec.agent_id!r} share {spec.model} on one "
+                    f"{backend.kind} endpoint but ask different load-time options "
+                    f"({first[1] or 'defaults'} and {asked or 'defaults'}): one load serves "
+                    "both; give them the same"
+                )
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()

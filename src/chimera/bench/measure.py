@@ -14,7 +14,7 @@ from typing import ClassVar, Literal, Protocol
 
 from chimera.agent.spec import AgentRun, AgentSpec
 from chimera.agent.workflow import run_agent
-from chimera.backends.base import Backend, generate
+from chimera.backends.base import Backend, generate, load_for
 from chimera.calls import CallMetrics, CallResult, CallTotals, GenerationRequest, call_totals
 from chimera.errors import ChimeraError
 from chimera.ingest.pipeline import IngestResult
@@ -83,6 +83,17 @@ async def _call(backend: Backend, request: GenerationRequest, stage: str) -> Cal
     except ChimeraError as exc:
         return CallOutcome(stage, prompt, None, str(exc))
     return CallOutcome(stage, prompt, result, None)
+
+
+async def load_call(backend: Backend, model: str, options: InferenceOptions) -> CallOutcome | None:
+    """Load ``model`` with a point's load-time options on a backend that fixes them at load
+    (llama.cpp in-process: a call never reloads), before the point's warm-up; None for a
+    backend that takes them on each call. A failed load is an outcome with its reason."""
+    try:
+        result = await load_for(backend, model, options)
+    except ChimeraError as exc:
+        return CallOutcome("load", "", None, str(exc))
+    return None if result is None else CallOutcome("load", "", result, None)
 
 
 class Workload(Protocol):

@@ -21,7 +21,7 @@ from chimera.agent.endpoint import resolve_endpoint
 from chimera.agent.model_size import model_parameters
 from chimera.agent.spec import AgentRun, AgentSpec
 from chimera.agent.workflow import check_run, run_agent
-from chimera.backends.base import Backend, EndpointSettings, generate
+from chimera.backends.base import Backend, EndpointSettings, generate, load_for
 from chimera.bench.concurrency import DEFAULT_CONTENTION_THRESHOLD, VALIDITY_TOLERANCE
 from chimera.bench.limits import BackendPool
 from chimera.bench.measure import nonce_line, session_tag
@@ -284,6 +284,15 @@ class _Session:
             if spec.endpoint.kind == "offline" or key in done:
                 continue
             done.add(key)
+            try:
+                loaded = await load_for(backend, spec.model, spec.options)
+            except ChimeraError as exc:
+                note = f"loading {spec.model} for {spec.agent_id} failed: {exc}"
+                self.outcome.notes.append(note)
+                self.obs.note(note)
+                continue
+            if loaded is not None:
+                self.sink.preload_call(self.outcome, loaded)
             options = spec.options.merged(InferenceOptions(num_predict=1))
             request = GenerationRequest(
                 model=spec.model, prompt="Hi", options=options, purpose="preload"

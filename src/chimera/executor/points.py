@@ -28,6 +28,7 @@ from chimera.bench.measure import (
     CallOutcome,
     RunOutcome,
     Workload,
+    load_call,
     nonce_line,
 )
 from chimera.configfile import one_line
@@ -99,9 +100,13 @@ def _open(job: PointJob) -> Backend:
 
 
 async def measure_point(job: PointJob, backend: Backend, sink: PointSink) -> None:
-    """Warm up, then measure each run of the point; every result goes to ``sink`` at once."""
+    """Load the model with the point's load-time options (where the backend fixes them at
+    load), warm up, then measure each run of the point; every result goes to ``sink`` at once."""
     where = Where(backend.url, backend.kind)
     key = job.point.key
+    loaded = await load_call(backend, job.workload.model, job.options)
+    if loaded is not None:
+        sink.warmup(job, where, loaded)
     for w in range(1, job.warmup + 1):
         sink.stage(f"{job.stage_prefix}warm-up {w}/{job.warmup} at {key}")
         call = await job.workload.warmup(backend, job.options)

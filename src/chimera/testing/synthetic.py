@@ -49,6 +49,7 @@ class SyntheticBackend:
     """Answers every request at once with figures from ``speed`` (x noise)."""
 
     kind: ClassVar[str] = "synthetic"
+    load_options: ClassVar[frozenset[str]] = frozenset()  # as Ollama: taken on each call
 
     def __init__(
         self,
@@ -128,7 +129,12 @@ class SyntheticBackend:
             options=options.set_options(),
         )
 
-    async def load(self, model: str, keep_alive: str | float | None = None) -> CallResult:
+    async def load(
+        self,
+        model: str,
+        keep_alive: str | float | None = None,
+        options: InferenceOptions | None = None,
+    ) -> CallResult:
         self._loaded = None
         return CallResult(
             backend=self.kind,
