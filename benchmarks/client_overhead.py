@@ -310,7 +310,7 @@ def split_errors(
     line; requests the server logged no first write for are left out (and counted)."""
     parts: dict[str, list[float]] = {k: [] for k in SPLIT}
     missing = 0
-    gc_hit = 0
+    gc_ms: list[float] = []  # collector pauses inside each first token's wire+client window
     for r in run.records:
         if not (r.counted and r.status == "ok" and r.ttft_ms is not None):
             continue
@@ -336,11 +336,16 @@ def split_errors(
         parts["wire_client"].append(wire)
         parts["server"].append(read + server)
         parts["client"].append(send + wire)
-        # a collection between the server's write and the client's stamp held the stamp
-        if any(t <= first_ns and t + ms * 1e6 >= e["first_write_ns"] for t, _, ms, _ in pauses):
-            gc_hit += 1
-    out: dict[str, object] = {"joined": len(parts["client"]), "unjoined": missing,
-                              "first_token_after_gc": gc_hit}  # fmt: skip
+        # the collector's pauses between the server's write and the client's stamp held it
+        w0, w1 = e["first_write_ns"], first_ns
+        gc_ms.append(sum(max(0.0, min(w1, t + ms * 1e6) - max(w0, t)) / 1e6
+                         for t, _, ms, _ in pauses))  # fmt: skip
+    held = np.array(gc_ms)
+    out: dict[str, object] = {
+        "joined": len(parts["client"]), "unjoined": missing,
+        "gc_in_wire_client_ms": {"held": int((held > 0).sum()), "p99": _pct(held, 99),
+                                 "max": round(float(held.max()), 3) if len(held) else 0.0},
+    }  # fmt: skip
     for k, values in parts.items():
         a = np.array(values)
         out[k] = {"p50": _pct(a, 50), "p99": _pct(a, 99),
@@ -496,7 +501,9 @@ def accuracy_figures(args: argparse.Namespace, pin: bool, figures: dict[str, obj
             sp = a["split"]
             note = ""
             if key == "wire_client":
-                note = f"   {sp['first_token_after_gc']} first tokens held by a GC pause"
+                g = sp["gc_in_wire_client_ms"]
+                note = (f"   GC inside it: {g['held']} first tokens, p99 {g['p99']:.2f} ms, "
+                        f"max {g['max']:.2f} ms")  # fmt: skip
             if key == "end_to_end" and sp["unjoined"]:
                 note = f"   {sp['unjoined']} requests not in the server's timeline"
             print(f"    run {i:2d}  {_triple(sp[key])}{note}")
