@@ -60,6 +60,11 @@ class GenerationRequest(BaseModel):
     def is_chat(self) -> bool:
         return self.messages is not None
 
+    @property
+    def input_text(self) -> str:
+        """The prompt, or the messages' contents one after another."""
+        return self.prompt or "\n\n".join(m.content for m in self.messages or ())
+
 
 @dataclass(slots=True, frozen=True)
 class TextChunk:

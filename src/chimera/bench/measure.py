@@ -15,7 +15,14 @@ from typing import ClassVar, Literal, Protocol
 from chimera.agent.spec import AgentRun, AgentSpec
 from chimera.agent.workflow import run_agent
 from chimera.backends.base import Backend, generate, load_for
-from chimera.calls import CallMetrics, CallResult, CallTotals, GenerationRequest, call_totals
+from chimera.calls import (
+    CallMetrics,
+    CallResult,
+    CallTotals,
+    ChatMessage,
+    GenerationRequest,
+    call_totals,
+)
 from chimera.errors import ChimeraError
 from chimera.ingest.pipeline import IngestResult
 from chimera.metrics_table import CALL_METRIC_UNITS
@@ -77,7 +84,7 @@ def metrics_of(m: CallMetrics | CallTotals) -> dict[str, float | int | None]:
 
 
 async def _call(backend: Backend, request: GenerationRequest, stage: str) -> CallOutcome:
-    prompt = request.prompt or "\n\n".join(m.content for m in request.messages or ())
+    prompt = request.input_text
     try:
         result = await generate(backend, request)
     except ChimeraError as exc:
@@ -129,7 +136,11 @@ class GenerateWorkload:
         if options.num_predict is None:
             options = options.model_copy(update={"num_predict": DEFAULT_NUM_PREDICT})
         prompt = f"{nonce}\n{self.prompt}" if nonce else self.prompt
-        return GenerationRequest(model=self.model, prompt=prompt, options=options)
+        # A chat turn, so the server formats it with the model's template (as Ollama's
+        # /api/generate does and a raw completion does not): an instruct model answers a raw
+        # prompt with its end token at once half the time (SmolLM2 in-process).
+        message = ChatMessage(role="user", content=prompt)
+        return GenerationRequest(model=self.model, messages=(message,), options=options)
 
     async def warmup(self, backend: Backend, options: InferenceOptions) -> CallOutcome:
         return await _call(backend, self.request(options), "warmup")

@@ -111,7 +111,7 @@ class SyntheticBackend:
             load_ms=load,
             prompt_eval_ms=ttft,
             eval_ms=eval_ms,
-            prompt_tokens=len((request.prompt or "").split()) or 1,
+            prompt_tokens=len(request.input_text.split()) or 1,
             output_tokens=tokens,
             decode_tokens_per_s=tokens / (eval_ms / 1000.0),
             done_reason="length",
