@@ -34,6 +34,7 @@ import gc
 import json
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -295,6 +296,20 @@ class WriteTap:
         StampedStream.write = self._original  # type: ignore[method-assign]
 
 
+def preemptions(pid: int | None = None) -> int:
+    """Involuntary context switches so far of this process (or ``pid``'s): each one a time
+    the kernel gave the core to something else while the process could have run."""
+    if pid is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("nonvoluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _pct(values: np.ndarray, q: float) -> float:
     return round(float(np.percentile(values, q)), 3) if len(values) else float("nan")
 
@@ -464,10 +479,14 @@ def accuracy_figures(args: argparse.Namespace, pin: bool, figures: dict[str, obj
     try:
         for i in range(args.runs):
             # each run its own nonce: the server's lines name their run's requests
+            before = preemptions(), preemptions(proc.pid)
             with WriteTap() as tap:
                 a, level, prompts, pauses = run(
                     accuracy(url, 64, 50, args.accuracy_rounds, not args.default_gc, f"a{i}")
                 )
+            a["preempted_client"] = preemptions() - before[0]
+            a["preempted_server"] = preemptions(proc.pid) - before[1]
+            a["load_average"] = round(os.getloadavg()[0], 2)
             tags = {tag_of([m.content for m in prompts.request(r.index).messages])
                     for r in level.records}  # fmt: skip
             a["split"] = split_errors(level, prompts, timeline.take(tags), tap.written, pauses)
@@ -483,7 +502,7 @@ def accuracy_figures(args: argparse.Namespace, pin: bool, figures: dict[str, obj
         f"({args.accuracy_rounds} rounds of 64 requests each)"
     )
     print(" run  requests  TTFT error p50 / p99 / max ms  ITL error p50  loop lag max"
-          "  GC: collections gen2 pause max (cpu)")  # fmt: skip
+          "  GC: collections gen2 pause max (cpu)  preempted: client server  load")  # fmt: skip
     for i, a in enumerate(acc):
         print(
             f" {i:3d}  {a['requests']:8d}  {a['ttft_error_ms_p50']:+8.3f} "
@@ -491,8 +510,14 @@ def accuracy_figures(args: argparse.Namespace, pin: bool, figures: dict[str, obj
             f"{a['itl_error_ms_p50']:+8.3f}  {a['loop_lag_ms_max']:9.2f} ms"
             f"  {a['gc_collections']:6d} {a['gc_gen2']:4d} {a['gc_pause_ms_max']:7.2f} ms"
             f" ({a['gc_pause_cpu_ms_max']:.2f})"
+            f"  {a['preempted_client']:6d} {a['preempted_server']:6d}  {a['load_average']:.2f}"
             + (f"  {a['failed']} failed" if a["failed"] else "")
         )
+    print(
+        "(preempted: involuntary context switches during the run, the client's and the "
+        "server's: the times another process took their core. Where they run to hundreds, the "
+        "machine's other work is in the figures.)"
+    )
     print("\nThe TTFT error split (ms, p50 p99 max), from the server's timeline joined on each "
           "request's nonce line:")  # fmt: skip
     for key, label in SPLIT.items():
