@@ -62,6 +62,15 @@ def test_with_failure_and_with_model_make_new_facts() -> None:
     assert b.row()["failure"] == "value is NaN/inf" and c.row()["model"] == "x"
 
 
+def test_with_failure_and_with_model_keep_every_other_field() -> None:
+    """They call the constructor field by field: the same as dataclasses.replace."""
+    a = dataclasses.replace(_fact(), aggregate="mean", hints=(("path", "runs"),), record=7)
+    assert a.with_failure("f", "zeros") == dataclasses.replace(
+        a, failed=True, failure="f", failure_kind="zeros"
+    )
+    assert a.with_model("x", "path") == dataclasses.replace(a, model="x", model_from="path")
+
+
 def test_row_and_pickle() -> None:
     f = _fact(math.nan)
     assert f.row()["value"] == ""
