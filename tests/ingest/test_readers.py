@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chimera.ingest.readers import prose, sniff
+from chimera.ingest.readers import prose, report_keys, sniff
 from chimera.ingest.readers.csvfile import read_csv
 from chimera.ingest.readers.jsonfile import JSONProblem, loads, read_json
 from chimera.ingest.readers.markdown import read_markdown
@@ -295,3 +295,20 @@ def test_config_values_are_canonical() -> None:
         None,
     ]
     assert decimals_of("0.0865") == 4 and decimals_of("12") == 0
+
+
+def test_report_keys_mentions_and_timestamp_blind_key() -> None:
+    text = (
+        "Data: reports/gemma3/gemma3_1b-it-qat_baseline.csv and `Runs.JSON`, not notes.txt.\n"
+        + "x" * 200
+        + ".jsonl\nRun at 2025-11-14 18:53:30Z (epoch 1731610410).\n"
+    )
+    key, mentions = report_keys("markdown", text)
+    # the name before the extension, up to 120 characters of it, in lower case
+    assert mentions == {"gemma3_1b-it-qat_baseline.csv", "runs.json", "x" * 120 + ".jsonl"}
+    other = text.replace("2025-11-14 18:53:30Z", "2026-01-02 03:04:05Z").replace(
+        "1731610410", "1767323045"
+    )
+    assert report_keys("markdown", other)[0] == key != ""  # timestamps do not count
+    assert report_keys("markdown", text.replace("Runs", "Other"))[0] != key
+    assert report_keys("csv", text) == ("", frozenset())

