@@ -57,10 +57,9 @@ async def test_each_generation_is_one_line_with_its_times_in_order(tmp_path: Pat
         # one clock for both processes' stamps: the client's send, then the server's events,
         # then the client's end of the response
         assert t0 < e["received_ns"] < e["first_write_ns"] <= e["last_write_ns"] < t1
-        assert e["woke_ns"] <= e["first_write_ns"]
+        assert e["received_ns"] < e["woke_ns"] <= e["first_write_ns"]
+        # the due time is the server's arithmetic (arrival + prefill), not a measurement
         assert abs(e["due_ns"] - (e["received_ns"] + PREFILL_MS * 1_000_000)) < 1_000
-        # the pacer may wake up to 1 ms early, never more
-        assert e["woke_ns"] >= e["due_ns"] - 1_000_000 - 1_000
 
 
 async def test_no_timeline_unless_asked(tmp_path: Path) -> None:
