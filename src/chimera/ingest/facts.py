@@ -151,10 +151,10 @@ class FactBuilder:
             unit: str,
             recognized: bool,
             decimals: int,
-            failure: str | None = None,
-            failure_kind: str | None = None,
         ) -> Fact:
-            """A fact of this row: what the row shares, and what the cell says."""
+            """A fact of this row: what the row shares (its failure too, once it is known to
+            have failed: a fact is made failed once, not made and then made again), and what
+            the cell says."""
             return Fact(
                 source,
                 locator,
@@ -169,9 +169,9 @@ class FactBuilder:
                 unit,
                 key,
                 recognized,
-                failure is not None,
-                failure,
-                failure_kind,
+                row.failure is not None,
+                row.failure,
+                row.failure_kind,
                 decimals,
                 idx,
                 hints,
@@ -223,8 +223,6 @@ class FactBuilder:
                         target,
                         True,
                         0,
-                        row.failure,
-                        row.failure_kind,
                     )
                 )
                 continue
@@ -264,8 +262,6 @@ class FactBuilder:
                     "",
                     False,
                     0,
-                    row.failure,
-                    row.failure_kind,
                 )
             )
         out.extend(facts)
@@ -329,7 +325,8 @@ class FactBuilder:
                     row.failure, row.failure_kind = f"{zero.original_key} is 0", "zero_rate"
         for i, f in enumerate(facts):
             if row.failure is not None:
-                facts[i] = f.with_failure(row.failure, row.failure_kind)
+                if not f.failed:  # failed since it was made (all 0, a rate of 0), or derived
+                    facts[i] = f.with_failure(row.failure, row.failure_kind)
             elif not math.isfinite(f.value):
                 facts[i] = f.with_failure("value is NaN/inf", "nan")
 
