@@ -23,15 +23,18 @@ class StreamPool(httpcore.AsyncConnectionPool):
     waits for a free one when all are busy, and its connection is reused once its response
     has been read to the end (closed otherwise, as httpcore does).
 
-    ``yield_after_head``: a response's first token costs the client about a millisecond of
-    CPU from its socket to the token's text (h11 parsing the head, httpx building its
-    response, the backend its stream), and the event loop reads its sockets, and stamps
-    what arrived (``wire.StampedStream``), only between two steps of its tasks. With 64
-    streams whose first tokens come within a few milliseconds those steps queue, and a
-    stamp waits for the ones in progress; one turn of the loop after h11's part lets it
-    read its sockets in the middle (a few microseconds a request)."""
+    A response's first token costs the client about a millisecond of CPU from its socket to
+    the token's text (h11 parsing the head, httpx building its response, the backend its
+    stream), and the event loop reads its sockets, and stamps what arrived
+    (``wire.StampedStream``), only between two steps of its tasks. With 64 streams whose
+    first tokens come within a few milliseconds those steps queue, and a stamp waits for
+    the ones in progress. One turn of the loop after h11's part
+    (``yield_after_head``) and one before the body is first read (``yield_before_body``,
+    after httpx's part) let it read its sockets twice in the middle (a few microseconds a
+    request)."""
 
     yield_after_head = True
+    yield_before_body = True
 
     def __init__(
         self,
@@ -144,6 +147,8 @@ class _PooledStream:
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
+            if self._pool.yield_before_body:
+                await asyncio.sleep(0)
             async for part in self._stream:
                 yield part
         except BaseException:
