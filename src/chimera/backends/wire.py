@@ -3,9 +3,13 @@
 Under load many streams receive data in the same instant, and a client handles them one after
 another: a timestamp taken where the client parses a token includes the time spent on the
 other streams first. This backend reads sockets through an asyncio Protocol whose
-``data_received`` records ``perf_counter_ns`` as the bytes come off the socket, so a token's
-arrival time is the same however busy the client is. Plain-HTTP only: for https the default
-backend is used (timestamps are then taken when the client reads the bytes).
+``data_received`` records ``perf_counter_ns`` when the event loop reads the bytes, before any
+task handles them: a token's stamp does not wait for the parsing of the tokens that arrived
+with it. It does wait for the step of a task that is running when the bytes arrive (the loop
+reads its sockets between steps), which is why the pool cuts a response's first, longest
+step in three (``pool.StreamPool``); ``benchmarks/client_overhead.py`` measures what is left
+against the test server's own write times. Plain-HTTP only: for https the default backend is
+used (timestamps are then taken when the client reads the bytes).
 """
 
 # ruff: noqa: ASYNC109  (the timeout parameters are httpcore's interface)
