@@ -36,6 +36,7 @@ from chimera.errors import (
 MAX_LINE_BYTES = 8 * 2**20  # a stream line past this is no event (Ollama's largest, a
 # final chunk with a long context's token ids, is under 1 MB)
 DRAIN_S = 0.5  # how long the rest of a body is waited for once its last event is in
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def normalize_url(raw: str, default_port: int) -> str:
@@ -107,7 +108,12 @@ class HttpClient:
             connect=settings.connect_timeout_s, read=None, write=settings.idle_timeout_s, pool=None
         )
         if transport is None:
-            transport = stamping_transport(base_url, limits)
+            transport = stamping_transport(base_url, limits) or httpx.AsyncHTTPTransport(
+                limits=limits, trust_env=False
+            )
+        # Streams go straight to the transport (see stream); other requests through the client.
+        self._transport = transport
+        self._urls: dict[str, httpx.URL] = {}  # path -> its full URL, merged once
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers=headers,
@@ -193,15 +199,27 @@ class HttpClient:
     async def stream(
         self, path: str, body: Any, on_status: Callable[[httpx.Response], None]
     ) -> AsyncIterator[LineStream]:
-        """POST ``body`` and yield a LineStream over the response; ``on_status`` vets errors."""
+        """POST ``body`` and yield a LineStream over the response; ``on_status`` vets errors.
+
+        The request is built by the client (its headers, cookies and timeouts) and sent by
+        the client's transport itself: ``AsyncClient.send`` would add redirects, auth and
+        event hooks, none of which a stream uses, and parse every response's cookies, which
+        cost more than a tenth of a first token's CPU (a response that sets one still has
+        it kept). A path's URL is merged with the base URL once, not on every request."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = self._client.build_request("POST", path).url
         request = self._client.build_request(
-            "POST", path, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
+            "POST", url, content=orjson.dumps(body), headers=_JSON_HEADERS
         )
         lines = LineStream(self, path, StreamClock(time.perf_counter_ns()))
         request.extensions["trace"] = lines.trace
         try:
             async with asyncio.timeout_at(lines.first_token_deadline):
-                response = await self._client.send(request, stream=True)
+                response = await self._transport.handle_async_request(request)
+            response.request = request
+            if "set-cookie" in response.headers:
+                self._client.cookies.extract_cookies(response)
         except TimeoutError:
             lines.raise_timeout()
         except httpx.HTTPError as exc:
