@@ -330,7 +330,11 @@ class LineStream:
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         assert self.response is not None
-        self._raw = self.response.aiter_raw().__aiter__()
+        # the transport's byte stream itself: aiter_raw would add a layer (and a re-chunker)
+        # to every read, for nothing a line reader needs
+        stream = self.response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        self._raw = aiter(stream)
         ext = self.response.extensions.get("network_stream")
         self._wire = ext if isinstance(ext, StampedStream) else None
         idle = self.client.settings.idle_timeout_s

@@ -86,13 +86,8 @@ class StreamPool(httpcore.AsyncConnectionPool):
             self._slots.release()
             raise
         assert isinstance(response.stream, AsyncIterable)  # an async connection's body
-        stream = _PooledStream(response.stream, conn, self)
-        return httpcore.Response(
-            status=response.status,
-            headers=response.headers,
-            content=stream,
-            extensions=response.extensions,
-        )
+        response.stream = _PooledStream(response.stream, conn, self)  # the response kept
+        return response
 
     async def _connection_for(
         self, origin: httpcore.Origin, *, fresh: bool = False
