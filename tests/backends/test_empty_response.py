@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import httpx
 import pytest
 
@@ -108,3 +110,29 @@ async def test_asking_for_no_tokens_allows_an_empty_answer() -> None:
     async with openai_backend(body) as b:
         result = await generate(b, request)
     assert result.text == "" and result.metrics.output_tokens == 0
+
+
+async def test_a_stream_asks_for_no_compression() -> None:
+    """Lines are read as the bytes arrive: a proxy that gzips when asked must not be asked."""
+    plain = sse(
+        b'{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}',
+        b'{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],'
+        b'"usage":{"prompt_tokens":1,"completion_tokens":1}}',
+        b"[DONE]",
+    )
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        encoding = request.headers.get("accept-encoding", "")
+        asked.append(encoding)
+        headers = {"content-type": "text/event-stream"}
+        body = plain
+        if "gzip" in encoding:
+            headers["content-encoding"] = "gzip"
+            body = gzip.compress(plain)
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(body))
+
+    settings = EndpointSettings(kind="openai", url="http://127.0.0.1:9")
+    async with OpenAIBackend(settings, transport=httpx.MockTransport(handler)) as b:
+        result = await generate(b, GenerationRequest(model="m", messages=CHAT))
+    assert asked == ["identity"] and result.text == "hi"

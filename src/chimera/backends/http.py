@@ -37,6 +37,9 @@ MAX_LINE_BYTES = 8 * 2**20  # a stream line past this is no event (Ollama's larg
 # final chunk with a long context's token ids, is under 1 MB)
 DRAIN_S = 0.5  # how long the rest of a body is waited for once its last event is in
 _JSON_HEADERS = {"Content-Type": "application/json"}
+# A stream's lines are read as the bytes that arrive (stamped as they come): a stream must not
+# come compressed, as a proxy in front of a server would send it when asked for gzip.
+_STREAM_HEADERS = {**_JSON_HEADERS, "Accept-Encoding": "identity"}
 
 
 def normalize_url(raw: str, default_port: int) -> str:
@@ -210,7 +213,7 @@ class HttpClient:
         if url is None:
             url = self._urls[path] = self._client.build_request("POST", path).url
         request = self._client.build_request(
-            "POST", url, content=orjson.dumps(body), headers=_JSON_HEADERS
+            "POST", url, content=orjson.dumps(body), headers=_STREAM_HEADERS
         )
         lines = LineStream(self, path, StreamClock(time.perf_counter_ns()))
         request.extensions["trace"] = lines.trace
