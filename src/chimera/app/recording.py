@@ -44,22 +44,7 @@ def record_warmup(
     """A warm-up call: kept, but flagged so no figure ever counts it."""
     if store is None or run_id is None:
         return
-    add_bench_call(
-        store,
-        run_id,
-        stage=call.stage,
-        point=point.key,
-        repeat=None,
-        warmup=True,
-        trial=trial,
-        result=call.result,
-        prompt=call.prompt,
-        error=call.error,
-        backend=backend,
-        model=model,
-        options=options.set_options(),
-        url=url,
-    )
+    _add_call(store, run_id, point, call, backend, model, options, trial, url, warmup=True)
 
 
 def record_outcome(
@@ -90,22 +75,44 @@ def record_outcome(
             ),
         )
     for call in outcome.calls:
-        add_bench_call(
-            store,
-            run_id,
-            stage=call.stage,
-            point=point.key,
-            repeat=run_index,
-            trial=trial,
-            agent_row=row,
-            result=call.result,
-            prompt=call.prompt,
-            error=call.error,
-            backend=backend,
-            model=model,
-            options=options.set_options(),
-            url=url,
-        )
+        _add_call(
+            store, run_id, point, call, backend, model, options, trial, url,
+            repeat=run_index, agent=row,
+        )  # fmt: skip
+
+
+def _add_call(
+    store: Store,
+    run_id: str,
+    point: Point,
+    call: CallOutcome,
+    backend: str,
+    model: str,
+    options: InferenceOptions,
+    trial: int | None,
+    url: str | None,
+    *,
+    repeat: int | None = None,
+    warmup: bool = False,
+    agent: int | None = None,
+) -> None:
+    add_bench_call(
+        store,
+        run_id,
+        stage=call.stage,
+        point=point.key,
+        repeat=repeat,
+        warmup=warmup,
+        trial=trial,
+        agent_row=agent,
+        result=call.result,
+        prompt=call.prompt,
+        error=call.error,
+        backend=backend,
+        model=model,
+        options=options.set_options(),
+        url=url,
+    )
 
 
 def agent_row(run: AgentRun, report: Path | None = None, **columns: Any) -> dict[str, Any]:

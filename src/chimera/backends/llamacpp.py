@@ -328,7 +328,8 @@ class LlamaCppBackend:
         started_at = datetime.now(UTC)
         clock = StreamClock(time.perf_counter_ns())
         path = self.resolve(model)
-        plan = plan_call(options or InferenceOptions())
+        options = options or InferenceOptions()
+        plan = plan_call(options)
         _, load_ns = await self._model(path, plan, load=True)
         clock.end_ns = time.perf_counter_ns()
         # Already loaded: the time this call spent making sure of it, measured all the same.
@@ -343,7 +344,7 @@ class LlamaCppBackend:
             done_reason="load",
             metrics=metrics,
             started_at=started_at,
-            options={k: v for k, v in plan_options(options).items() if k in LOAD_PARAMS},
+            options={k: v for k, v in options.set_options().items() if k in LOAD_PARAMS},
         )
 
     async def server_info(self) -> ServerInfo:
@@ -368,10 +369,6 @@ class LlamaCppBackend:
             models=loaded + models,
             loaded=loaded,
         )
-
-
-def plan_options(options: InferenceOptions | None) -> dict[str, Any]:
-    return options.set_options() if options is not None else {}
 
 
 def _loaded_info(entry: _Loaded) -> ModelInfo:

@@ -274,25 +274,36 @@ class _Session:
             if spec.endpoint.kind != "offline":
                 await model_parameters(self.pool[spec.agent_id], spec.model)
 
+    async def _load(self, backend: Backend, spec: AgentSpec) -> bool:
+        """Load the agent's model with its load-time options where the backend fixes them at
+        load (llama.cpp in-process); False, with a note, if that failed."""
+        try:
+            load = await load_for(backend, spec.model, spec.options)
+        except ChimeraError as exc:
+            note = f"loading {spec.model} for {spec.agent_id} failed: {exc}"
+            self.outcome.notes.append(note)
+            self.obs.note(note)
+            return False
+        if load is not None:
+            self.sink.preload_call(self.outcome, load)
+        return True
+
     async def preload(self) -> None:
         """One 1-token call per agent's model and options, so no run pays for a model load."""
         assert self.pool is not None
         done: set[tuple[int, str, str]] = set()
+        loaded: set[tuple[int, str]] = set()  # one load per model and backend (BackendPool
+        # refuses agents that would ask it different load-time options)
         for spec in self.specs:
             backend: Backend = self.pool[spec.agent_id]
             key = (id(backend), spec.model, spec.options.model_dump_json())
             if spec.endpoint.kind == "offline" or key in done:
                 continue
             done.add(key)
-            try:
-                loaded = await load_for(backend, spec.model, spec.options)
-            except ChimeraError as exc:
-                note = f"loading {spec.model} for {spec.agent_id} failed: {exc}"
-                self.outcome.notes.append(note)
-                self.obs.note(note)
-                continue
-            if loaded is not None:
-                self.sink.preload_call(self.outcome, loaded)
+            if (id(backend), spec.model) not in loaded:
+                loaded.add((id(backend), spec.model))
+                if not await self._load(backend, spec):
+                    continue
             options = spec.options.merged(InferenceOptions(num_predict=1))
             request = GenerationRequest(
                 model=spec.model, prompt="Hi", options=options, purpose="preload"

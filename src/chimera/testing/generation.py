@@ -229,24 +229,18 @@ async def _drip(conn: Connection, lead: bytes, stall_s: float) -> None:
     """The 'drip' fault: after what was sent, one byte of a line that never ends every
     ``DRIP_INTERVAL_S`` for ``stall_s``, then the connection closes: a stall that a reader
     timing each read, not each event, never sees."""
-    conn.write(lead + b"%x\r\n" % 1_000_000)  # a chunk's size said, its bytes dripped
-    loop = asyncio.get_running_loop()
-    end = loop.time() + stall_s
-    try:
-        await conn.drain()
-        while loop.time() < end:
-            await asyncio.sleep(DRIP_INTERVAL_S)
-            conn.write(b"x")
-            await conn.drain()
-    except ConnectionResetError:
-        return  # the client gave up
-    conn.abort_quietly()
+    await _trickle(conn, lead + b"%x\r\n" % 1_000_000, b"x", stall_s)  # a chunk's size said
 
 
 async def _keepalive(conn: Connection, enc: Encoder, lead: bytes, stall_s: float) -> None:
     """The 'keepalive' fault: after what was sent, an event with no text (an Ollama chunk with
     empty content, an SSE delta with empty content) every ``DRIP_INTERVAL_S`` for ``stall_s``,
     then the connection closes: a stall behind whole, well-formed lines."""
+    await _trickle(conn, lead, chunk(enc.token("")), stall_s)
+
+
+async def _trickle(conn: Connection, lead: bytes, piece: bytes, stall_s: float) -> None:
+    """Send ``lead``, then ``piece`` every ``DRIP_INTERVAL_S`` for ``stall_s``; then close."""
     conn.write(lead)
     loop = asyncio.get_running_loop()
     end = loop.time() + stall_s
@@ -254,7 +248,7 @@ async def _keepalive(conn: Connection, enc: Encoder, lead: bytes, stall_s: float
         await conn.drain()
         while loop.time() < end:
             await asyncio.sleep(DRIP_INTERVAL_S)
-            conn.write(chunk(enc.token("")))
+            conn.write(piece)
             await conn.drain()
     except ConnectionResetError:
         return  # the client gave up
