@@ -8,11 +8,12 @@ a server it overloads.
 The test server runs in its own process (``python -m chimera.testing``), on uvloop.
 
 Rate: an open-loop Poisson level against a server that answers every request at once in
-~40 ms (no queue). Printed per seed: the rate requested, the rate the seeded schedule drew
-(a Poisson draw of N arrivals differs from its mean by about 1/sqrt(N): 1.8% at 50 req/s over
-60 s), the rate dispatched, both ratios, how late the dispatches were, the event loop's lag
-and the client's CPU. The generator's own error is dispatched against scheduled; the figure
-a user sees is dispatched against requested.
+~40 ms (no queue). Printed per seed: the rate requested, the schedule's own rate (paced: a
+level's drawn gaps are scaled so its measured requests are scheduled at the rate; unscaled, a
+Poisson draw of N arrivals is off its mean by about 1/sqrt(N), 1.8% at 50 req/s over 60 s),
+the rate dispatched, both ratios, how late the dispatches were, the event loop's lag and the
+client's CPU. The generator's own error is dispatched against scheduled; the figure a user
+sees is dispatched against requested.
 
 Over-saturation: a server with 2 slots and ~100 ms a request (~20 req/s of capacity) gets
 half and twice its capacity; the second level must be flagged over-saturated, the first not.

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from chimera.load.arrivals import gaps, ramp_schedule, schedule
+from chimera.load.arrivals import gaps, paced, ramp_schedule, schedule
 
 
 def _gaps(arrival: str, rate: float, burstiness: float = 1.0, n: int = 20_000) -> np.ndarray:
@@ -58,3 +58,36 @@ def test_a_poisson_ramp_rises_linearly() -> None:
     assert (times < 50.0).mean() == pytest.approx(0.25, abs=0.02)
     last = times[times > 90.0]
     assert len(last) / 10.0 == pytest.approx(95.0, rel=0.1)  # the rate near the end
+
+
+@pytest.mark.parametrize(("arrival", "burstiness"), [("poisson", 1.0), ("gamma", 0.5)])
+@pytest.mark.parametrize("seed", range(5))
+def test_paced_segments_hold_the_rate_exactly(arrival: str, burstiness: float, seed: int) -> None:
+    # 20 req/s for 1,200 requests: unscaled, the draw alone is 60 s +- 2.9%
+    times = np.array(list(paced(arrival, 20.0, [30, 1200], burstiness, seed)))  # type: ignore[arg-type]
+    assert len(times) == 1230 and times[0] == 0.0
+    warm, measured = times[:30], times[30:]
+    assert warm[-1] < 1.5 and measured[0] == pytest.approx(1.5)  # the warm-up's 30 at 20/s
+    assert (len(measured) - 1) / (measured[-1] - measured[0]) == pytest.approx(20.0, rel=1e-9)
+    g = np.diff(measured)
+    assert (g > 0).all()
+    assert g.std() / g.mean() == pytest.approx(1 / np.sqrt(burstiness), rel=0.1)  # its shape
+
+
+def test_paced_constant_is_the_plain_constant_schedule() -> None:
+    assert list(paced("constant", 4.0, [3, 5])) == pytest.approx([k / 4.0 for k in range(8)])
+
+
+def test_paced_draws_repeat_with_the_seed_and_skip_empty_segments() -> None:
+    a = list(paced("poisson", 5.0, [0, 40], seed=3))
+    b, c = list(paced("poisson", 5.0, [40], seed=3)), list(paced("poisson", 5.0, [40], seed=4))
+    assert a == b != c
+    assert list(paced("poisson", 5.0, [1])) == [0.0]
+
+
+def test_paced_holds_a_long_segment_in_blocks() -> None:
+    n = 3 * 1024 + 5  # across blocks: the sum and the sent gaps are the same draws
+    times = np.fromiter(paced("poisson", 100.0, [n], seed=1), float)
+    assert len(times) == n
+    assert times[-1] == pytest.approx((n - 1) / 100.0, rel=1e-12)
+    assert (np.diff(times) > 0).all()

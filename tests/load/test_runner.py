@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import gc
 
+import numpy as np
 import pytest
 
 from chimera.backends.base import EndpointSettings, create_backend
 from chimera.load.metrics import summarize
-from chimera.load.runner import LevelRunner
-from chimera.load.spec import LoadLevel, Warmup
+from chimera.load.runner import LevelRunner, paced_counts
+from chimera.load.spec import LoadLevel, LoadSpec, Warmup
 from chimera.testing import TestServer
 
 from .conftest import prompts, run_level, spec, until
@@ -63,6 +64,35 @@ async def test_open_loop_sends_on_schedule_whatever_the_server_does() -> None:
     s = summarize(run)
     assert s.scheduled_rate_rps == pytest.approx(50.0)
     assert s.requested_rate_rps == 50.0 and s.requests_ok == 10
+
+
+async def test_a_poisson_level_is_scheduled_at_its_rate_exactly() -> None:
+    async with TestServer(fast=True) as srv:
+        load = spec(LoadLevel(rate_rps=200, arrival="poisson"), requests=60,
+                    warmup=Warmup(requests=10))  # fmt: skip
+        run = await run_level(srv.url, load)
+        assert srv.generation_requests == 70  # the schedule ends with the level's bound
+    s = summarize(run)
+    assert s.scheduled_rate_rps == pytest.approx(200.0)
+    gaps = np.diff([r.scheduled_s for r in run.records])
+    assert gaps.std() > 0.3 * gaps.mean()  # still Poisson-spread, not constant
+
+
+@pytest.mark.parametrize(
+    ("warmup", "requests", "duration", "counts"),
+    [
+        (Warmup(requests=5), 100, None, (5, 100)),
+        (Warmup(seconds=2.0), None, 60.0, (40, 1200)),  # 20 * 60 exactly: the last at 59.95 s
+        (Warmup(seconds=0.01), 50, 60.0, (1, 50)),  # both bounds: the first one reached
+        (Warmup(), None, 0.07, (0, 2)),
+    ],
+)
+def test_an_open_level_knows_its_counts(
+    warmup: Warmup, requests: int | None, duration: float | None, counts: tuple[int, int]
+) -> None:
+    load = LoadSpec(levels=(LoadLevel(rate_rps=20),), requests=requests, duration_s=duration,
+                    warmup=warmup)  # fmt: skip
+    assert paced_counts(load, 20.0) == counts
 
 
 async def test_failures_are_counted_by_type() -> None:

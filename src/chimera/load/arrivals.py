@@ -3,12 +3,19 @@
 Gaps between arrivals are drawn from numpy's seeded ``Generator``: constant (``1/R``),
 Poisson (exponential gaps, mean ``1/R``) or gamma (shape ``B``, scale ``1/(R*B)``: the same
 mean rate; ``B`` = 1 is Poisson, below 1 burstier, above 1 steadier).
+
+A level whose request counts are known before it starts (``paced``) has its drawn gaps
+scaled so that its measured requests span exactly their count at the rate: a Poisson run of
+1,200 requests at 20 req/s is otherwise 60 s +- 2.9% long by the draw alone (vLLM's
+``vllm bench serve`` scales its gaps the same way, to keep a run's throughput from depending
+on its seed). The gaps keep their drawn shape; only the count in a window is no longer
+Poisson-spread.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -45,6 +52,39 @@ def schedule(
         for gap in gaps(arrival, rate_rps, burstiness, rng, _BLOCK).tolist():
             t += gap
             yield t
+
+
+def paced(
+    arrival: Arrival,
+    rate_rps: float,
+    counts: Sequence[int],
+    burstiness: float = 1.0,
+    seed: int | tuple[int, ...] = 0,
+) -> Iterator[float]:
+    """Send times for segments of known counts (a level's warm-up, then its measured
+    requests): a segment of ``n`` starts ``n / R`` after the one before, and its ``n - 1``
+    gaps, drawn as by ``schedule``, are scaled to add up to ``(n - 1) / R``, so its own rate
+    (``(n - 1) / span``) is ``R`` exactly. Nothing follows the last segment.
+
+    Memory of one block whatever the count: a segment's gaps are drawn twice from the same
+    generator state, once to sum them and once to send them."""
+    rng = np.random.default_rng(seed)
+    start = 0.0
+    for n in counts:
+        if n <= 0:
+            continue
+        blocks = [_BLOCK] * ((n - 1) // _BLOCK) + [(n - 1) % _BLOCK]
+        state = rng.bit_generator.state
+        drawn = sum(float(gaps(arrival, rate_rps, burstiness, rng, k).sum()) for k in blocks)
+        rng.bit_generator.state = state
+        scale = (n - 1) / rate_rps / drawn if drawn > 0 else 1.0
+        t = start
+        yield t
+        for k in blocks:
+            for gap in (gaps(arrival, rate_rps, burstiness, rng, k) * scale).tolist():
+                t += gap
+                yield t
+        start += n / rate_rps
 
 
 def ramp_schedule(

@@ -14,13 +14,14 @@ import asyncio
 import contextlib
 import gc
 import itertools
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from time import perf_counter_ns
 
 from chimera.backends.base import Backend, CallResult, TextChunk
-from chimera.load.arrivals import ramp_schedule, schedule
+from chimera.load.arrivals import paced, ramp_schedule
 from chimera.load.prompts import Prompts
 from chimera.load.records import LevelRun, RequestRecord, error_type
 from chimera.load.spec import LoadLevel, LoadSpec
@@ -75,6 +76,22 @@ def quiet_gc() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+def paced_counts(spec: LoadSpec, rate_rps: float) -> tuple[int, int]:
+    """An open level's warm-up and measured request counts at ``rate_rps``, known before it
+    starts: given, or the arrivals a constant rate puts in the warm-up's and the duration's
+    seconds (``ceil(R * s)``; the last of them before the bound)."""
+
+    def within(seconds: float) -> int:
+        return max(0, math.ceil(rate_rps * seconds - 1e-9))
+
+    w = spec.warmup
+    warm = w.requests if w.requests else within(w.seconds)
+    measured = [n for n in (spec.requests,) if n is not None]
+    if spec.duration_s is not None:
+        measured.append(within(spec.duration_s))
+    return warm, min(measured)
 
 
 class LevelRunner:
@@ -216,7 +233,8 @@ class LevelRunner:
                 span = level.ramp_span_s(self.spec)
                 times = ramp_schedule(level.arrival, level.rate_rps, span, level.burstiness, seed)
             else:
-                times = schedule(level.arrival, level.rate_rps, level.burstiness, seed)
+                counts = paced_counts(self.spec, level.rate_rps)
+                times = paced(level.arrival, level.rate_rps, counts, level.burstiness, seed)
         phase = self.share.phase_s
         async with asyncio.TaskGroup() as tg:
             for unshifted in times:
