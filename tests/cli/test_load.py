@@ -48,6 +48,7 @@ def test_closed_loop_json_jsonl_and_store(
     doc = _json(capsys)
     assert doc["kind"] == "load" and doc["backend"] == "ollama" and doc["status"] == "ok"
     assert doc["prompts"]["calibration"]["calibrated"] is True
+    assert doc["prompts"]["input_tokens_raised"] is None
     (level,) = doc["levels"]
     assert level["requests_ok"] == 12 and level["warmup_requests"] == 2
     assert level["input_tokens_mean"] == 40.0 and level["output_tokens_mean"] == 8.0
@@ -232,6 +233,10 @@ def test_a_server_killed_mid_run(
     [
         (["-c", "2", "--slo", "ttft_p99<=500ms,itl_p98<=50ms"], "'itl_p98<=50ms'"),
         (["-c", "2", "--slo", "ttft_p99<=soon"], "'ttft_p99<=soon'"),
+        (
+            ["-c", "2", "--slo", "ttft_p99<=50ms,ttft_p99<=10ms"],
+            "--slo: 'ttft_p99<=50ms' and 'ttft_p99<=10ms' both limit ttft_p99",
+        ),
         ([], "give one load"),
         (["-c", "2", "--rate", "3"], "give one load"),
         (["--rate", "3", "--arrival", "bursty"], "--arrival"),
@@ -292,6 +297,44 @@ def test_a_trace_is_replayed_and_a_bad_line_exits_2(
     assert f"{f} line 2: timestamp 0 goes back before 1" in capsys.readouterr().err
     assert cli("load", timed.url, "--trace", str(f), "--prompts", str(f)) == 2
     assert "one source of requests: --prompts, --trace" in capsys.readouterr().err
+
+
+def test_a_trace_line_with_an_unknown_key_exits_2_listing_the_keys(
+    cli: Cli, timed: ServerThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "t.jsonl"
+    f.write_text(
+        '{"timestamp": 0, "input_tokens": 8}\n'
+        '{"timestamp": 0.2, "input_tokens": 8, "outptu_tokens": 5}\n',
+        encoding="utf-8",
+    )
+    assert cli("load", timed.url, "--trace", str(f), "--no-store") == 2
+    assert (
+        f"--trace: {f} line 2: unknown key 'outptu_tokens'; the keys allowed are timestamp, "
+        "prompt, messages, input_tokens, output_tokens, max_tokens"
+    ) in capsys.readouterr().err
+    f.write_text('{"timestamp": 0}\n[1, 2]\n', encoding="utf-8")
+    assert cli("load", timed.url, "--trace", str(f), "--no-store") == 2
+    assert f"{f} line 2: the line is an array, not a JSON object" in capsys.readouterr().err
+    assert timed.generation_requests == 0  # refused before anything was sent
+
+
+def test_a_size_below_the_overhead_is_said_once_and_recorded(
+    cli: Cli, timed: ServerThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli(
+        "load", timed.url, "--model", "tiny:latest", "-c", "1", "-n", "3", "--input-tokens", "5",
+        "--output-tokens", "4", "--json", "--output-dir", str(tmp_path), "--no-store",
+    )  # fmt: skip
+    assert code == 0  # said, not refused
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    raised = doc["prompts"]["input_tokens_raised"]
+    (level,) = doc["levels"]
+    assert raised["targets"] == [5] and raised["smallest_tokens"] == level["input_tokens_mean"]
+    smallest = raised["smallest_tokens"]
+    warning = f"warning: --input-tokens 5 is below the smallest prompt this server sees: {smallest}"
+    assert captured.err.count(warning) == 1 and raised["note"] in captured.err
 
 
 def test_agent_workload_sends_the_agents_prompts(

@@ -9,7 +9,14 @@ import pytest
 
 from chimera.backends.base import EndpointSettings, create_backend, generate
 from chimera.errors import ConfigError
-from chimera.load.prompts import ESTIMATE, PromptEntry, Prompts, calibrate, read_prompts
+from chimera.load.prompts import (
+    ESTIMATE,
+    Calibration,
+    PromptEntry,
+    Prompts,
+    calibrate,
+    read_prompts,
+)
 from chimera.options import InferenceOptions
 from chimera.testing import TestServer
 
@@ -75,6 +82,13 @@ def test_a_prompts_file_is_served_in_turn(tmp_path: Path) -> None:
         ('{"messages": [{"role": "robot", "content": "x"}]}', "bad message"),
         ('{"prompt": "a", "output_tokens": 0}', "positive integer"),
         ("[1, 2]", "JSON object"),
+        ("3", "the line is a number, not a JSON object"),
+        (
+            '{"prompt": "a", "max_token": 5}',
+            "unknown key 'max_token'; the keys allowed are prompt, messages, output_tokens, "
+            "max_tokens",
+        ),
+        ('{"prompt": "a", "input_tokens": 5}', "unknown key 'input_tokens'"),
     ],
 )
 def test_a_bad_prompts_line_is_named(tmp_path: Path, line: str, why: str) -> None:
@@ -103,3 +117,42 @@ async def test_calibration_with_the_prompt_cache_kept_still_measures_whole_promp
         p.calibration = await calibrate(backend, p)
     assert p.calibration.calibrated and p.calibration.tokens_per_word == 1.0
     assert p.request(0) == p.request(5)
+
+
+def test_a_target_is_raised_only_when_no_word_fits_beside_the_overhead() -> None:
+    cal = Calibration(1.3, 27.0, True, "")
+    assert cal.smallest_tokens == 28  # the overhead and one word
+    assert cal.raises(5) and cal.raises(27) and not cal.raises(28)
+    assert not ESTIMATE.raises(1)  # no overhead measured: one word is always room
+
+
+async def test_a_target_below_the_overhead_is_named_with_the_size_the_server_sees() -> None:
+    # the modelled server counts a word as a token: 17 of instruction and nonce line
+    p = _prompts()
+    p.input_tokens = 5
+    async with (
+        TestServer(fast=True) as srv,
+        create_backend(EndpointSettings(url=srv.url)) as backend,
+    ):
+        p.calibration = await calibrate(backend, p)
+        result = await generate(backend, p.request(0))
+    raised = p.raised_sizes()
+    assert raised is not None and raised.targets == (5,)
+    assert raised.smallest_tokens == result.metrics.prompt_tokens == 18
+    assert raised.note.startswith(
+        "--input-tokens 5 is below the smallest prompt this server sees: 18 tokens (the fixed 17"
+    )
+    assert raised.as_dict()["smallest_tokens"] == 18
+    p.input_tokens = 18
+    assert p.raised_sizes() is None
+
+
+def test_a_traces_small_targets_are_named_once_each() -> None:
+    synthetic = [PromptEntry(None, None, None, size) for size in (8, 1, 40, 8, None)]
+    p = _prompts(entries=[*synthetic, PromptEntry("a prompt", None, None, 2)])
+    p.calibration = Calibration(1.0, 17.0, True, "")
+    raised = p.raised_sizes()
+    assert raised is not None and raised.targets == (1, 8)  # the default 50 fits
+    assert raised.note.startswith("the trace's input_tokens 1, 8 are below")
+    p.input_tokens = 3  # a line without input_tokens takes --input-tokens
+    assert p.raised_sizes().targets == (1, 3, 8)  # type: ignore[union-attr]

@@ -30,6 +30,8 @@ def test_slo_parses_metrics_stats_and_units() -> None:
         ("ttft_p99<=fast", "'ttft_p99<=fast'"),
         ("ttft_p99<=0ms", "'ttft_p99<=0ms'"),
         ("ttft_p99<=5ms,", "''"),
+        ("ttft_p99<=50ms,ttft_p99<=10ms", "'ttft_p99<=50ms' and 'ttft_p99<=10ms' both limit"),
+        ("itl_p99<=5ms, ttft_p99<=1s, ttft_p99<2s", "'ttft_p99<=1s' and 'ttft_p99<2s' both"),
     ],
 )
 def test_a_bad_slo_names_the_bad_part(text: str, named: str) -> None:
@@ -37,6 +39,11 @@ def test_a_bad_slo_names_the_bad_part(text: str, named: str) -> None:
         parse_slo(text)
     assert named in str(info.value)
     assert info.value.exit_code == 2
+
+
+def test_one_metric_may_have_an_objective_on_each_statistic() -> None:
+    targets = parse_slo("ttft_p50<=10ms,ttft_p99<=50ms,itl_p99<=50ms")
+    assert [t.name for t in targets] == ["ttft_p50", "ttft_p99", "itl_p99"]
 
 
 def test_warmup_is_a_count_or_seconds() -> None:

@@ -9,7 +9,7 @@ import pytest
 from chimera.backends.base import EndpointSettings, create_backend
 from chimera.errors import ConfigError
 from chimera.load.plan import FixedPlan, execute_plan
-from chimera.load.prompts import Prompts, calibrate
+from chimera.load.prompts import INSTRUCTION, Calibration, PromptEntry, Prompts, calibrate
 from chimera.load.spec import LoadLevel, LoadSpec
 from chimera.load.trace import read_trace
 from chimera.options import InferenceOptions
@@ -43,7 +43,15 @@ def test_a_trace_reads_as_offsets_and_requests(tmp_path: Path) -> None:
         ('{"timestamp": 0.5, "input_tokens": 5}', "goes back before 1"),
         ('{"timestamp": 2, "input_tokens": -1}', "input_tokens must be a positive integer"),
         ("{", "line 2"),
-        ("[1]", "timestamp must be a number"),
+        ("[1, 2]", "the line is an array, not a JSON object"),
+        ("3", "the line is a number, not a JSON object"),
+        ('"x"', "the line is a string, not a JSON object"),
+        (
+            '{"timestamp": 2, "input_tokens": 8, "outptu_tokens": 5}',
+            "unknown key 'outptu_tokens'; the keys allowed are timestamp, prompt, messages, "
+            "input_tokens, output_tokens, max_tokens",
+        ),
+        ('{"timestamp": 2, "prompt": "a", "id": 7, "user": "u"}', "unknown keys 'id', 'user'"),
     ],
 )
 def test_a_bad_trace_line_is_named(tmp_path: Path, line: str, why: str) -> None:
@@ -52,6 +60,26 @@ def test_a_bad_trace_line_is_named(tmp_path: Path, line: str, why: str) -> None:
     with pytest.raises(ConfigError, match=why) as info:
         read_trace(f)
     assert f"{f} line 2" in str(info.value) and info.value.exit_code == 2
+
+
+def test_a_line_with_only_a_timestamp_is_a_synthetic_prompt_of_the_runs_sizes(
+    tmp_path: Path,
+) -> None:
+    f = tmp_path / "t.jsonl"
+    f.write_text('{"timestamp": 0}\n{"timestamp": 1, "input_tokens": 9}\n', encoding="utf-8")
+    entries = read_trace(f).entries
+    assert entries[0] == PromptEntry(None, None, None, None) and entries[0].synthetic
+    prompts = Prompts(
+        "tiny:latest", InferenceOptions(num_predict=7), input_tokens=20, nonce=None,
+        calibration=Calibration(1.0, 0.0, True, ""), entries=entries,
+    )  # fmt: skip
+    first, second = prompts.request(0), prompts.request(1)
+    assert first.options.num_predict == 7  # --output-tokens
+    assert first.messages is not None and second.messages is not None
+    # --input-tokens 20: the instruction and 20 words; the second line's own 9
+    instruction = len(INSTRUCTION.split())
+    assert len(first.messages[0].content.split()) == instruction + 20
+    assert len(second.messages[0].content.split()) == instruction + 9
 
 
 async def test_a_trace_is_replayed_at_its_timestamps_with_its_sizes(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ their figures, and the files and store rows they end in."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -169,8 +170,12 @@ async def run_load(
             prompts.entries, agent = await agent_entries(workload, backend, settings.model)
         plan = make_plan(spec)
         async with _telemetry(settings, backend.url, gpu) as probes:
+            raised = None
             if prompts.needs_calibration:
                 prompts.calibration = await calibrate(backend, prompts)
+                raised = prompts.raised_sizes()
+                if raised is not None:  # once, before the run: its sizes are not as asked
+                    print(f"warning: {raised.note}", file=sys.stderr)
             runs, summaries = await execute_plan(
                 backend, prompts, spec, plan, observer,
                 trace=trace.offsets_s if trace else (), probes=probes,
@@ -196,6 +201,7 @@ async def run_load(
             "output_tokens_target": options.num_predict,
             "nonce": spec.prompt_nonce,
             "calibration": prompts.calibration.as_dict() if prompts.needs_calibration else None,
+            "input_tokens_raised": raised.as_dict() if raised is not None else None,
         },
         levels=summaries,
         find_max=plan.result() if isinstance(plan, FindMaxPlan) else None,

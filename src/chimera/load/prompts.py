@@ -51,13 +51,55 @@ class Calibration:
     note: str
 
     def words_for(self, tokens: int) -> int:
-        return max(1, round((tokens - self.overhead_tokens) / self.tokens_per_word))
+        return max(1, self._words(tokens))
+
+    def _words(self, tokens: int) -> int:
+        return round((tokens - self.overhead_tokens) / self.tokens_per_word)
+
+    @property
+    def smallest_tokens(self) -> int:
+        """The smallest synthetic prompt the server sees: the overhead and one word."""
+        return round(self.overhead_tokens + self.tokens_per_word)
+
+    def raises(self, tokens: int) -> bool:
+        """Whether a target of ``tokens`` leaves no room for a word beside the overhead, so
+        its prompt is sent at :attr:`smallest_tokens` instead."""
+        return self._words(tokens) < 1
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "tokens_per_word": self.tokens_per_word,
             "overhead_tokens": self.overhead_tokens,
             "calibrated": self.calibrated,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RaisedSizes:
+    """Synthetic prompt targets below what the calibrated overhead allows: each is sent at
+    ``smallest_tokens``, not its own size."""
+
+    targets: tuple[int, ...]
+    smallest_tokens: int
+    overhead_tokens: float
+    source: str  # where the targets came from: "--input-tokens" or "the trace's input_tokens"
+
+    @property
+    def note(self) -> str:
+        sizes = ", ".join(str(t) for t in self.targets)
+        which = "is" if len(self.targets) == 1 else "are"
+        return (
+            f"{self.source} {sizes} {which} below the smallest prompt this server sees: "
+            f"{self.smallest_tokens} tokens (the fixed {self.overhead_tokens:.0f} of chat "
+            "template, instruction and nonce line, and one word); those requests are sent at "
+            f"{self.smallest_tokens} prompt tokens"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "targets": list(self.targets),
+            "smallest_tokens": self.smallest_tokens,
             "note": self.note,
         }
 
@@ -143,6 +185,20 @@ class Prompts:
     def needs_calibration(self) -> bool:
         return not self.entries or any(e.synthetic for e in self.entries)
 
+    def raised_sizes(self) -> RaisedSizes | None:
+        """The synthetic targets too small for the calibrated overhead and one word, sent
+        larger than asked; None when every one fits."""
+        source = "the trace's input_tokens" if self.entries else "--input-tokens"
+        if self.entries:  # a trace line without input_tokens takes --input-tokens
+            targets = {e.input_tokens or self.input_tokens for e in self.entries if e.synthetic}
+        else:
+            targets = {self.input_tokens}
+        raised = tuple(sorted(t for t in targets if self.calibration.raises(t)))
+        if not raised:
+            return None
+        cal = self.calibration
+        return RaisedSizes(raised, cal.smallest_tokens, cal.overhead_tokens, source)
+
     def _synthetic(self, index: int, tokens: int, options: InferenceOptions) -> GenerationRequest:
         text = self.synthetic_text(index, self.calibration.words_for(tokens))
         messages = (ChatMessage(role="user", content=text),)
@@ -210,9 +266,38 @@ async def calibrate(backend: Backend, prompts: Prompts) -> Calibration:
     )
 
 
+PROMPT_KEYS = ("prompt", "messages", "output_tokens", "max_tokens")
+_JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
+
+
+def line_object(line: str, allowed: Sequence[str]) -> dict[str, Any]:
+    """One JSONL line as an object with only ``allowed`` keys; else a ValueError saying what
+    the line is or which keys are unknown (a misspelled key must not be dropped unseen)."""
+    obj = orjson.loads(line)
+    if not isinstance(obj, dict):
+        kind = _JSON_KINDS.get(type(obj), type(obj).__name__)
+        raise ValueError(f"the line is {kind}, not a JSON object; write one object a line")
+    unknown = [k for k in obj if k not in allowed]
+    if unknown:
+        keys = ", ".join(repr(k) for k in unknown)
+        raise ValueError(
+            f"unknown key{'s' if len(unknown) > 1 else ''} {keys}; the keys allowed are "
+            + ", ".join(allowed)
+        )
+    return obj
+
+
 def read_prompts(path: Path) -> list[PromptEntry]:
     """A JSONL file, one request a line: ``{"prompt": ...}`` or ``{"messages": [...]}``, with
-    an optional ``output_tokens`` (or ``max_tokens``). A bad line is a ConfigError naming it."""
+    an optional ``output_tokens`` (or ``max_tokens``); no other key. A bad line is a
+    ConfigError naming it."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -222,7 +307,7 @@ def read_prompts(path: Path) -> list[PromptEntry]:
         if not line.strip():
             continue
         try:
-            entries.append(parse_entry(orjson.loads(line)))
+            entries.append(parse_entry(line_object(line, PROMPT_KEYS)))
         except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
             raise ConfigError(f"--prompts: {path} line {n}: {exc}") from None
     if not entries:

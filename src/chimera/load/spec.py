@@ -47,8 +47,10 @@ class SloTarget(BaseModel):
 
 
 def parse_slo(text: str) -> tuple[SloTarget, ...]:
-    """``'ttft_p99<=500ms,itl_p99<=50ms'`` -> targets; a bad part raises ConfigError naming it."""
+    """``'ttft_p99<=500ms,itl_p99<=50ms'`` -> targets; a bad part raises ConfigError naming it,
+    and so do two parts on one statistic (which limit would be meant?)."""
     targets: list[SloTarget] = []
+    seen: dict[str, str] = {}  # METRIC_STAT -> the part that set it
     parts = [p.strip() for p in text.split(",")]
     if not any(parts):
         raise ConfigError("--slo is empty; give e.g. 'ttft_p99<=500ms,itl_p99<=50ms'")
@@ -73,6 +75,12 @@ def parse_slo(text: str) -> tuple[SloTarget, ...]:
         value = float(m["value"]) * (1000.0 if m["unit"] == "s" else 1.0)
         if value <= 0:
             raise ConfigError(f"--slo: {part!r} sets a limit of 0; no request can meet it")
+        name = f"{metric}_{stat}"
+        if name in seen:
+            raise ConfigError(
+                f"--slo: {seen[name]!r} and {part!r} both limit {name}; keep one of them"
+            )
+        seen[name] = part
         targets.append(SloTarget(metric=metric, stat=stat, op=m["op"], limit_ms=value))
     return tuple(targets)
 

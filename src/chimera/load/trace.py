@@ -1,9 +1,10 @@
 """Trace files: recorded requests replayed at their timestamps (``chimera load --trace``).
 
 One JSON object a line: ``timestamp`` (seconds; the first line's is time 0, later ones must
-not go back), and the request: ``prompt`` or ``messages``, or only ``input_tokens`` for a
-synthetic prompt of that size; ``output_tokens`` optional. A bad line is a ConfigError
-naming the file and line.
+not go back), and the request: ``prompt`` or ``messages``, or neither for a synthetic prompt
+of ``input_tokens`` (the run's --input-tokens if not given); ``output_tokens`` (or
+``max_tokens``) optional, else the run's --output-tokens. No other key. A bad line is a
+ConfigError naming the file and line.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 import orjson
 
 from chimera.errors import ConfigError
-from chimera.load.prompts import PromptEntry, parse_entry
+from chimera.load.prompts import PromptEntry, line_object, parse_entry
+
+TRACE_KEYS = ("timestamp", "prompt", "messages", "input_tokens", "output_tokens", "max_tokens")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +37,8 @@ def read_trace(path: Path) -> Trace:
         if not line.strip():
             continue
         try:
-            obj = orjson.loads(line)
-            stamp = obj.get("timestamp") if isinstance(obj, dict) else None
+            obj = line_object(line, TRACE_KEYS)
+            stamp = obj.get("timestamp")
             if isinstance(stamp, bool) or not isinstance(stamp, int | float):
                 raise ValueError(f"timestamp must be a number of seconds, not {stamp!r}")
             if stamps and stamp < stamps[-1]:
