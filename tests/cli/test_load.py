@@ -177,9 +177,11 @@ def test_failures_by_type_from_a_server_that_drops_requests(
             "load", srv.url, "--model", "tiny:latest", "-c", "1", "-n", "10", "--json",
             "--output-dir", str(tmp_path), "--no-store",
         )  # fmt: skip
-    assert code == 0
-    (level,) = _json(capsys)["levels"]
+    assert code == 0  # failed requests are results: the run itself is ok
+    doc = _json(capsys)
+    (level,) = doc["levels"]
     assert level["requests_ok"] == 5 and level["failures_by_type"] == {"http_500": 5}
+    assert doc["status"] == "ok" and level["stopped"] is None
 
 
 def test_a_level_with_no_success_exits_4(
@@ -226,6 +228,39 @@ def test_a_server_killed_mid_run(
     assert "in a row" in level["stopped"]
     records = [json.loads(x) for x in (tmp_path / "requests.jsonl").read_text().splitlines()]
     assert all(r["error"] for r in records if r["status"] == "failed")
+
+
+def test_a_server_dead_after_serving_stops_the_run_visibly(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    srv = ServerThread(prefill_ms=5, token_interval_ms=5, default_tokens=8).start()
+
+    def kill_after_some() -> None:
+        while srv.generation_requests < 4 + 8:  # the calibration's 4 probes, then the run's
+            time.sleep(0.01)
+        srv.stop()
+
+    killer = threading.Thread(target=kill_after_some)
+    killer.start()
+    try:
+        code = cli(
+            "load", srv.url, "--model", "tiny:latest", "-c", "2", "--duration", "60",
+            "--output-tokens", "8", "--json", "--output-dir", str(tmp_path),
+            "--db", str(tmp_path / "runs.db"),
+        )  # fmt: skip
+    finally:
+        killer.join(30)
+        srv.stop()
+    assert code == 5  # not 0 (ok), 2 (bad input), 4 (nothing served), 130 (Ctrl-C)
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    (level,) = doc["levels"]
+    assert level["requests_ok"] >= 6 and "in a row" in level["stopped"]
+    assert doc["status"] == "stopped"
+    assert "stopped: level 0 stopped early" in captured.err
+    with Store(tmp_path / "runs.db") as store:
+        (run,) = store.runs()
+    assert run["status"] == "stopped"
 
 
 @pytest.mark.parametrize(

@@ -116,6 +116,28 @@ def test_an_open_loop_the_server_cannot_keep_up_with_is_over_saturated() -> None
     assert s.generator.saturated and s.over_saturated is None  # never the server's limit
 
 
+def test_a_level_not_judged_for_over_saturation_says_so() -> None:
+    def level(ttfts: list[float], load: LoadLevel) -> LevelRun:
+        run = LevelRun(0, load, wall_s=2.0)
+        run.records = [
+            rec(i, i * 0.1, i * 0.1 + t / 1000 + 0.05, t, scheduled_s=i * 0.1)
+            for i, t in enumerate(ttfts)
+        ]
+        return run
+
+    open_loop = LoadLevel(rate_rps=10.0)
+    steady = summarize(level([50.0, 60.0, 55.0] * 5, open_loop))
+    assert steady.over_saturated is None and steady.over_saturation_checked  # judged: no
+    assert summarize(level([50.0] * 15, LoadLevel(concurrency=4))).over_saturation_checked is False
+    assert summarize(level([50.0] * 5, open_loop)).over_saturation_checked is False  # few
+    behind = level([50.0] * 15, open_loop)
+    behind.cpu_s = behind.wall_s  # a saturated generator: its TTFTs say nothing of the server
+    s = summarize(behind)
+    assert s.generator.saturated and not s.over_saturation_checked
+    growing = summarize(level([50.0 + 40 * i for i in range(15)], open_loop))
+    assert growing.over_saturated and growing.over_saturation_checked
+
+
 def test_slo_met_needs_every_target_and_no_failure() -> None:
     run = LevelRun(0, LoadLevel(concurrency=1), wall_s=1.0)
     run.records = [rec(0, 0.0, 0.5, 100.0), rec(1, 0.5, 1.0, 100.0)]

@@ -11,13 +11,15 @@ from chimera.load.records import LevelRun, RequestRecord
 from chimera.load.report import LoadReport
 from chimera.load.spec import LoadLevel
 from chimera.render.load import (
+    FAILED_COLOR,
+    draw_timeline,
     level_starts,
     load_plots,
     plot_latency_vs_load,
     render_load_html,
     write_load_html,
 )
-from chimera.render.plots import png_size
+from chimera.render.plots import _figure, png_size
 
 
 def _level(i: int, level: LoadLevel, ttft: float, n: int = 8) -> LevelRun:
@@ -88,3 +90,39 @@ def test_one_level_has_no_curve() -> None:
     report, _ = _report()
     with pytest.raises(ValueError, match="two levels"):
         plot_latency_vs_load(report.levels[:1])
+
+
+def test_failed_requests_are_drawn_when_sent_on_a_row_of_their_own() -> None:
+    _, records = _report()  # each level's failure sent at 1.0 s, ended at 1.1 s
+    with _figure(5.5) as fig:
+        draw_timeline(fig, records)
+        ttft, failed, in_flight = fig.axes
+        points = [c.get_offsets() for c in ttft.collections]
+        (rug,) = failed.collections
+        assert [t.get_text() for t in failed.get_yticklabels()] == ["failed"]
+        xs = sorted(float(x) for x, _ in rug.get_offsets())
+    assert xs == pytest.approx([1.0, 1.7 + 1.0])  # when sent (the levels end to end)
+    assert tuple(rug.get_facecolor()[0][:3]) == pytest.approx(_rgb(FAILED_COLOR))
+    assert all(y > 0 for offsets in points for _, y in offsets)  # no fake TTFT of 0
+    assert in_flight.get_ylabel() == "in flight"
+
+
+def _rgb(color: str) -> tuple[float, ...]:
+    return tuple(int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+def test_without_failures_the_timeline_has_no_failed_row() -> None:
+    _, records = _report()
+    with _figure(5.5) as fig:
+        draw_timeline(fig, [r for r in records if r.status == "ok"])
+        assert len(fig.axes) == 2
+
+
+def test_an_interrupted_level_is_marked_on_the_page() -> None:
+    report, _ = _report()
+    report.levels[1].interrupted, report.levels[1].requests_cancelled = True, 3
+    page = render_load_html(report, {})
+    row = page.split("<tr>")[-1]  # the levels table's last row: level 1
+    assert "interrupted: 3 requests cancelled" in row
+    assert "level 1: interrupted: 3 requests cancelled" in page
+    assert "interrupted" not in page.split("<tr>")[-2]  # level 0 ran to its end

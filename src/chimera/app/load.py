@@ -34,7 +34,7 @@ from chimera.load.output import (
 from chimera.load.plan import FindMaxPlan, execute_plan, make_plan
 from chimera.load.prompts import Prompts, calibrate, read_prompts
 from chimera.load.records import LevelRun, RequestRecord
-from chimera.load.report import LoadReport
+from chimera.load.report import LoadReport, RunStatus
 from chimera.load.runner import Observer
 from chimera.load.spec import LoadSpec
 from chimera.load.telemetry import Probe, metrics_probe, ollama_ps_probe
@@ -123,10 +123,15 @@ async def _closing(gpu: GpuProbe) -> AsyncIterator[None]:
         gpu.close()
 
 
-def _status(runs: list[LevelRun], summaries: list[LevelSummary]) -> str:
+def _status(runs: list[LevelRun], summaries: list[LevelSummary]) -> RunStatus:
+    """The worst that happened: Ctrl-C, then a level that served nothing, then a level cut
+    short because the server stopped answering. Failed requests alone leave the run ok:
+    they are its results, counted by type."""
     if any(r.interrupted for r in runs):
         return "interrupted"
-    return "failed" if any(s.requests_ok == 0 for s in summaries) else "ok"
+    if any(s.requests_ok == 0 for s in summaries):
+        return "failed"
+    return "stopped" if any(r.stopped for r in runs) else "ok"
 
 
 async def run_load(

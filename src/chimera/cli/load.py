@@ -18,9 +18,12 @@ from chimera.cli.app import app
 from chimera.cli.common import run_async
 from chimera.cli.load_flags import Status, check_sources, plan_levels, validated
 from chimera.errors import ConfigError
-from chimera.load.report import render
+from chimera.load.report import LoadReport, RunStatus, render
 from chimera.load.spec import LoadSpec, Warmup, parse_slo
 from chimera.models.bundled import default_model
+
+# 2 (bad settings) and 3 (no server) come from the errors raised before the run
+EXIT_CODES: dict[RunStatus, int] = {"ok": 0, "failed": 4, "stopped": 5, "interrupted": 130}
 
 
 @app.command()
@@ -250,11 +253,22 @@ def load(
             console.print(f"wrote {escape(str(path))}")
         if report.run_id:
             console.print(f"recorded as run {report.run_id}")
+    raise typer.Exit(_exit_code(report))
+
+
+def _exit_code(report: LoadReport) -> int:
+    """0 ok; 130 Ctrl-C, 4 a level served nothing, 5 a level stopped early because the
+    server stopped answering (said on stderr even with --quiet: it is the outcome, not
+    progress)."""
+    outcome = Console(stderr=True, highlight=False)
     if report.status == "interrupted":
-        # said even with --quiet: it is the outcome, not progress
-        Console(stderr=True, highlight=False).print(
+        outcome.print(
             "interrupted: the finished requests are recorded; those in flight are marked cancelled"
         )
-        raise typer.Exit(130)
-    if report.status != "ok":
-        raise typer.Exit(4)
+    elif report.status == "stopped":
+        stopped = next(s for s in report.levels if s.stopped)
+        outcome.print(
+            f"stopped: level {stopped.level} stopped early ({escape(stopped.stopped or '')}); "
+            "the finished requests are recorded"
+        )
+    return EXIT_CODES[report.status]

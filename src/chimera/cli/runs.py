@@ -115,7 +115,13 @@ def list_command(
         table.add_column(col, justify="right" if right else "left", min_width=width)
     left = console.width - sum(widths) - 2 * len(columns)
     table.add_column("label", no_wrap=True, overflow="ellipsis", max_width=max(8, left))
-    styles = {"ok": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
+    styles = {
+        "ok": "green",
+        "failed": "red",
+        "stopped": "red",
+        "interrupted": "yellow",
+        "running": "cyan",
+    }
     for r, row in zip(found, rows, strict=True):
         cells = [escape(c) for c in row]
         cells[2] = f"[{styles.get(r.status, '')}]{cells[2]}[/]"

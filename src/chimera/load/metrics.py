@@ -110,6 +110,11 @@ class LevelSummary(BaseModel):
     over_saturated: str | None = Field(
         description="open loop: why the server fell behind the arrivals (TTFT kept growing)"
     )
+    over_saturation_checked: bool = Field(
+        False,
+        description="whether over_saturated was judged: an open loop whose generator kept "
+        "up, with enough ok requests; false: not judged (over_saturated then says nothing)",
+    )
     ttft_ms: Distribution
     ttfot_ms: Distribution = Field(
         default_factory=lambda: distribution([]),
@@ -175,6 +180,14 @@ def generator_check(
     )
 
 
+def overload_checkable(level_mode: str, gen: GeneratorHealth, ok: Sequence[RequestRecord]) -> bool:
+    """Whether a level can be judged over-saturated: an open loop (a closed loop waits for
+    the server, it cannot over-saturate), a generator that kept up (its growing TTFTs would
+    be the client's), and enough ok requests with a TTFT to compare thirds."""
+    timed = sum(1 for r in ok if r.ttft_ms is not None)
+    return level_mode == "open" and not gen.saturated and timed >= OVERLOAD_MIN_REQUESTS
+
+
 def overload_check(ok: Sequence[RequestRecord]) -> str | None:
     """An open-loop level the server cannot keep up with: requests queue faster than they
     are served, so TTFT grows through the level instead of holding steady."""
@@ -230,6 +243,7 @@ def summarize(run: LevelRun, slo: Sequence[SloTarget] = ()) -> LevelSummary:
     # A generator that fell behind says nothing of the server: its growing TTFTs are not
     # taken for the server's limit (the generator's notes say what happened instead).
     gen = generator_check(run, measured, scheduled_rate)
+    checked = overload_checkable(level.mode, gen, ok)
     return LevelSummary(
         level=run.index,
         label=level.label,
@@ -252,7 +266,8 @@ def summarize(run: LevelRun, slo: Sequence[SloTarget] = ()) -> LevelSummary:
         goodput_rps=per_s(good) if slo else None,
         slo=slo_results,
         slo_met=(all(r.met for r in slo_results) and not failed) if slo else None,
-        over_saturated=overload_check(ok) if level.mode == "open" and not gen.saturated else None,
+        over_saturated=overload_check(ok) if checked else None,
+        over_saturation_checked=checked,
         generator=gen,
         stopped=run.stopped,
         interrupted=run.interrupted,

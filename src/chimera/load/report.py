@@ -13,6 +13,16 @@ from rich.text import Text
 from chimera.load.metrics import Distribution, LevelSummary
 from chimera.load.plan import FindMaxResult
 
+# ok: every level ran to its bound (failed requests are results, counted by type); stopped: a
+# level was cut short because the server stopped answering; failed: a level served nothing;
+# interrupted: Ctrl-C
+RunStatus = Literal["ok", "stopped", "failed", "interrupted"]
+STATUS_MEANING = {
+    "stopped": "a level stopped early: the server stopped answering",
+    "failed": "a level served nothing",
+    "interrupted": "Ctrl-C: the finished requests are recorded",
+}
+
 
 class LoadReport(BaseModel):
     """What ``chimera load --json`` prints and ``load.json`` holds."""
@@ -33,9 +43,16 @@ class LoadReport(BaseModel):
     prompts: dict[str, Any] = Field(description="source, targets and the token calibration")
     levels: list[LevelSummary]
     find_max: FindMaxResult | None = None
-    status: Literal["ok", "failed", "interrupted"]
+    status: RunStatus
     records_path: str | None = None
     run_id: str | None = None
+
+
+def interrupted_note(s: LevelSummary) -> str | None:
+    """What a level cut short by Ctrl-C says of itself; None for a complete level."""
+    if not s.interrupted:
+        return None
+    return f"interrupted: {s.requests_cancelled} requests cancelled"
 
 
 def _f(value: float | int | None, digits: int = 1) -> str:
@@ -109,7 +126,9 @@ def level_table(s: LevelSummary) -> Group:
     if s.stopped:
         parts.append(f"[red]{escape(s.stopped)}[/]")
     if s.interrupted:
-        parts.append("[yellow]interrupted: the figures cover the requests that finished[/]")
+        parts.append(
+            f"[yellow]{interrupted_note(s)}; the figures cover the requests that finished[/]"
+        )
     return Group(*parts)
 
 
@@ -138,6 +157,8 @@ def levels_table(levels: list[LevelSummary]) -> Table:
             notes.append("[red]gen-sat[/]")
         if s.stopped:
             notes.append("[red]stopped[/]")
+        if s.interrupted:
+            notes.append(f"[yellow]{interrupted_note(s)}[/]")
         row = [
             str(s.level), _short(s), _f(s.achieved_rate_rps, 2), str(s.requests_ok),
             str(s.requests_failed), _f(s.output_tokens_per_s, 0), _f(s.ttft_ms.p50, 0),
@@ -179,4 +200,8 @@ def render(report: LoadReport) -> Group:
                 parts.append(f"[red]level {s.level}: {escape(s.stopped)}[/]")
     if report.find_max is not None:
         parts.append(Text(f"find-max: {report.find_max.statement}", style="bold"))
+    if report.status != "ok":
+        parts.append(
+            Text(f"status: {report.status}: {STATUS_MEANING[report.status]}", style="bold red")
+        )
     return Group(*parts)

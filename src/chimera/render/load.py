@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chimera.load.metrics import LevelSummary
 from chimera.load.records import RequestRecord
-from chimera.load.report import LoadReport
+from chimera.load.report import LoadReport, interrupted_note
 from chimera.render.html import Image, Section, Table, html_page, write_html, write_plots
 from chimera.render.plots import PALETTE, WIDE_IN, _figure, _png, plot_distributions
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FAILED_COLOR = "#cc2222"
 
@@ -47,7 +51,7 @@ def plot_latency_vs_load(levels: Sequence[LevelSummary]) -> bytes:
             ax.plot(x, values, marker="o", color=PALETTE[i], label=name)
         for s, xi in zip(pts, x, strict=True):
             ax.annotate(
-                _short(s),
+                _short(s) + (" (interrupted)" if s.interrupted else ""),
                 (xi, s.ttft_ms.p99 or 0.0),
                 textcoords="offset points",
                 xytext=(4, 4),
@@ -76,48 +80,59 @@ def level_starts(records: Sequence[RequestRecord]) -> dict[int, float]:
 
 
 def plot_timeline(records: Sequence[RequestRecord]) -> bytes:
-    """Every request's TTFT at the time it was sent (failures in red at the bottom), and
-    the requests in flight, levels end to end."""
+    """Every request's TTFT at the time it was sent, failed requests on a row of their own
+    at the time they were sent, and the requests in flight, levels end to end."""
     if not records:
         raise ValueError("no requests to plot")
-    starts = level_starts(records)
     with _figure(5.5, width=WIDE_IN) as fig:
-        ax, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
-        for level in sorted(starts):
-            rows = [r for r in records if r.level == level and r.status == "ok" and r.ttft_ms]
-            ax.scatter(
-                [starts[level] + r.sent_s for r in rows],
-                [r.ttft_ms or 0 for r in rows],
-                s=6,
-                color=PALETTE[level % len(PALETTE)],
-                label=f"level {level}",
-            )
-        bad = [r for r in records if r.status == "failed"]
-        if bad:
-            ax.scatter(
-                [starts[r.level] + r.done_s for r in bad],
-                [0.0] * len(bad),
-                marker="x",
-                s=18,
-                color=FAILED_COLOR,
-                label="failed",
-            )
-        ax.set_ylabel("TTFT ms")
-        ax.set_title("Timeline: TTFT of each request when sent; requests in flight")
-        ax.legend(loc="upper left", fontsize=7, ncols=min(6, len(starts) + 1))
-        events = sorted(
-            [(starts[r.level] + r.sent_s, 1) for r in records]
-            + [(starts[r.level] + r.done_s, -1) for r in records]
-        )
-        xs, ys, n = [0.0], [0], 0
-        for t, step in events:
-            n += step
-            xs.append(t)
-            ys.append(n)
-        ax2.step(xs, ys, where="post", color=PALETTE[1])
-        ax2.set_ylabel("in flight")
-        ax2.set_xlabel("seconds")
+        draw_timeline(fig, records)
         return _png(fig)
+
+
+def draw_timeline(fig: Figure, records: Sequence[RequestRecord]) -> None:
+    starts = level_starts(records)
+    bad = [r for r in records if r.status == "failed"]
+    # a failed request has no TTFT to plot: it gets its own row, never a fake 0 ms
+    ratios = [2.0, 0.35, 1.0] if bad else [2.0, 1.0]
+    axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
+    ax, ax2 = axes[0], axes[-1]
+    for level in sorted(starts):
+        rows = [r for r in records if r.level == level and r.status == "ok" and r.ttft_ms]
+        ax.scatter(
+            [starts[level] + r.sent_s for r in rows],
+            [r.ttft_ms or 0 for r in rows],
+            s=6,
+            color=PALETTE[level % len(PALETTE)],
+            label=f"level {level}",
+        )
+    ax.set_ylabel("TTFT ms")
+    ax.set_title("Timeline: TTFT of each request when sent; failed requests when sent; in flight")
+    ax.legend(loc="upper left", fontsize=7, ncols=min(6, len(starts)))
+    if bad:
+        rug = axes[1]
+        rug.scatter(
+            [starts[r.level] + r.sent_s for r in bad],
+            [0.0] * len(bad),
+            marker="|",
+            s=60,
+            linewidths=1.5,
+            color=FAILED_COLOR,
+            label="failed",
+        )
+        rug.set_yticks([0.0], ["failed"])
+        rug.tick_params(axis="y", colors=FAILED_COLOR)
+    events = sorted(
+        [(starts[r.level] + r.sent_s, 1) for r in records]
+        + [(starts[r.level] + r.done_s, -1) for r in records]
+    )
+    xs, ys, n = [0.0], [0], 0
+    for t, step in events:
+        n += step
+        xs.append(t)
+        ys.append(n)
+    ax2.step(xs, ys, where="post", color=PALETTE[1])
+    ax2.set_ylabel("in flight")
+    ax2.set_xlabel("seconds")
 
 
 SERVER_FIGURES = (
@@ -184,6 +199,17 @@ def _f(v: float | int | None, digits: int = 1) -> str:
     return "n/a" if v is None else f"{v:,.{digits}f}"
 
 
+def _level_notes(s: LevelSummary) -> str:
+    """The levels table's last cell: what makes a level's row read differently."""
+    notes = [
+        "stopped: the server stopped answering" if s.stopped else None,
+        interrupted_note(s),
+        "generator saturated" if s.generator.saturated else None,
+        "over-saturated" if s.over_saturated else None,
+    ]
+    return "; ".join(n for n in notes if n)
+
+
 def render_load_html(report: LoadReport, plots: dict[str, bytes]) -> str:
     rows = [
         [
@@ -201,6 +227,7 @@ def render_load_html(report: LoadReport, plots: dict[str, bytes]) -> str:
             _f(s.tpot_ms.p50),
             _f(s.e2e_ms.p99),
             _f(s.goodput_rps, 2),
+            _level_notes(s),
         ]
         for s in report.levels
     ]
@@ -220,6 +247,7 @@ def render_load_html(report: LoadReport, plots: dict[str, bytes]) -> str:
             "TPOT p50",
             "e2e p99",
             "goodput",
+            "notes",
         ],
         rows,
         caption="Per level: measured requests only (warm-up left out); latencies in ms",
@@ -236,6 +264,11 @@ def render_load_html(report: LoadReport, plots: dict[str, bytes]) -> str:
             notes.append(f"level {s.level}: over-saturated: {s.over_saturated}")
         if s.stopped:
             errors.append(f"level {s.level}: {s.stopped}")
+        if s.interrupted:
+            errors.append(
+                f"level {s.level}: {interrupted_note(s)}; its figures cover the requests that "
+                "finished"
+            )
         if s.failures_by_type:
             notes.append(
                 f"level {s.level} failures: "
