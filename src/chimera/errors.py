@@ -178,8 +178,9 @@ class EmptyResponseError(BackendError):
             + (
                 hint
                 or "If other requests were in flight, the server may serve one request at a "
-                "time and answer the others this way: run with --max-in-flight 1, or give the "
-                "server more parallel slots. Otherwise the model ended its answer at once."
+                "time and answer the others this way: send one request at a time (chimera load "
+                "-c 1, chimera multiagent --max-in-flight 1), or give the server more parallel "
+                "slots. Otherwise the model ended its answer at once."
             ),
             url=url,
         )

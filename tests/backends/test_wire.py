@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import httpx
 import pytest
 
-from chimera.backends.base import EndpointSettings, GenerationRequest, create_backend, generate
+from chimera.backends.base import (
+    EndpointSettings,
+    GenerationRequest,
+    TextChunk,
+    create_backend,
+    generate,
+)
 from chimera.backends.ollama import OllamaBackend
 from chimera.backends.wire import StampedStream, StampingBackend, stamping_transport
 from chimera.calls import ChatMessage
@@ -86,3 +93,33 @@ async def test_a_stream_read_to_its_end_gives_its_connection_back(
         for _ in range(5):
             assert (await generate(b, req)).metrics.output_tokens == 32
     assert len(opened) == 1
+
+
+@pytest.mark.parametrize(("protocol", "path"), [("ollama", ""), ("openai", "/v1")])
+async def test_a_streams_end_is_stamped_when_its_bytes_arrived(protocol: str, path: str) -> None:
+    # The consumer dawdles 80 ms at the last token with its loop free (as when it parses
+    # other streams' tokens): the final event's bytes arrive meanwhile, and e2e ends with
+    # them, not when the consumer got round to them.
+    cfg = TestServerConfig(protocol=protocol, responses=["a b c"], token_interval_ms=2)
+    request = GenerationRequest(
+        model="tiny:latest", messages=(ChatMessage(role="user", content="x"),)
+    )
+    stamps: list[int] = []
+    result = None
+    async with (
+        TestServer(cfg) as srv,
+        create_backend(EndpointSettings(kind=protocol, url=srv.url + path)) as backend,
+    ):
+        async for event in backend.stream(request):
+            if isinstance(event, TextChunk):
+                stamps.append(event.t_ns)
+                if event.text.strip() == "c":
+                    await asyncio.sleep(0.08)
+            else:
+                result = event
+    assert result is not None
+    m = result.metrics
+    assert m.ttft_ms is not None and m.e2e_ms is not None
+    start_ns = stamps[0] - m.ttft_ms * 1e6
+    after_last_token_ms = (start_ns + m.e2e_ms * 1e6 - stamps[-1]) / 1e6
+    assert 0 <= after_last_token_ms < 40  # 80+ when stamped at parsing

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from chimera.app.recording import record_load_run
-from chimera.errors import EmptyResponseError, ServerHTTPError, StreamCutError
+from chimera.errors import EmptyResponseError, ServerHTTPError, StreamCutError, StreamError
 from chimera.load.metrics import summarize
 from chimera.load.output import write_jsonl
 from chimera.load.records import LevelRun, RequestRecord, error_type
@@ -57,4 +57,5 @@ def test_error_types_are_short_stable_names() -> None:
     assert error_type(ServerHTTPError("u", 503, "busy")) == "http_503"
     assert error_type(StreamCutError("u")) == "stream_cut"
     assert error_type(EmptyResponseError("u", "d")) == "empty_response"
+    assert error_type(StreamError("u", "oom")) == "stream_error"  # as docs/load.md names it
     assert error_type(RuntimeError("x")) == "runtime_error"

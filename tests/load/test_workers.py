@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chimera.backends.base import EndpointSettings
+from chimera.errors import ConfigError
+from chimera.load.metrics import summarize
 from chimera.load.records import LevelRun, RequestRecord
 from chimera.load.spec import LoadLevel, LoadSpec, Warmup
 from chimera.load.workers import jobs, merge, run_in_workers, split
@@ -29,12 +33,28 @@ def test_a_closed_level_splits_its_streams_and_requests() -> None:
     assert len(jobs(ENDPOINT, prompts(one), one, one.levels[0], 0, 0, 3)) == 1
 
 
-def test_an_open_level_splits_its_rate_and_phases_constant_arrivals() -> None:
-    spec = LoadSpec(levels=(LoadLevel(rate_rps=10.0, arrival="constant"),), duration_s=5.0)
+@pytest.mark.parametrize("arrival", ["constant", "poisson"])
+def test_an_open_level_splits_its_rate_and_phases_its_processes(arrival: str) -> None:
+    spec = LoadSpec(levels=(LoadLevel(rate_rps=10.0, arrival=arrival),), duration_s=5.0)  # type: ignore[arg-type]
     parts = jobs(ENDPOINT, prompts(spec), spec, spec.levels[0], 0, 0, 2)
     assert [j.level.rate_rps for j in parts] == [5.0, 5.0]
     assert [j.share.phase_s for j in parts] == [0.0, 0.1]  # interleaved: 0, 0.1, 0.2, ...
     assert [j.share.seed_key for j in parts] == [(0,), (1,)]
+
+
+async def test_processes_pace_an_open_level_at_its_whole_rate_from_the_first_dispatch() -> None:
+    with ServerThread(prefill_ms=5, token_interval_ms=1, default_tokens=2) as srv:
+        spec = LoadSpec(levels=(LoadLevel(rate_rps=40.0, arrival="poisson"),), duration_s=2.0,
+                        input_tokens=10, output_tokens=2)  # fmt: skip
+        run, _ = await run_in_workers(
+            EndpointSettings(url=srv.url), prompts(spec), spec, spec.levels[0], 0, 0, 2
+        )
+    s = summarize(run)
+    assert s.requests_ok == 80
+    assert s.scheduled_rate_rps == pytest.approx(40.0)  # was 40.8: both processes sent at 0
+    first = sorted(run.records, key=lambda r: r.sent_s)[:4]
+    # each process collected its heap before the common start, not after it (then 30-130 ms)
+    assert all((r.sent_s - (r.scheduled_s or 0.0)) < 0.025 for r in first)
 
 
 def test_a_trace_is_dealt_line_by_line() -> None:
@@ -70,3 +90,17 @@ async def test_two_processes_hold_one_closed_loop() -> None:
     assert all(r.status == "ok" and r.output_tokens == 8 for r in run.records)
     assert all(0.0 <= r.sent_s < r.done_s for r in run.records)  # one clock for both
     assert not run.interrupted and run.loop_lag_ms
+
+
+async def test_a_process_that_fails_before_it_is_ready_fails_the_level_with_its_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the key's variable unset in the processes (spawned with this environment): each
+    # fails building its client; the level says why at once, not "not ready in 120 s"
+    monkeypatch.delenv("CHIMERA_TEST_NO_KEY", raising=False)
+    endpoint = EndpointSettings(
+        kind="openai", url="http://127.0.0.1:9/v1", api_key_env="CHIMERA_TEST_NO_KEY"
+    )
+    spec = LoadSpec(levels=(LoadLevel(concurrency=2),), requests=2)
+    with pytest.raises(ConfigError, match="CHIMERA_TEST_NO_KEY"):
+        await run_in_workers(endpoint, prompts(spec), spec, spec.levels[0], 0, 0, 2)

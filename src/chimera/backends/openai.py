@@ -267,6 +267,7 @@ class OpenAIBackend(HttpBackend):
                         usage = obj["usage"]
                     if isinstance(obj.get("timings"), dict) and obj["timings"]:
                         timings = obj["timings"]
+                clock = lines.finish()  # at [DONE], or at the body's last bytes
         except BackendError as exc:
             if status == 404:
                 raise await self.missing_model(request.model) from None
@@ -287,7 +288,6 @@ class OpenAIBackend(HttpBackend):
                 "text but no finish_reason and no usage: the server never said the answer "
                 "was complete",
             )
-        clock = lines.finish()
         yield CallResult(
             backend=self.kind,
             url=self.url,

@@ -59,8 +59,11 @@ def error_type(exc: BaseException) -> str:
     if isinstance(exc, ServerHTTPError):
         return f"http_{exc.status}"
     name = type(exc).__name__
-    if isinstance(exc, BackendError) and name.endswith("Error"):
-        name = name[: -len("Error")]
+    # "Error" goes where the rest names the failure (StreamCutError: stream_cut); a one-word
+    # rest keeps it (StreamError, the server's error event mid-stream: stream_error)
+    rest = name.removesuffix("Error")
+    if isinstance(exc, BackendError) and re.search(r".[A-Z]", rest):
+        name = rest
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 

@@ -267,13 +267,15 @@ class LevelRunner:
     async def execute(self) -> LevelRun:
         """Run the level to its bound. Cancelled (Ctrl-C), it cancels what is in flight,
         records those requests as cancelled and returns what finished, marked interrupted."""
-        # the loop thread's CPU only: an in-process engine's threads are the server's work
-        if self.share.start_ns:  # workers start together on the machine's monotonic clock
-            await asyncio.sleep(max(0.0, (self.share.start_ns - perf_counter_ns()) / NS))
-            # the loop's timers may wake a little early: never start before the instant
-            while perf_counter_ns() < self.share.start_ns:  # noqa: ASYNC110 (a spin, <1 ms)
-                await asyncio.sleep(0)
+        # the collector's policy first: its collection is no part of the level, and workers'
+        # levels start at a common instant it must not make them late for
         with quiet_gc() if self.quiet_gc else contextlib.nullcontext():
+            if self.share.start_ns:  # workers start together on the machine's monotonic clock
+                await asyncio.sleep(max(0.0, (self.share.start_ns - perf_counter_ns()) / NS))
+                # the loop's timers may wake a little early: never start before the instant
+                while perf_counter_ns() < self.share.start_ns:  # noqa: ASYNC110 (a spin, <1 ms)
+                    await asyncio.sleep(0)
+            # the loop thread's CPU only: an in-process engine's threads are the server's work
             cpu0 = time.thread_time()
             self.t0_ns = self.share.start_ns or perf_counter_ns()
             self.run.t0_ns = self.t0_ns

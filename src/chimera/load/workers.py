@@ -2,8 +2,9 @@
 
 Each process runs its share with its own event loop and connections: a closed loop's
 streams and requests are split, an open loop's rate is split (independent Poisson draws add
-up to a Poisson process of the whole rate; constant arrivals are interleaved by phase; a
-trace is dealt out line by line). Once every process is ready (its
+up to a Poisson process of the whole rate; process i starts i/R after the first, so constant
+arrivals interleave and paced schedules add up to the whole rate exactly; a trace is dealt
+out line by line). Once every process is ready (its
 connections' client built), all start at one instant of the machine's monotonic clock
 (``perf_counter_ns`` is system-wide on Linux), so every record's times are on one clock and
 the merge is exact: records sorted by their number, the loop lags pooled, the busiest
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import signal
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -27,7 +29,7 @@ from chimera.backends.base import EndpointSettings, create_backend
 from chimera.errors import ConfigError
 from chimera.load.prompts import Prompts
 from chimera.load.records import LevelRun
-from chimera.load.runner import LevelRunner, Share
+from chimera.load.runner import LevelRunner, Share, quiet_gc
 from chimera.load.spec import LoadLevel, LoadSpec, Warmup
 
 START_DELAY_S = 0.05  # from the last process ready to the common start
@@ -89,7 +91,9 @@ def jobs(
             part = level
         if requests[i] == 0:
             continue
-        phase = i / level.rate_rps if level.rate_rps and level.arrival == "constant" else 0.0
+        # process i starts i/R later: constant arrivals interleave, and a paced schedule's
+        # processes together span their requests at R exactly (none both at 0)
+        phase = i / level.rate_rps if level.rate_rps else 0.0
         sub = spec.model_copy(
             update={
                 "requests": requests[i],
@@ -120,22 +124,26 @@ def _init(shared: Shared) -> None:
 async def _work(job: WorkerJob) -> LevelRun:
     shared = _SHARED
     assert shared is not None
+    # The collector's policy is set before the process says it is ready: its collection of
+    # a fresh process's heap took 30-130 ms, and taken after the common start it made the
+    # first dispatches that late (a light load flagged as a saturated generator).
     async with create_backend(job.endpoint) as backend:
-        # ready, then wait for the common start the parent sets once every process is
-        shared.ready.release()
-        while not shared.go.is_set():  # noqa: ASYNC110 (a process-shared event)
-            await asyncio.sleep(0.002)
-        share = replace(job.share, start_ns=shared.start_ns.value)
-        runner = LevelRunner(
-            backend, job.prompts, job.spec, job.level, job.index,
-            first_index=job.first_index, trace=job.trace, share=share,
-        )  # fmt: skip
-        task = asyncio.create_task(runner.execute())
-        while not task.done():
-            if shared.stop.is_set():
-                task.cancel()
-            await asyncio.wait({task}, timeout=0.05)
-        return task.result()
+        with quiet_gc():
+            # ready, then wait for the common start the parent sets once every process is
+            shared.ready.release()
+            while not shared.go.is_set():  # noqa: ASYNC110 (a process-shared event)
+                await asyncio.sleep(0.002)
+            share = replace(job.share, start_ns=shared.start_ns.value)
+            runner = LevelRunner(
+                backend, job.prompts, job.spec, job.level, job.index,
+                first_index=job.first_index, trace=job.trace, share=share, quiet_gc=False,
+            )  # fmt: skip
+            task = asyncio.create_task(runner.execute())
+            while not task.done():
+                if shared.stop.is_set():
+                    task.cancel()
+                await asyncio.wait({task}, timeout=0.05)
+            return task.result()
 
 
 def work(job: WorkerJob) -> LevelRun:
@@ -186,13 +194,16 @@ async def run_in_workers(
             return asyncio.gather(*(asyncio.wrap_future(f) for f in running))
 
         try:
+            deadline = time.monotonic() + READY_TIMEOUT_S
             for _ in todo:
-                wait = shared.ready.acquire
-                ready = await loop.run_in_executor(None, wait, True, READY_TIMEOUT_S)
-                if not ready:
-                    raise ConfigError(
-                        f"--workers: a generator process was not ready in {READY_TIMEOUT_S:g} s"
-                    )
+                while not await loop.run_in_executor(None, shared.ready.acquire, True, 0.2):
+                    for f in running:
+                        if f.done():  # a process that failed before it was ready: its error
+                            f.result()
+                    if time.monotonic() > deadline:
+                        raise ConfigError(
+                            f"--workers: a generator process was not ready in {READY_TIMEOUT_S:g} s"
+                        )
             shared.start_ns.value = perf_counter_ns() + int(START_DELAY_S * 1e9)
             shared.go.set()
             parts = await asyncio.shield(finished())
