@@ -3,8 +3,7 @@ their figures, and the files and store rows they end in."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -139,8 +138,10 @@ async def run_load(
     *,
     observer: Observer | None = None,
     command: list[str] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> LoadOutcome:
-    """Calibrate the prompts, run every level, summarize, write the records and store them."""
+    """Calibrate the prompts, run every level, summarize, write the records and store them.
+    ``warn`` hears what the user must know before the figures (a size not as asked)."""
     spec = settings.spec
     started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     options = settings.options
@@ -179,8 +180,8 @@ async def run_load(
             if prompts.needs_calibration:
                 prompts.calibration = await calibrate(backend, prompts)
                 raised = prompts.raised_sizes()
-                if raised is not None:  # once, before the run: its sizes are not as asked
-                    print(f"warning: {raised.note}", file=sys.stderr)
+                if raised is not None and warn is not None:  # once: sizes not as asked
+                    warn(raised.note)
             runs, summaries = await execute_plan(
                 backend, prompts, spec, plan, observer,
                 trace=trace.offsets_s if trace else (), probes=probes,

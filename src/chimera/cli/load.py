@@ -243,7 +243,16 @@ def load(
     )
     status = Status(err)
     with status.status:
-        outcome = run_async(run_load(settings, observer=status, command=sys.argv))
+        # a warning is said even with --quiet or --json: the figures are not what was asked
+        warn = Console(stderr=True, highlight=False, soft_wrap=True)
+        outcome = run_async(
+            run_load(
+                settings,
+                observer=status,
+                command=sys.argv,
+                warn=lambda note: warn.print(f"warning: {note}", markup=False),
+            )
+        )
     report = outcome.report
     if as_json:
         print(json.dumps(report.model_dump(mode="json"), indent=2))
