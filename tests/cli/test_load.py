@@ -197,6 +197,17 @@ def test_a_level_with_no_success_exits_4(
     assert doc["status"] == "failed" and doc["levels"][0]["failures_by_type"] == {"stream_cut": 4}
 
 
+def _run_while(srv: ServerThread, kill: Callable[[], None], cli: Cli, *args: str) -> int:
+    """The command's exit code, ``kill`` running beside it (it stops the server)."""
+    killer = threading.Thread(target=kill)
+    killer.start()
+    try:
+        return cli(*args)
+    finally:
+        killer.join(30)
+        srv.stop()
+
+
 def test_a_server_killed_mid_run(
     cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -211,16 +222,10 @@ def test_a_server_killed_mid_run(
         time.sleep(0.1)
         srv.stop()
 
-    killer = threading.Thread(target=kill_when_busy)
-    killer.start()
-    try:
-        code = cli(
-            "load", srv.url, "--model", "tiny:latest", "-c", "3", "--duration", "60",
-            "--json", "--output-dir", str(tmp_path), "--no-store",
-        )  # fmt: skip
-    finally:
-        killer.join(30)
-        srv.stop()
+    code = _run_while(
+        srv, kill_when_busy, cli, "load", srv.url, "--model", "tiny:latest", "-c", "3",
+        "--duration", "60", "--json", "--output-dir", str(tmp_path), "--no-store",
+    )  # fmt: skip
     assert code == 4
     (level,) = _json(capsys)["levels"]
     assert level["failures_by_type"]["stream_cut"] == 3  # every request in flight
@@ -240,17 +245,11 @@ def test_a_server_dead_after_serving_stops_the_run_visibly(
             time.sleep(0.01)
         srv.stop()
 
-    killer = threading.Thread(target=kill_after_some)
-    killer.start()
-    try:
-        code = cli(
-            "load", srv.url, "--model", "tiny:latest", "-c", "2", "--duration", "60",
-            "--output-tokens", "8", "--json", "--output-dir", str(tmp_path),
-            "--db", str(tmp_path / "runs.db"),
-        )  # fmt: skip
-    finally:
-        killer.join(30)
-        srv.stop()
+    code = _run_while(
+        srv, kill_after_some, cli, "load", srv.url, "--model", "tiny:latest", "-c", "2",
+        "--duration", "60", "--output-tokens", "8", "--json", "--output-dir", str(tmp_path),
+        "--db", str(tmp_path / "runs.db"),
+    )  # fmt: skip
     assert code == 5  # not 0 (ok), 2 (bad input), 4 (nothing served), 130 (Ctrl-C)
     captured = capsys.readouterr()
     doc = json.loads(captured.out)
