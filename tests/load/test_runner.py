@@ -233,3 +233,13 @@ async def test_a_generator_behind_its_schedule_stops_at_its_duration() -> None:
     s = summarize(run)
     assert s.generator.saturated
     assert 0 < s.requests_ok + s.requests_failed < 25_000  # not the whole schedule
+
+
+async def test_a_closed_loops_rate_is_what_the_server_completed_not_its_first_burst() -> None:
+    # 2 slots of ~60 ms (20 ms prefill, 8 tokens 5 ms apart): ~33 req/s of capacity. Eight
+    # streams send 8 at once: their dispatch rate over a short level read ~90 req/s.
+    async with TestServer(slots=2, prefill_ms=20, token_interval_ms=5) as srv:
+        run = await run_level(srv.url, spec(LoadLevel(concurrency=8), requests=24))
+    s = summarize(run)
+    assert s.achieved_rate_rps is not None
+    assert 25.0 < s.achieved_rate_rps < 2 / 0.055 * 1.1

@@ -92,7 +92,11 @@ class LevelSummary(BaseModel):
     concurrency: int | None
     requested_rate_rps: float | None
     scheduled_rate_rps: float | None = Field(description="the seeded schedule's own rate")
-    achieved_rate_rps: float | None = Field(description="measured requests dispatched per second")
+    achieved_rate_rps: float | None = Field(
+        description="open loop: measured requests dispatched per second; closed loop: "
+        "completed per second (its dispatches follow completions, but its first C go out "
+        "together, which put a short level's dispatch rate above the server's capacity)"
+    )
     requests_ok: int
     requests_failed: int
     failures_by_type: dict[str, int]
@@ -251,7 +255,9 @@ def summarize(run: LevelRun, slo: Sequence[SloTarget] = ()) -> LevelSummary:
         concurrency=level.concurrency,
         requested_rate_rps=level.rate_rps,
         scheduled_rate_rps=scheduled_rate,
-        achieved_rate_rps=_rate(sorted(r.sent_s for r in measured)),
+        achieved_rate_rps=_rate(
+            sorted(r.done_s if level.mode == "closed" else r.sent_s for r in measured)
+        ),
         requests_ok=len(ok),
         requests_failed=sum(failed.values()),
         failures_by_type=dict(failed.most_common()),

@@ -81,6 +81,8 @@ def level_table(s: LevelSummary) -> Group:
             f"{_f(s.achieved_rate_rps, 2)} req/s achieved of {_f(s.requested_rate_rps, 2)} "
             f"requested (schedule {_f(s.scheduled_rate_rps, 2)})"
         )
+    elif s.mode == "closed":
+        rate = f"{_f(s.achieved_rate_rps, 2)} req/s completed"
     else:
         rate = f"{_f(s.achieved_rate_rps, 2)} req/s dispatched"
     failures = ", ".join(f"{k} {v}" for k, v in s.failures_by_type.items()) or "none"
@@ -182,7 +184,7 @@ def render(report: LoadReport) -> Group:
         arrival = next((s.label.split()[-1] for s in report.levels if s.mode == "open"), None)
         parts.append(
             Text(
-                "rps: requests dispatched per second; latencies in ms"
+                "rps: requests dispatched per second (closed loop: completed); latencies in ms"
                 + (f"; open-loop arrivals {arrival}" if arrival else ""),
                 style="dim",
             )
