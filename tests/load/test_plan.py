@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from chimera.backends.base import EndpointSettings, create_backend
-from chimera.load.metrics import GeneratorHealth, LevelSummary
+from chimera.load.metrics import GeneratorHealth, LevelSummary, SloResult
 from chimera.load.plan import FindMaxPlan, FixedPlan, SweepPlan, execute_plan, make_plan
 from chimera.load.spec import LoadLevel, LoadSpec, parse_slo
 from chimera.testing import TestServer
@@ -22,9 +22,11 @@ def fake(
 ) -> LevelSummary:
     """A level's summary with only what the plans read."""
     gen = GeneratorHealth.model_construct(saturated=kw.pop("saturated", False), notes=["late"])
+    observed = kw.pop("observed", 50.0 if met else 150.0)
+    slo = [SloResult(target=str(SLO[0]), observed_ms=observed, met=bool(met))]
     return LevelSummary.model_construct(
         level=i, requests_per_s=rps, achieved_rate_rps=rps, slo_met=met, generator=gen,
-        concurrency=level.concurrency if level else None, **kw,
+        concurrency=level.concurrency if level else None, slo=slo, **kw,
     )  # fmt: skip
 
 
@@ -86,7 +88,35 @@ def test_every_repeat_must_pass() -> None:
     drive(plan, flaky)
     assert [p.met for p in plan.probes] == [False, False]
     assert [len(p.levels) for p in plan.probes] == [2, 2]
-    assert "2 runs per rate" in plan.result().statement
+    assert "all 2 of its runs" in plan.result().statement
+
+
+def test_a_bracket_no_rate_missed_says_its_top_is_the_saturations() -> None:
+    # every open-loop rate meets the SLOs; only the closed-loop saturation level missed
+    def server(lv: LoadLevel) -> tuple[float, bool]:
+        if lv.concurrency is not None:
+            return (4.0, True) if lv.concurrency == 1 else (18.32, False)
+        assert lv.rate_rps is not None
+        return lv.rate_rps, True
+
+    plan = FindMaxPlan(spec(strategy="find_max", bisect_steps=3))
+    drive(plan, server)
+    r = plan.result()
+    assert not r.upper_tested and r.bracket_rps == (16.03, 18.32)
+    assert "every open-loop rate tried met ttft_p99<=100ms, up to 16.03 req/s" in r.statement
+    assert "not a rate tried" in r.statement and "lies between" not in r.statement
+
+
+def test_repeats_say_their_widest_spread() -> None:
+    plan = FindMaxPlan(spec(strategy="find_max", bisect_steps=1, repeats=3))
+    done = [fake(None, 0, rps=4.0, met=True), fake(None, 1, rps=20.0, met=False)]
+    for observed in (40.0, 80.0, 60.0):  # three passing runs at 10 req/s
+        assert plan.next_level(done) == LoadLevel(rate_rps=10.0)
+        done.append(fake(None, len(done), rps=10.0, met=True, observed=observed))
+    assert plan.next_level(done) is None
+    r = plan.result()
+    assert r.probes[0].observed_ms == [{"ttft_p99<=100ms": v} for v in (40.0, 80.0, 60.0)]
+    assert "ttft_p99<=100ms from 40.0 to 80.0 ms at 10.00 req/s" in r.statement
 
 
 def test_the_search_stops_where_it_cannot_conclude() -> None:

@@ -79,6 +79,9 @@ class Probe(BaseModel):
     achieved_rps: list[float | None] = Field(description="what each run dispatched")
     levels: list[int]
     met: bool
+    observed_ms: list[dict[str, float | None]] = Field(
+        default_factory=list, description="each run's value of each SLO, by its target"
+    )
 
 
 class FindMaxResult(BaseModel):
@@ -90,6 +93,11 @@ class FindMaxResult(BaseModel):
     max_rate_rps: float | None = Field(description="the highest rate probed that met the SLOs")
     bracket_rps: tuple[float, float] | None = Field(
         description="the answer lies between: met at the low end, missed at the high end"
+    )
+    upper_tested: bool = Field(
+        False,
+        description="the bracket's high end is an open-loop rate that missed; false: it is "
+        "what the saturation level (a closed loop) served, no rate tried missed",
     )
     probes: list[Probe] = Field(default_factory=list)
     statement: str
@@ -105,6 +113,8 @@ class FindMaxPlan:
         self.spec = spec
         self.lo = 0.0
         self.hi = 0.0
+        self.hi_tested = False  # hi is an open-loop rate that missed, not the saturation's
+        self.saturation: LevelSummary | None = None
         self.rate = 0.0
         self.runs: list[LevelSummary] = []
         self.probes: list[Probe] = []
@@ -140,7 +150,7 @@ class FindMaxPlan:
                     f"{sat.concurrency} streams): throughput, not latency, is the limit"
                 )
                 return None
-            self.hi = sat.requests_per_s
+            self.hi, self.saturation = sat.requests_per_s, sat
             self.rate = self.hi / 2
             return self._level()
         last = done[-1]
@@ -160,13 +170,14 @@ class FindMaxPlan:
                 achieved_rps=[r.achieved_rate_rps for r in self.runs],
                 levels=[r.level for r in self.runs],
                 met=met,
+                observed_ms=[{o.target: o.observed_ms for o in r.slo} for r in self.runs],
             )
         )
         self.runs = []
         if met:
             self.lo = self.rate
         else:
-            self.hi = self.rate
+            self.hi, self.hi_tested = self.rate, True
         if len(self.probes) >= self.spec.bisect_steps:
             return None
         self.rate = (self.lo + self.hi) / 2
@@ -177,26 +188,62 @@ class FindMaxPlan:
         passed = [p.rate_rps for p in self.probes if p.met]
         best = max(passed) if passed else (self.lo or None)
         bracket = (self.lo, self.hi) if self.hi else None
-        runs = f"{self.spec.repeats} run{'s' if self.spec.repeats > 1 else ''}"
         if self.verdict is not None and not self.probes:
             statement = self.verdict
         else:
-            statement = (
-                f"the highest rate meeting {slo} lies between {self.lo:.2f} and {self.hi:.2f} "
-                f"req/s: {len(self.probes)} bisection steps, {runs} per rate, each rate passed "
-                "only if every run met every SLO with no failure"
-            )
+            statement = f"{self._bracket(slo)}: {len(self.probes)} bisection steps, "
             if self.spec.repeats == 1:
                 statement += (
-                    "; one run per rate gives no confidence interval (use --repeats 3 or "
-                    "more to see the run-to-run spread)"
+                    "one run per rate, each rate passed only if it met every SLO with no "
+                    "failure; one run per rate gives no confidence interval (use --repeats 3 "
+                    "or more to see the run-to-run spread)"
+                )
+            else:
+                statement += (
+                    f"a rate passed only if all {self.spec.repeats} of its runs met every SLO "
+                    "with no failure (a rate stops at its first miss)" + self._spread()
                 )
             if self.verdict is not None:
                 statement += f"; stopped early: {self.verdict}"
         return FindMaxResult(
-            slo=slo, max_rate_rps=best, bracket_rps=bracket, probes=self.probes,
-            statement=statement,
+            slo=slo, max_rate_rps=best, bracket_rps=bracket, upper_tested=self.hi_tested,
+            probes=self.probes, statement=statement,
         )  # fmt: skip
+
+    def _bracket(self, slo: str) -> str:
+        if self.hi_tested:
+            return (
+                f"the highest rate meeting {slo} lies between {self.lo:.2f} and {self.hi:.2f} req/s"
+            )
+        sat = self.saturation
+        streams = f" ({sat.concurrency} streams)" if sat is not None else ""
+        return (
+            f"every open-loop rate tried met {slo}, up to {self.lo:.2f} req/s; the highest "
+            f"lies above it and at or below about {self.hi:.2f} req/s, what the saturation "
+            f"level{streams} served missing them: a closed loop's figure, not a rate tried"
+        )
+
+    def _spread(self) -> str:
+        """The widest run-to-run spread of an SLO's value at one rate, over rates run more
+        than once: what the repeats say of how sure a pass or a miss is."""
+        widest: tuple[float, str, float, float, float] | None = None
+        for p in self.probes:
+            if len(p.observed_ms) < 2:
+                continue
+            for target in p.observed_ms[0]:
+                values = [v for run in p.observed_ms if (v := run.get(target)) is not None]
+                if len(values) < 2 or min(values) <= 0:
+                    continue
+                ratio = max(values) / min(values)
+                if widest is None or ratio > widest[0]:
+                    widest = (ratio, target, min(values), max(values), p.rate_rps)
+        if widest is None:
+            return ""
+        _, target, lo, hi, rate = widest
+        return (
+            f"; the widest run-to-run spread: {target} from {lo:.1f} to {hi:.1f} ms at "
+            f"{rate:.2f} req/s"
+        )
 
 
 def make_plan(spec: LoadSpec) -> FixedPlan | SweepPlan | FindMaxPlan:
