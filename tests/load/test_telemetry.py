@@ -80,6 +80,14 @@ async def test_ollama_ps_says_what_is_on_the_cpu_once_loaded() -> None:
     assert row["on_cpu_bytes"] == row["model_bytes"] - row["vram_bytes"]
 
 
+async def test_ollama_ps_leaves_out_what_the_server_did_not_send() -> None:
+    page = {"models": [{"name": "tiny:latest", "size": 1000}]}  # no size_vram
+    transport = httpx.MockTransport(lambda req: httpx.Response(200, json=page))
+    async with httpx.AsyncClient(base_url="http://m", transport=transport) as client:
+        row = await ollama_ps_probe(client, "tiny")()
+    assert row == {"model_bytes": 1000}  # neither null nor 0 for the VRAM
+
+
 async def test_samples_go_on_the_levels_clock_and_failures_are_rows() -> None:
     calls = 0
 

@@ -94,8 +94,13 @@ def ollama_ps_probe(client: httpx.AsyncClient, model: str) -> Probe:
         resp.raise_for_status()
         for m in resp.json().get("models") or []:
             if m.get("name") in names or m.get("model") in names:
+                # a field the server did not send stays absent (never null, never 0)
                 size, vram = m.get("size"), m.get("size_vram")
-                out: dict[str, Any] = {"model_bytes": size, "vram_bytes": vram}
+                out: dict[str, Any] = {}
+                if isinstance(size, int):
+                    out["model_bytes"] = size
+                if isinstance(vram, int):
+                    out["vram_bytes"] = vram
                 if isinstance(size, int) and isinstance(vram, int):
                     out["on_cpu_bytes"] = size - vram
                 return out
