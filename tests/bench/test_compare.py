@@ -15,6 +15,7 @@ from chimera.bench.sides import Selector, csv_side, load_side, split_ref, store_
 from chimera.errors import ConfigError, InputFileError
 from chimera.store import Store
 from chimera.store.bench import add_bench_call
+from chimera.store.load import add_level, add_requests
 from chimera.store.queries import resolve_run
 
 
@@ -233,3 +234,70 @@ def test_a_prefix_shared_by_two_runs_is_refused(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="'abc' matches several runs"):
             resolve_run(store, "abc")
         assert resolve_run(store, "ABC2") == "abc2" + "0" * 28
+
+
+# --- load runs: levels and kinds -----------------------------------------------------------
+
+
+def _load_run(store: Store, levels: dict[int, str]) -> str:
+    """A load run with three ok, measured requests at each level (label -> ``c=N``)."""
+    run_id = store.start_run("load")
+    for level, text in levels.items():
+        add_requests(
+            store,
+            run_id,
+            [
+                {"level": level, "idx": i, "warmup": False, "status": "ok", "ttft_ms": 10.0 + i}
+                for i in range(3)
+            ],
+        )
+        add_level(store, run_id, {"level": level, "label": text, "summary_json": {}})
+    return run_id
+
+
+def test_a_level_the_load_run_does_not_have_is_named_with_those_it_has(tmp_path: Path) -> None:
+    with Store(tmp_path / "runs.db") as store:
+        run_id = _load_run(store, {0: "c=2", 1: "c=4"})
+        assert store_side(store, run_id, Selector.parse("level=1"), "A").values["ttft_ms"] == [
+            10.0,
+            11.0,
+            12.0,
+        ]
+        with pytest.raises(ConfigError) as err:
+            store_side(store, run_id, Selector.parse("level=7"), "A")
+        assert str(err.value) == (
+            f"run {run_id[:12]} has no level 7; its levels are 0 (c=2), 1 (c=4): pick one with "
+            f"{run_id[:12]}@level=0, or leave out @level to pool them"
+        )
+
+
+def test_runs_of_unlike_kinds_are_refused_naming_both_kinds(tmp_path: Path) -> None:
+    with Store(tmp_path / "runs.db") as store:
+        load = _load_run(store, {0: "c=2"})
+        sweep = store.start_run("sweep")
+        for i in range(3):
+            add_bench_call(
+                store, sweep, stage="generate", point="p", repeat=i, result=_result(50.0, 9.0 + i)
+            )
+        a = store_side(store, load, Selector(), "A")
+        b = store_side(store, sweep, Selector(), "B")
+        assert (a.kind, b.kind) == ("load", "sweep")
+        with pytest.raises(ConfigError) as err:
+            compare_sides(a, b)
+        message = str(err.value)
+        assert message.startswith("cannot compare runs of different kinds: ")
+        assert f"A (run {load[:12]}) is a load run: requests sent at a set concurrency" in message
+        assert f"B (run {sweep[:12]}) is a sweep run: calls at option settings" in message
+        assert (
+            "Compare a load run with load runs; a sweep run with sweep or optimize runs" in message
+        )
+        # alike kinds still compare: a load run with another, a sweep run with its own log
+        assert compare_sides(a, store_side(store, _load_run(store, {0: "c=4"}), Selector(), "B"))
+        (tmp_path / "sw").mkdir()
+        (tmp_path / "sw" / "sweep.csv").write_text(SWEEP, encoding="utf-8")
+        log = csv_side(tmp_path / "sw", Selector(), "B")
+        assert log.kind == "sweep" and compare_sides(b, log)
+        with pytest.raises(ConfigError, match=r"A .* is a load run.* B .* is a sweep run"):
+            compare_sides(a, log)
+        # a side whose kind is not known (any CSV, or built by hand) is not refused
+        assert compare_sides(a, side("B", ttft_ms=[1.0, 2.0]))

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from chimera.backends import base
+from chimera.store import Store
+from chimera.store.load import add_level, add_requests
 
 Cli = Callable[..., int]
 
@@ -122,3 +124,50 @@ def test_errors_are_one_line(
     assert "not both" in capsys.readouterr().err
     assert cli("compare", f"{sweep_dir}@num_gpu=7", "@num_gpu=0") == 2
     assert "no successful rows match" in capsys.readouterr().err
+
+
+def _load_run(db: Path) -> str:
+    """A load run with one level (0, c=2) of four ok, measured requests."""
+    with Store(db) as store:
+        run_id = store.start_run("load")
+        rows = [
+            {"level": 0, "idx": i, "warmup": False, "status": "ok", "ttft_ms": 30.0 + i}
+            for i in range(4)
+        ]
+        add_requests(store, run_id, rows)
+        add_level(store, run_id, {"level": 0, "label": "c=2", "summary_json": {}})
+    return run_id
+
+
+def test_a_load_run_and_a_sweep_run_are_refused(
+    cli: Cli, sweep_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "runs.db"
+    load = _load_run(db)
+    capsys.readouterr()
+    assert cli("runs", "list", "--db", str(db), "--kind", "sweep", "--json") == 0
+    [sweep] = [r["id"] for r in json.loads(capsys.readouterr().out)]
+    assert cli("compare", load[:8], sweep[:8], "--db", str(db)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "B is worse" not in captured.err
+    err = " ".join(captured.err.split())
+    assert "cannot compare runs of different kinds" in err
+    assert (
+        f"A (run {load[:12]}) is a load run" in err
+        and f"B (run {sweep[:12]}) is a sweep run" in err
+    )
+    assert "Compare a load run with load runs; a sweep run with sweep or optimize runs" in err
+    assert cli("compare", sweep[:8], f"{load[:8]}@level=0", "--db", str(db)) == 2
+    assert "cannot compare runs of different kinds" in capsys.readouterr().err
+
+
+def test_a_level_the_run_does_not_have_is_named(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "runs.db"
+    load, other = _load_run(db), _load_run(db)
+    assert cli("compare", f"{load}@level=7", other, "--db", str(db)) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"run {load[:12]} has no level 7; its levels are 0 (c=2)" in err
+    assert f"pick one with {load[:12]}@level=0" in err
+    assert cli("compare", f"{load}@level=0", other, "--db", str(db)) == 0

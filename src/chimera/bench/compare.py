@@ -3,7 +3,8 @@
 For each metric both sides measured: the means, the % change from A to B, the 95% CI of the
 difference (Welch), Welch's t-test and Mann-Whitney U p-values, Cohen's d, and a verdict. The
 verdict follows the chosen test (Welch by default): "no significant difference" when its
-p-value is at least alpha, "cannot test" when a side has a single measurement.
+p-value is at least alpha, "cannot test" when a side has a single measurement. Two stored runs
+of unlike kinds (a load run's requests against a sweep's calls) are refused, not compared.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chimera.bench.measure import METRICS, UNITS
+from chimera.errors import ConfigError
 from chimera.metrics_table import LOWER_IS_BETTER
 from chimera.stats import CONFIDENCE, Difference, compare_samples, effect_label
 
@@ -27,6 +29,18 @@ HIGHER_IS_BETTER = frozenset({"decode_tokens_per_s"})
 REQUEST_METRIC_UNITS = {"ttfot_ms": "ms", "tpot_ms": "ms"}
 _UNITS = {**UNITS, **REQUEST_METRIC_UNITS}
 _ORDER = (*METRICS, *REQUEST_METRIC_UNITS)
+# Kinds of run whose samples are alike, with what one sample is. A load run's requests share
+# the server at a set concurrency or rate, a sweep's calls do not: a load run compares only
+# with load runs. Agent runs (Chimera's and the imported demos') compare with each other, which
+# is what importing the old demos is for.
+ALIKE_KINDS: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"load"}), "requests sent at a set concurrency or rate"),
+    (frozenset({"sweep", "optimize"}), "calls at option settings"),
+    (
+        frozenset({"run", "multiagent", "legacy-run", "legacy-multiagent"}),
+        "agent runs",
+    ),
+)
 
 
 class Side(BaseModel):
@@ -38,6 +52,9 @@ class Side(BaseModel):
     source: str = Field(description="what was read: a file and selector, or a store run")
     values: dict[str, list[float]] = Field(description="metric -> one value per measured run")
     notes: list[str] = Field(default_factory=list)
+    kind: str | None = Field(
+        default=None, description="the run's kind (load, sweep, run, ...); None if not known"
+    )
 
     @property
     def n(self) -> int:
@@ -69,6 +86,30 @@ class Comparison(BaseModel):
     confidence: float
     test: TestName
     metrics: list[MetricComparison]
+
+
+def _alike(kind: str) -> tuple[frozenset[str], str]:
+    """The kinds alike to ``kind`` (itself alone if unknown) and what their samples are."""
+    return next((g for g in ALIKE_KINDS if kind in g[0]), (frozenset({kind}), f"{kind} samples"))
+
+
+def check_alike(a: Side, b: Side) -> None:
+    """Refuse two sides from runs of unlike kinds: their samples were measured differently."""
+    if a.kind is None or b.kind is None or b.kind in _alike(a.kind)[0]:
+        return
+    said = []
+    for s in (a, b):
+        assert s.kind is not None
+        said.append(f"{s.label} ({s.source}) is a {s.kind} run: {_alike(s.kind)[1]}")
+    can = "; ".join(
+        f"a {k} run with {' or '.join([k, *sorted(_alike(k)[0] - {k})])} runs"
+        for k in (a.kind, b.kind)
+    )
+    raise ConfigError(
+        f"cannot compare runs of different kinds: {said[0]}; {said[1]}. They were measured "
+        f"differently, so their figures are not alike. Compare {can} (chimera runs list "
+        "--kind KIND lists them)"
+    )
 
 
 def direction(metric: str) -> Literal["higher", "lower", "none"]:
@@ -139,7 +180,11 @@ def compare_sides(
     confidence: float = CONFIDENCE,
     metrics: Sequence[str] | None = None,
 ) -> Comparison:
-    """Every metric both sides have (``metrics`` to choose), in METRICS order first."""
+    """Every metric both sides have (``metrics`` to choose), in METRICS order first.
+
+    Raises ConfigError when the sides are runs of unlike kinds (``check_alike``).
+    """
+    check_alike(a, b)
     names = list(metrics) if metrics else [m for m in _ORDER if m in a.values or m in b.values]
     if not metrics:
         names += sorted((set(a.values) | set(b.values)) - set(names))

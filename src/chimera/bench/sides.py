@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from chimera.bench.compare import REQUEST_METRIC_UNITS, Side
 from chimera.bench.measure import METRICS
@@ -156,13 +157,15 @@ def csv_side(path: Path, selector: Selector, label: str) -> Side:
     source = f"{path}" + (f"@{selector.text()}" if selector else "")
     if not ok:
         raise ConfigError(f"{source}: no successful rows match; check the selector")
-    return Side(label=label, source=source, values=values, notes=notes)
+    kind = "sweep" if path.name == CSV_NAME else None  # any other CSV: kind unknown
+    return Side(label=label, source=source, values=values, notes=notes, kind=kind)
 
 
 def store_side(store: Store, ref: str, selector: Selector, label: str) -> Side:
     """Samples from a stored run: one per agent run when it has agents, else one per call."""
     run_id = resolve_run(store, ref)
-    if run_row(store, run_id).get("kind") == "load":
+    kind = run_row(store, run_id).get("kind")
+    if kind == "load":
         return requests_side(store, run_id, selector, label)
     agents = {a["id"]: a for a in table_rows(store, "agents", run_id)}
 
@@ -200,7 +203,7 @@ def store_side(store: Store, ref: str, selector: Selector, label: str) -> Side:
     points = {c["point"] for c in calls if c.get("point")}
     if len(points) > 1:
         notes.append(f"pools {len(points)} sweep points; pick one with {ref}@NAME=VALUE,...")
-    return Side(label=label, source=source, values=values, notes=notes)
+    return Side(label=label, source=source, values=values, notes=notes, kind=kind)
 
 
 def _request_decode_rate(r: Mapping[str, object]) -> float | None:
@@ -220,11 +223,9 @@ def requests_side(store: Store, run_id: str, selector: Selector, label: str) -> 
         raise ConfigError(
             f"run {run_id[:12]} is a load run: pick its requests with @level=N, nothing else"
         )
-    rows = [
-        r
-        for r in load_rows(store, "requests", run_id)
-        if r["status"] == "ok" and not r["warmup"] and selector.matches(r)
-    ]
+    requests = load_rows(store, "requests", run_id)
+    _check_level(run_id, selector, _levels(store, run_id, requests))
+    rows = [r for r in requests if r["status"] == "ok" and not r["warmup"] and selector.matches(r)]
     values: dict[str, list[float]] = {}
     for r in rows:
         r["decode_tokens_per_s"] = _request_decode_rate(r)
@@ -242,7 +243,29 @@ def requests_side(store: Store, run_id: str, selector: Selector, label: str) -> 
     levels = sorted({r["level"] for r in rows})
     if len(levels) > 1:
         notes.append(f"pools {len(levels)} load levels; pick one with {run_id[:12]}@level=N")
-    return Side(label=label, source=source, values=values, notes=notes)
+    return Side(label=label, source=source, values=values, notes=notes, kind="load")
+
+
+def _levels(store: Store, run_id: str, requests: list[dict[str, Any]]) -> dict[Any, str]:
+    """A load run's levels -> their labels (``c=2``, ``4 req/s``; empty if not recorded)."""
+    levels = {r["level"]: r["label"] or "" for r in load_rows(store, "load_levels", run_id)}
+    for r in requests:
+        levels.setdefault(r["level"], "")
+    return levels
+
+
+def _check_level(run_id: str, selector: Selector, levels: Mapping[Any, str]) -> None:
+    """Refuse ``@level=N`` naming a level the run does not have, saying which it has."""
+    wanted = selector.where.get("level")
+    if wanted is None or any(_same(level, wanted) for level in levels):
+        return
+    if not levels:
+        raise ConfigError(f"run {run_id[:12]} has no level {wanted}: it recorded no levels")
+    have = ", ".join(f"{n} ({text})" if text else f"{n}" for n, text in sorted(levels.items()))
+    raise ConfigError(
+        f"run {run_id[:12]} has no level {wanted}; its levels are {have}: pick one with "
+        f"{run_id[:12]}@level={min(levels)}, or leave out @level to pool them"
+    )
 
 
 def load_side(
