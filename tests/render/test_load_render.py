@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,22 @@ def test_failed_requests_are_drawn_when_sent_on_a_row_of_their_own() -> None:
 
 def _rgb(color: str) -> tuple[float, ...]:
     return tuple(int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+def test_warm_up_requests_are_drawn_apart_and_the_legend_sits_above_the_points() -> None:
+    _, records = _report()
+    warm = dataclasses.replace(records[0], index=99, warmup=True, ttft_ms=123.0)
+    with _figure(5.5) as fig:
+        draw_timeline(fig, [warm, *records])
+        ttft = fig.axes[0]
+        labels = [t.get_text() for t in ttft.get_legend().get_texts()]
+        by_label = {c.get_label(): c for c in ttft.collections}
+        anchor = ttft.get_legend().get_bbox_to_anchor().transformed(ttft.transAxes.inverted())
+    assert "warm-up" in labels
+    assert [float(y) for _, y in by_label["warm-up"].get_offsets()] == [123.0]
+    assert all(123.0 not in [float(y) for _, y in c.get_offsets()]
+               for label, c in by_label.items() if label != "warm-up")  # fmt: skip
+    assert anchor.y0 >= 1.0  # above the panel
 
 
 def test_without_failures_the_timeline_has_no_failed_row() -> None:

@@ -96,8 +96,9 @@ def draw_timeline(fig: Figure, records: Sequence[RequestRecord]) -> None:
     ratios = [2.0, 0.35, 1.0] if bad else [2.0, 1.0]
     axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
     ax, ax2 = axes[0], axes[-1]
+    timed = [r for r in records if r.status == "ok" and r.ttft_ms]
     for level in sorted(starts):
-        rows = [r for r in records if r.level == level and r.status == "ok" and r.ttft_ms]
+        rows = [r for r in timed if r.level == level and not r.warmup]
         ax.scatter(
             [starts[level] + r.sent_s for r in rows],
             [r.ttft_ms or 0 for r in rows],
@@ -105,9 +106,24 @@ def draw_timeline(fig: Figure, records: Sequence[RequestRecord]) -> None:
             color=PALETTE[level % len(PALETTE)],
             label=f"level {level}",
         )
+    warm = [r for r in timed if r.warmup]  # left out of the figures: drawn hollow, apart
+    if warm:
+        ax.scatter(
+            [starts[r.level] + r.sent_s for r in warm],
+            [r.ttft_ms or 0 for r in warm],
+            s=8,
+            facecolors="none",
+            edgecolors="grey",
+            linewidths=0.6,
+            label="warm-up",
+        )
     ax.set_ylabel("TTFT ms")
-    ax.set_title("Timeline: TTFT of each request when sent; failed requests when sent; in flight")
-    ax.legend(loc="upper left", fontsize=7, ncols=min(6, len(starts)))
+    fig.suptitle("Timeline: TTFT of each request when sent; failed requests when sent; in flight")
+    # above the panel, never over its points
+    ax.legend(
+        loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7, frameon=False,
+        ncols=min(7, len(starts) + bool(warm)),
+    )  # fmt: skip
     if bad:
         rug = axes[1]
         rug.scatter(
