@@ -6,6 +6,11 @@ The CLI prints ``str(error)`` on one line and exits with ``error.exit_code``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chimera.calls import CallResult
+
 
 class ChimeraError(Exception):
     """Root of every error Chimera raises on purpose."""
@@ -169,12 +174,21 @@ class IdleTimeoutError(BackendTimeoutError):
 
 
 class EmptyResponseError(BackendError):
-    """A call the server answered as finished but with no output: never a success."""
+    """A call the server answered as finished but with no answer: never a success.
 
-    def __init__(self, url: str, detail: str, hint: str | None = None) -> None:
+    ``result`` is the call as measured when the stream finished (None when it did not): its
+    timings and the tokens the server counted, which are counts all the same (a prompt's
+    size, reasoning tokens generated)."""
+
+    what = "an empty completion"
+
+    def __init__(
+        self, url: str, detail: str, hint: str | None = None, *, result: CallResult | None = None
+    ) -> None:
         self.detail = detail
+        self.result = result
         super().__init__(
-            f"{url} answered with an empty completion ({detail}). "
+            f"{url} answered with {self.what} ({detail}). "
             + (
                 hint
                 or "If other requests were in flight, the server may serve one request at a "
@@ -184,3 +198,33 @@ class EmptyResponseError(BackendError):
             ),
             url=url,
         )
+
+
+class ReasoningOnlyError(EmptyResponseError):
+    """A call that streamed reasoning (sent apart from the answer, or a leading
+    ``<think>`` block) and no answer text after it.
+
+    ``at_cap``: it ended on its output-token cap (finish reason ``length``), which fell inside
+    the reasoning. Its tokens were generated, so a load benchmark, which measures the
+    server's work, counts such a call as ok; a call whose answer is read fails."""
+
+    what = "reasoning and no answer"
+
+    def __init__(self, url: str, result: CallResult) -> None:
+        self.at_cap = result.done_reason == "length"
+        tokens = result.metrics.output_tokens
+        detail = (f"{tokens} tokens, " if tokens is not None else "") + (
+            f"finish reason {result.done_reason!r}"
+        )
+        if self.at_cap:
+            hint = (
+                "The model reasoned and gave no answer: the output-token cap (num_predict, "
+                "max_tokens) fell inside its reasoning. Allow more output tokens, or turn the "
+                "model's reasoning off."
+            )
+        else:
+            hint = (
+                "The model reasoned and gave no answer: it ended before answering. Try "
+                "another prompt or seed, or turn the model's reasoning off."
+            )
+        super().__init__(url, detail, hint, result=result)

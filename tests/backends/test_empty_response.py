@@ -10,7 +10,7 @@ import pytest
 from chimera.backends.base import ChatMessage, EndpointSettings, GenerationRequest, generate
 from chimera.backends.ollama import OllamaBackend
 from chimera.backends.openai import OpenAIBackend
-from chimera.errors import EmptyResponseError
+from chimera.errors import EmptyResponseError, ReasoningOnlyError
 from chimera.options import InferenceOptions
 
 CHAT = (ChatMessage(role="user", content="hello"),)
@@ -136,3 +136,67 @@ async def test_a_stream_asks_for_no_compression() -> None:
     async with OpenAIBackend(settings, transport=httpx.MockTransport(handler)) as b:
         result = await generate(b, GenerationRequest(model="m", messages=CHAT))
     assert asked == ["identity"] and result.text == "hi"
+
+
+# Reasoning that never reached an answer, in each shape a server sends it.
+OLLAMA_THINKING_CUT = (
+    b'{"model":"m","message":{"role":"assistant","content":"","thinking":"Let"},"done":false}\n'
+    b'{"model":"m","message":{"role":"assistant","content":"","thinking":" me"},"done":false}\n'
+    b'{"model":"m","message":{"role":"assistant","content":""},"done":true,'
+    b'"done_reason":"length","prompt_eval_count":43,"eval_count":2}\n'
+)
+OPENAI_REASONING_STOP = sse(
+    b'{"choices":[{"index":0,"delta":{"reasoning_content":"Let"},"finish_reason":null}]}',
+    b'{"choices":[{"index":0,"delta":{"reasoning_content":" me"},"finish_reason":null}]}',
+    b'{"choices":[{"index":0,"delta":{"content":"\\n"},"finish_reason":"stop"}],'
+    b'"usage":{"prompt_tokens":43,"completion_tokens":3}}',
+    b"[DONE]",
+)
+OLLAMA_THINK_TAG_CUT = (
+    b'{"model":"m","message":{"role":"assistant","content":"<think>"},"done":false}\n'
+    b'{"model":"m","message":{"role":"assistant","content":"Let"},"done":false}\n'
+    b'{"model":"m","message":{"role":"assistant","content":""},"done":true,'
+    b'"done_reason":"length","prompt_eval_count":43,"eval_count":2}\n'
+)
+
+
+@pytest.mark.parametrize("body", [OLLAMA_THINKING_CUT, OLLAMA_THINK_TAG_CUT])
+async def test_reasoning_cut_by_the_cap_is_reasoning_only_in_either_shape(body: bytes) -> None:
+    request = GenerationRequest(model="m", messages=CHAT, options=InferenceOptions(num_predict=2))
+    async with ollama_backend(body) as b:
+        with pytest.raises(ReasoningOnlyError) as info:
+            await generate(b, request)
+    exc = info.value
+    assert isinstance(exc, EmptyResponseError)  # no answer: never a success for its reader
+    assert exc.at_cap and exc.result is not None
+    # the call as measured: its reasoning tokens were generated, its prompt counted
+    m = exc.result.metrics
+    assert m.output_tokens == 2 and m.prompt_tokens == 43 and m.chunks == 2
+    assert m.ttft_ms is not None and m.ttfot_ms is None
+    text = str(exc)
+    assert "reasoned and gave no answer" in text and "output-token cap" in text
+    assert "one request at a time" not in text  # reasoning streamed: the server served it
+
+
+async def test_reasoning_that_ends_without_an_answer_is_reasoning_only_not_at_the_cap() -> None:
+    async with openai_backend(OPENAI_REASONING_STOP) as b:
+        with pytest.raises(ReasoningOnlyError) as info:
+            await generate(b, GenerationRequest(model="m", messages=CHAT))
+    exc = info.value
+    assert not exc.at_cap and exc.result is not None
+    assert exc.result.metrics.output_tokens == 3 and exc.result.done_reason == "stop"
+    text = str(exc)
+    assert "answered with reasoning and no answer (3 tokens, finish reason 'stop')" in text
+    assert "reasoned and gave no answer" in text and "one request at a time" not in text
+
+
+async def test_an_empty_completion_carries_what_the_server_counted() -> None:
+    body = (
+        b'{"model":"m","message":{"role":"assistant","content":""},"done":true,'
+        b'"done_reason":"stop","prompt_eval_count":3,"eval_count":0}\n'
+    )
+    async with ollama_backend(body) as b:
+        with pytest.raises(EmptyResponseError) as info:
+            await generate(b, GenerationRequest(model="m", messages=CHAT))
+    assert not isinstance(info.value, ReasoningOnlyError)  # no reasoning came
+    assert info.value.result is not None and info.value.result.metrics.prompt_tokens == 3

@@ -11,9 +11,12 @@ from chimera.backends.base import (
     GenerationRequest,
     TextChunk,
     create_backend,
+    generate,
 )
 from chimera.backends.metrics import ServerTimings, StreamClock, compute_metrics
 from chimera.calls import CallResult
+from chimera.errors import ReasoningOnlyError
+from chimera.options import InferenceOptions
 from chimera.testing import TestServer, TestServerConfig
 
 MS = 1_000_000
@@ -100,3 +103,30 @@ async def test_against_the_test_server(protocol: str, apart: bool) -> None:
         assert "".join(c.text for c in thought) == "The capital of France is Paris."
     else:
         assert result.text == ANSWER and not thought
+
+
+@pytest.mark.parametrize("protocol", ["ollama", "openai"])
+@pytest.mark.parametrize("apart", [False, True])
+async def test_a_cap_inside_the_reasoning_is_one_outcome_in_either_shape(
+    protocol: str, apart: bool
+) -> None:
+    """4 tokens asked, a 10-token reasoning: the call has reasoning and no answer, whether the
+    reasoning came as a <think> block in the text or apart; its result says what was made."""
+    cfg = TestServerConfig(protocol=protocol, responses=[ANSWER], fast=True, reasoning_apart=apart)
+    request = GenerationRequest(
+        model="tiny:latest",
+        messages=(ChatMessage(role="user", content="capital?"),),
+        options=InferenceOptions(num_predict=4),
+    )
+    async with (
+        TestServer(cfg) as srv,
+        create_backend(EndpointSettings(kind=protocol, url=srv.url)) as backend,
+    ):
+        with pytest.raises(ReasoningOnlyError) as info:
+            await generate(backend, request)
+    exc = info.value
+    assert exc.at_cap and exc.result is not None and exc.result.done_reason == "length"
+    m = exc.result.metrics
+    assert m.output_tokens == 4 and m.chunks == 4 and m.prompt_tokens is not None
+    assert m.ttft_ms is not None and m.ttfot_ms is None  # reasoning never reached an answer
+    assert "reasoned and gave no answer" in str(exc)

@@ -11,6 +11,7 @@ from chimera.backends.base import EndpointSettings, create_backend, generate
 from chimera.errors import ConfigError
 from chimera.load.prompts import (
     ESTIMATE,
+    NO_ANSWER_ESTIMATE,
     Calibration,
     PromptEntry,
     Prompts,
@@ -47,6 +48,34 @@ async def test_a_server_without_prompt_counts_leaves_the_target_estimated() -> N
     ):
         assert await calibrate(backend, p) == ESTIMATE
     assert not ESTIMATE.calibrated and "estimated" in ESTIMATE.note
+
+
+@pytest.mark.parametrize("protocol", ["ollama", "openai"])
+@pytest.mark.parametrize("apart", [False, True])
+async def test_probes_spent_on_reasoning_still_count_the_prompt(protocol: str, apart: bool) -> None:
+    # the one-token probes get a reasoning token and no answer text: the prompt the server
+    # counted is counted all the same, in either shape of reasoning
+    p = _prompts()
+    cfg = {"protocol": protocol, "responses": ["<think>a b c</think> Yes."]}
+    async with (
+        TestServer(fast=True, reasoning_apart=apart, **cfg) as srv,
+        create_backend(EndpointSettings(kind=protocol, url=srv.url)) as backend,
+    ):
+        p.calibration = await calibrate(backend, p)
+    assert p.calibration.calibrated and p.calibration.tokens_per_word == 1.0
+    assert p.calibration.note.startswith("calibrated")
+
+
+async def test_probes_with_no_answer_and_no_prompt_count_say_why_they_estimate() -> None:
+    p = _prompts()
+    cfg = {"responses": ["<think>a b c</think> Yes."], "reasoning_apart": True}
+    async with (
+        TestServer(protocol="openai", fast=True, usage_in_stream=False, **cfg) as srv,
+        create_backend(EndpointSettings(kind="openai", url=srv.url)) as backend,
+    ):
+        assert await calibrate(backend, p) == NO_ANSWER_ESTIMATE
+    assert "no answer text" in NO_ANSWER_ESTIMATE.note
+    assert "no prompt token count" in NO_ANSWER_ESTIMATE.note
 
 
 def test_each_request_starts_with_its_own_nonce_unless_the_cache_is_kept() -> None:

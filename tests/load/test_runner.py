@@ -114,6 +114,37 @@ async def test_an_empty_completion_is_a_failure() -> None:
     assert s.requests_ok + s.requests_failed == 9
 
 
+REASONING = "<think>one two three four five six seven eight nine ten</think> The answer."
+
+
+@pytest.mark.parametrize("protocol", ["ollama", "openai"])
+@pytest.mark.parametrize("apart", [False, True])
+async def test_reasoning_the_output_cap_cut_is_output_in_either_shape(
+    protocol: str, apart: bool
+) -> None:
+    # 8 tokens asked of a 10-token reasoning: the server generated them all, no answer yet
+    cfg = {"protocol": protocol, "responses": [REASONING], "reasoning_apart": apart}
+    async with TestServer(fast=True, **cfg) as srv:
+        run = await run_level(srv.url, spec(LoadLevel(concurrency=2), requests=6), kind=protocol)
+    assert [r.status for r in run.records] == ["ok"] * 6
+    for r in run.records:
+        assert r.done_reason == "length" and r.output_tokens == 8 and r.chunks == 8
+        assert r.ttft_ms is not None and r.ttfot_ms is None and r.tpot_ms is not None
+    s = summarize(run)
+    assert s.requests_ok == 6 and s.requests_failed == 0
+
+
+@pytest.mark.parametrize("apart", [False, True])
+async def test_reasoning_that_ends_with_no_answer_is_a_failure_saying_so(apart: bool) -> None:
+    cfg = {"responses": ["<think>one two three</think>"], "reasoning_apart": apart}
+    async with TestServer(fast=True, **cfg) as srv:
+        run = await run_level(srv.url, spec(LoadLevel(concurrency=2), requests=4))
+    assert summarize(run).failures_by_type == {"reasoning_only": 4}
+    for r in run.records:
+        assert r.error is not None and "reasoned and gave no answer" in r.error
+        assert "one request at a time" not in r.error
+
+
 async def test_a_cut_stream_is_recorded_with_what_arrived() -> None:
     async with TestServer(fault="cut", fault_after_tokens=3, token_interval_ms=2) as srv:
         run = await run_level(srv.url, spec(LoadLevel(concurrency=1), requests=2))

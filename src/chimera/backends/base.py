@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chimera.backends.metrics import StreamClock
 from chimera.calls import (
     CallMetrics,
     CallResult,
@@ -22,7 +23,12 @@ from chimera.calls import (
     ServerInfo,
     TextChunk,
 )
-from chimera.errors import ConfigError, EmptyResponseError, UnknownBackendError
+from chimera.errors import (
+    ConfigError,
+    EmptyResponseError,
+    ReasoningOnlyError,
+    UnknownBackendError,
+)
 from chimera.options import InferenceOptions
 
 # The call values live in chimera.calls; they are re-exported here for the backends.
@@ -148,12 +154,24 @@ async def load_for(backend: Backend, model: str, options: InferenceOptions) -> C
 
 
 def require_output(
-    text: str, request: GenerationRequest, url: str, detail: str, hint: str | None = None
+    result: CallResult,
+    clock: StreamClock,
+    request: GenerationRequest,
+    url: str,
+    detail: str,
+    hint: str | None = None,
 ) -> None:
-    """Refuse a finished call with no text: an empty completion is an error, never a success
-    (unless the request asked for no tokens, ``num_predict`` 0)."""
-    if not text and request.options.num_predict != 0:
-        raise EmptyResponseError(url, detail, hint)
+    """Refuse a finished call with no answer, never a success (unless the request asked for no
+    tokens, ``num_predict`` 0): reasoning with no answer text after it, in either shape, is a
+    ReasoningOnlyError; no text at all an EmptyResponseError (``detail`` and ``hint`` say
+    what the server sent). Both carry ``result``: a load benchmark counts the reasoning a cap
+    cut (``at_cap``) as the output it is, and calibration reads the prompt count."""
+    if request.options.num_predict == 0:
+        return
+    if clock.unanswered:
+        raise ReasoningOnlyError(url, result)
+    if not result.text:
+        raise EmptyResponseError(url, detail, hint, result=result)
 
 
 # --- registry ---------------------------------------------------------------------------

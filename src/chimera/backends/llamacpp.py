@@ -282,15 +282,6 @@ class LlamaCppBackend:
                     cancel.set()
                     await asyncio.wait([job])
         clock.end_ns = time.perf_counter_ns()
-        if outcome.done_reason != "cancelled":
-            require_output(
-                "".join(parts),
-                request,
-                URL,
-                f"{path.name} produced no text ({outcome.output_tokens} tokens, done reason "
-                f"{outcome.done_reason!r})",
-                hint="The model ended its answer at once; try another seed or prompt.",
-            )
         metrics = compute_metrics(clock, _timings(outcome, load_ns), outcome.done_reason)
         t_p_eval_ms, t_eval_ms, n_p_eval, n_eval = outcome.perf
         # The engine's own rates: tokens it decoded over the time it spent decoding them
@@ -299,7 +290,7 @@ class LlamaCppBackend:
             metrics.decode_tokens_per_s = n_eval / (t_eval_ms / 1000.0)
         if n_p_eval > 0:
             metrics.prefill_tokens_per_s = n_p_eval / (t_p_eval_ms / 1000.0)
-        yield CallResult(
+        result = CallResult(
             backend=self.kind,
             url=URL,
             model=str(path),
@@ -310,6 +301,17 @@ class LlamaCppBackend:
             started_at=started_at,
             options=request.options.set_options(),
         )
+        if outcome.done_reason != "cancelled":
+            require_output(
+                result,
+                clock,
+                request,
+                URL,
+                f"{path.name} produced no text ({outcome.output_tokens} tokens, done reason "
+                f"{outcome.done_reason!r})",
+                hint="The model ended its answer at once; try another seed or prompt.",
+            )
+        yield result
 
     async def load(
         self,

@@ -57,6 +57,11 @@ class StreamClock:
         self._state = "start"  # start -> think -> after, or start -> answer
         self._head = ""  # the text not yet decided on (start), or the tail to find </think>
 
+    @property
+    def unanswered(self) -> bool:
+        """Reasoning came and no answer text after it (so far)."""
+        return self.reasoned and self.answer_ns is None
+
     def reasoning(self, t_ns: int) -> None:
         """A chunk of reasoning sent apart from the answer: a token, not the answer."""
         self.chunk_ns.append(t_ns)

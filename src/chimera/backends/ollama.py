@@ -154,13 +154,15 @@ class OllamaBackend(HttpBackend):
             raise exc from None
         if final is None:
             raise StreamCutError(self.url + path, "no final chunk with done=true")
+        result = self._result(request, path, final, clock, lines.parts, started_at)
         require_output(
-            "".join(lines.parts),
+            result,
+            clock,
             request,
             lines.url,
             f"done_reason {final.get('done_reason')!r} with no content",
         )
-        yield self._result(request, path, final, clock, lines.parts, started_at)
+        yield result
 
     def _result(
         self,

@@ -276,19 +276,7 @@ class OpenAIBackend(HttpBackend):
             raise StreamCutError(self.url + path, "no finish_reason and no [DONE]")
         text = self._http.scrub("".join(lines.parts))  # a key said back never reaches a report
         unexplained = finish is None and usage is None
-        require_output(
-            text,
-            request,
-            self.url + path,
-            "no content" + (", no finish_reason and no usage" if unexplained else ""),
-        )
-        if unexplained:
-            raise EmptyResponseError(
-                self.url + path,
-                "text but no finish_reason and no usage: the server never said the answer "
-                "was complete",
-            )
-        yield CallResult(
+        result = CallResult(
             backend=self.kind,
             url=self.url,
             model=request.model,
@@ -299,6 +287,21 @@ class OpenAIBackend(HttpBackend):
             started_at=started_at,
             options=request.options.set_options(),
         )
+        require_output(
+            result,
+            clock,
+            request,
+            self.url + path,
+            "no content" + (", no finish_reason and no usage" if unexplained else ""),
+        )
+        if unexplained:
+            raise EmptyResponseError(
+                self.url + path,
+                "text but no finish_reason and no usage: the server never said the answer "
+                "was complete",
+                result=result,
+            )
+        yield result
 
     async def load(
         self,

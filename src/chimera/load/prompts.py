@@ -117,7 +117,8 @@ NO_ANSWER_ESTIMATE = Calibration(
     0.0,
     False,
     "estimated: the one-token calibration probes came back with no answer text (a reasoning "
-    f"model spends its token on reasoning); {ESTIMATED_TOKENS_PER_WORD} tokens a word assumed",
+    "model spends its token on reasoning) and no prompt token count; "
+    f"{ESTIMATED_TOKENS_PER_WORD} tokens a word assumed",
 )
 
 
@@ -231,7 +232,8 @@ class Prompts:
 async def calibrate(backend: Backend, prompts: Prompts) -> Calibration:
     """One-token probes with two word counts: the server's prompt counts give tokens per word
     and the overhead (template, instruction, nonce). Estimated when the server reports no
-    count; a failing probe raises, as the run would fail the same way.
+    count; a failing probe raises, as the run would fail the same way, except one with no
+    answer text: the count its server reported still counts.
 
     Servers count only the prompt tokens they evaluate: a slot that has seen the chat
     template (and the nonce's shared start) skips them. The pair is sent twice and the second
@@ -245,12 +247,15 @@ async def calibrate(backend: Backend, prompts: Prompts) -> Calibration:
             messages=(ChatMessage(role="user", content=text),),
             options=prompts.options.model_copy(update={"num_predict": 1}),
         )
+        answered = True
         try:
             result = await generate(backend, request)
-        except EmptyResponseError:
-            return NO_ANSWER_ESTIMATE  # a reasoning model spends one token on its reasoning
+        except EmptyResponseError as exc:  # a reasoning model spends its token on reasoning
+            if exc.result is None:
+                return NO_ANSWER_ESTIMATE
+            result, answered = exc.result, False  # the prompt it counted is counted all the same
         if result.metrics.prompt_tokens is None:
-            return ESTIMATE
+            return ESTIMATE if answered else NO_ANSWER_ESTIMATE
         counts.append(result.metrics.prompt_tokens)
     few, many = counts[-2:]
     per_word = (many - few) / (_PROBE_WORDS[1] - _PROBE_WORDS[0])

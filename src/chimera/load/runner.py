@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 
 from chimera.backends.base import Backend, CallResult, TextChunk
+from chimera.errors import ReasoningOnlyError
 from chimera.load.arrivals import paced, ramp_schedule
 from chimera.load.prompts import Prompts
 from chimera.load.records import LevelRun, RequestRecord, error_type
@@ -182,7 +183,12 @@ class LevelRunner:
             rec.status, rec.error_type, rec.error = "cancelled", "cancelled", self.cancel_reason
             raise
         except Exception as exc:  # a load run records every failure; it never stops on one
-            rec.error_type, rec.error = error_type(exc), str(exc) or type(exc).__name__
+            if isinstance(exc, ReasoningOnlyError) and exc.at_cap:
+                # A load measures the tokens a server generates: reasoning its output-token
+                # cap cut is that output, ok in either shape (its ttfot_ms stays None).
+                result, rec.status = exc.result, "ok"
+            else:
+                rec.error_type, rec.error = error_type(exc), str(exc) or type(exc).__name__
         finally:
             done_ns = perf_counter_ns()
             self.in_flight -= 1
