@@ -44,7 +44,9 @@ def test_rates_concurrency_and_tokens() -> None:
     assert s.mean_concurrency == pytest.approx(4 * 1.0 / 2.0)
     assert s.output_tokens_per_s == pytest.approx(30 / 2.0)
     assert s.requests_per_s == pytest.approx(1.5)
-    assert s.achieved_rate_rps == pytest.approx(3 / 1.0)  # four dispatches over one second
+    # a closed loop: four requests over its two-second window, what two streams of 1 s
+    # requests carry (its dispatches, 3 a second, count two going out together)
+    assert s.achieved_rate_rps == pytest.approx(4 / 2.0)
     assert s.ttft_ms.n == 3 and s.ttft_ms.max == 100.0  # the failed one is left out
     assert s.generator.client_cpu_percent == pytest.approx(10.0)
     assert not s.generator.saturated
@@ -146,3 +148,11 @@ def test_slo_met_needs_every_target_and_no_failure() -> None:
     assert summarize(run).slo_met is None
     run.records.append(rec(2, 1.0, 1.1, 100.0, status="failed", error_type="http_500"))
     assert summarize(run, parse_slo("ttft_p99<=200ms")).slo_met is False
+
+
+def test_a_closed_loops_rate_holds_when_answers_end_in_pairs() -> None:
+    # two slots answering in lockstep, 1 s a request: 2 req/s whatever the count; the
+    # completions' own span ((n - 1) / span: 7 / 3 s) read 17% high
+    run = LevelRun(0, LoadLevel(concurrency=2), wall_s=4.0)
+    run.records = [rec(i, float(i // 2), float(i // 2 + 1), 100.0) for i in range(8)]
+    assert summarize(run).achieved_rate_rps == pytest.approx(2.0)

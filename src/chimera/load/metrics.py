@@ -94,8 +94,9 @@ class LevelSummary(BaseModel):
     scheduled_rate_rps: float | None = Field(description="the seeded schedule's own rate")
     achieved_rate_rps: float | None = Field(
         description="open loop: measured requests dispatched per second; closed loop: "
-        "completed per second (its dispatches follow completions, but its first C go out "
-        "together, which put a short level's dispatch rate above the server's capacity)"
+        "measured requests per second of the level's window, first dispatch to last end (its "
+        "first C go out together, which put a short level's dispatch rate above the server's "
+        "capacity)"
     )
     requests_ok: int
     requests_failed: int
@@ -255,8 +256,10 @@ def summarize(run: LevelRun, slo: Sequence[SloTarget] = ()) -> LevelSummary:
         concurrency=level.concurrency,
         requested_rate_rps=level.rate_rps,
         scheduled_rate_rps=scheduled_rate,
-        achieved_rate_rps=_rate(
-            sorted(r.done_s if level.mode == "closed" else r.sent_s for r in measured)
+        achieved_rate_rps=(
+            per_s(len(measured))
+            if level.mode == "closed"
+            else _rate(sorted(r.sent_s for r in measured))
         ),
         requests_ok=len(ok),
         requests_failed=sum(failed.values()),
