@@ -89,7 +89,7 @@ def paced_counts(spec: LoadSpec, rate_rps: float) -> tuple[int, int]:
 
     w = spec.warmup
     warm = w.requests if w.requests else within(w.seconds)
-    measured = [n for n in (spec.requests,) if n is not None]
+    measured = [spec.requests] if spec.requests is not None else []
     if spec.duration_s is not None:
         measured.append(within(spec.duration_s))
     return warm, min(measured)

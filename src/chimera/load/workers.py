@@ -19,7 +19,7 @@ import multiprocessing
 import signal
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event, Semaphore
@@ -167,6 +167,22 @@ def merge(index: int, level: LoadLevel, parts: Sequence[LevelRun]) -> LevelRun:
     return run
 
 
+async def _all_ready(shared: Shared, running: Sequence[Future[LevelRun]]) -> None:
+    """Wait for every process to say it is ready; one that failed before it was raises its
+    own error at once, and none ready in ``READY_TIMEOUT_S`` is a ConfigError."""
+    loop = asyncio.get_running_loop()
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    for _ in running:
+        while not await loop.run_in_executor(None, shared.ready.acquire, True, 0.2):
+            for f in running:
+                if f.done():
+                    f.result()
+            if time.monotonic() > deadline:
+                raise ConfigError(
+                    f"--workers: a generator process was not ready in {READY_TIMEOUT_S:g} s"
+                )
+
+
 async def run_in_workers(
     endpoint: EndpointSettings,
     prompts: Prompts,
@@ -182,7 +198,6 @@ async def run_in_workers(
     ctx = multiprocessing.get_context("spawn")
     shared = Shared(ctx.Semaphore(0), ctx.Event(), ctx.Value("q", 0), ctx.Event())
     todo = jobs(endpoint, prompts, spec, level, index, first_index, workers, trace)
-    loop = asyncio.get_running_loop()
     init: Callable[..., None] = _init
     with ProcessPoolExecutor(
         len(todo), mp_context=ctx, initializer=init, initargs=(shared,)
@@ -194,16 +209,7 @@ async def run_in_workers(
             return asyncio.gather(*(asyncio.wrap_future(f) for f in running))
 
         try:
-            deadline = time.monotonic() + READY_TIMEOUT_S
-            for _ in todo:
-                while not await loop.run_in_executor(None, shared.ready.acquire, True, 0.2):
-                    for f in running:
-                        if f.done():  # a process that failed before it was ready: its error
-                            f.result()
-                    if time.monotonic() > deadline:
-                        raise ConfigError(
-                            f"--workers: a generator process was not ready in {READY_TIMEOUT_S:g} s"
-                        )
+            await _all_ready(shared, running)
             shared.start_ns.value = perf_counter_ns() + int(START_DELAY_S * 1e9)
             shared.go.set()
             parts = await asyncio.shield(finished())
